@@ -1,0 +1,117 @@
+"""Answer extraction from model output: the last ``<answer>`` tag, else the last ``\\boxed{}``.
+
+Pure string scanning (``str.rfind`` and a brace counter), linear in the input, so a megabyte of
+hostile text is handled in milliseconds and no regex can backtrack.
+
+    >>> extract_answer("so <answer> $\\\\frac{1}{2}$ </answer>")
+    '\\\\frac{1}{2}'
+"""
+
+from __future__ import annotations
+
+OPEN_TAG = "<answer>"
+CLOSE_TAG = "</answer>"
+BOX_COMMANDS = ("\\boxed", "\\fbox")
+MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+
+
+def last_answer_tag(text: str) -> str | None:
+    """Raw content of the last complete ``<answer>...</answer>`` pair (case-insensitive), or None."""
+    lower = text.lower()
+    end = lower.rfind(CLOSE_TAG)
+    if end < 0:
+        return None
+    start = lower.rfind(OPEN_TAG, 0, end)
+    if start < 0:
+        return None
+    return text[start + len(OPEN_TAG) : end]
+
+
+def has_answer_tag(text: str) -> bool:
+    """True when the text has a non-empty ``<answer>`` tag (the format reward)."""
+    content = last_answer_tag(text)
+    return content is not None and bool(unwrap(content))
+
+
+def _balanced_group(text: str, open_at: int) -> tuple[str, int] | None:
+    """Content of the ``{...}`` group starting at ``text[open_at] == '{'`` and the index after it."""
+    depth = 0
+    for i in range(open_at, len(text)):
+        char = text[i]
+        if char == "{" and text[i - 1 : i] != "\\":
+            depth += 1
+        elif char == "}" and text[i - 1 : i] != "\\":
+            depth -= 1
+            if depth == 0:
+                return text[open_at + 1 : i], i + 1
+    return None
+
+
+def _boxed_argument(text: str, start: int, command: str) -> str | None:
+    """Argument of the box command at ``start``: ``\\boxed{...}`` or ``\\boxed 5``."""
+    i = start + len(command)
+    while i < len(text) and text[i] == " ":
+        i += 1
+    if i < len(text) and text[i] == "{":
+        group = _balanced_group(text, i)
+        return group[0] if group else None
+    if i > start + len(command) and i < len(text):  # "\boxed 5": the next token
+        token = text[i:].split(None, 1)[0] if text[i:].split() else ""
+        return token.rstrip("$.,") or None
+    return None
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{...}`` or ``\\fbox{...}`` with balanced braces, or None."""
+    candidates = sorted(
+        ((text.rfind(cmd), cmd) for cmd in BOX_COMMANDS if text.rfind(cmd) >= 0), reverse=True
+    )
+    for start, command in candidates:
+        # Skip a following letter ("\boxedx" is another command).
+        nxt = text[start + len(command) : start + len(command) + 1]
+        if nxt.isalpha():
+            continue
+        return _boxed_argument(text, start, command)
+    return None
+
+
+def _strip_delimiters(content: str) -> str:
+    """Remove one pair of math delimiters around the whole content, repeatedly."""
+    changed = True
+    while changed:
+        changed = False
+        for left, right in MATH_DELIMITERS:
+            if len(content) >= len(left) + len(right) and content.startswith(left) and content.endswith(right):
+                content = content[len(left) : len(content) - len(right)].strip()
+                changed = True
+                break
+    return content
+
+
+def unwrap(content: str) -> str:
+    """Clean an answer: strip whitespace, ``$..$``/``\\(..\\)`` delimiters, and take a ``\\boxed{}`` inside."""
+    content = content.strip()
+    if any(cmd in content for cmd in BOX_COMMANDS):
+        boxed = last_boxed(content)
+        if boxed is not None:
+            content = boxed.strip()
+    content = _strip_delimiters(content)
+    return content.rstrip(".").strip() if not content.endswith("..") else content
+
+
+def extract_answer(text: str, boxed_fallback: bool = True) -> str | None:
+    """The answer in a model output: last ``<answer>`` tag, else last ``\\boxed{}``; None if none/empty.
+
+    Text outside the chosen tag never counts; an empty last tag means no answer (no fallback).
+    """
+    if not isinstance(text, str):
+        return None
+    tag = last_answer_tag(text)
+    if tag is not None:
+        return unwrap(tag) or None
+    if not boxed_fallback:
+        return None
+    boxed = last_boxed(text)
+    if boxed is None:
+        return None
+    return unwrap(boxed) or None

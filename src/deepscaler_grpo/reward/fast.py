@@ -1,0 +1,343 @@
+"""Fast, exact answer comparison without any symbolic work.
+
+``fast_verdict(pred, gold)`` returns True / False when the pair can be decided by string
+normalisation and exact rational arithmetic (``fractions.Fraction``), and None when it needs the
+symbolic grader. It covers the bulk of math answers: integers (``1,234``, ``+5``, ``5.0``,
+``025``), decimals, fractions in every spelling (``-2/3``, ``\\frac{-2}{3}``, ``\\dfrac``,
+``\\tfrac``, ``\\frac34``, mixed numbers ``2\\frac{1}{2}``), repeating decimals
+(``0.\\overline{3}``), scientific notation (``4.4\\times 10^7``, ``4.4e7``), percent, degrees,
+units, ``x = 3``, multiple-choice letters, and comma lists / tuples / sets / intervals of those.
+
+Every comparison is exact: ``123456788`` never equals ``123456789`` and ``0.333`` never equals
+``1/3``. Inputs are bounded (``max_chars``) before any regex or integer conversion.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+MAX_FAST_CHARS = 2000
+MAX_DIGITS = 400
+MAX_POWER_EXPONENT = 400
+
+# Commands that only change spacing or size: dropped.
+_NOISE_RE = re.compile(
+    r"\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr|displaystyle|textstyle|limits)(?![A-Za-z])"
+    r"|\\[,!;: ]|\\q?quad(?![A-Za-z])|~"
+)
+_FRAC_ALIAS_RE = re.compile(r"\\[dtc]frac(?![A-Za-z])")
+_BINOM_ALIAS_RE = re.compile(r"\\[dt]binom(?![A-Za-z])")
+_DEGREE_RE = re.compile(r"\{\}\^\{\\circ\}|\^\s*\{?\s*\\circ\s*\}?|°|\\circ(?![A-Za-z])|\\degree(?![A-Za-z])")
+_PERCENT_RE = re.compile(r"\\?%\s*$|\\percent(?![A-Za-z])")
+_TEXT_CMD = r"\\(?:text|textbf|textit|textrm|texttt|mbox|mathrm|mathit|textnormal|operatorname)\s*"
+_TEXT_RE = re.compile(_TEXT_CMD + r"\{([^{}]*)\}")
+_UNIT_WORDS = (
+    "units?|square units?|sq\\.? units?|cubic units?|cm|mm|km|m|meters?|metres?|centimeters?|"
+    "millimeters?|kilometers?|inch|inches|in|feet|foot|ft|yards?|yd|miles?|mi|mph|kmh|km/h|m/s|"
+    "square (?:inches|feet|meters|cm|units|miles|yards)|sq\\.? (?:inches|feet|ft|meters|m|cm|units)|"
+    "cubic (?:inches|feet|meters|cm|units|yards)|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|days?|"
+    "weeks?|months?|years?|degrees?|radians?|dollars?|cents?|euros?|pounds?|lbs?|ounces?|oz|grams?|g|"
+    "kg|kilograms?|liters?|litres?|l|ml|gallons?|cups?|points?|ways?|people|students?|games?|"
+    "times|percent|calories|miles per hour|steps?|boxes|coins?|pieces?|handshakes?|numbers?|integers?"
+)
+# After a plain space only multi-letter units count: "2 n" must keep its variable.
+_SPACED_UNIT_WORDS = "|".join(w for w in _UNIT_WORDS.split("|") if len(w.rstrip("?")) > 2 and w not in ("in",))
+_UNIT_TAIL_RE = re.compile(
+    r"(?<=[\d}.])\s*(?:" + _TEXT_CMD + r"\{\s*(?:" + _UNIT_WORDS + r")\.?\s*\}|\s(?:" + _SPACED_UNIT_WORDS + r")\.?)"
+    r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?$",
+    re.IGNORECASE,
+)
+_APPROX_PREFIX_RE = re.compile(r"^(?:\\approx|\\sim|\\simeq|≈)\s*")
+_ASSIGN_RE = re.compile(
+    r"^\s*(?:\\[A-Za-z]+|[A-Za-z]{1,3})(?:_\{?[A-Za-z0-9]+\}?)?(?:\s*\(\s*[A-Za-z]\s*\))?\s*=(?!=)"
+)
+_GOLD_CHOICE_RE = re.compile(r"(?:\\text\w*\s*\{)?\s*\(?\s*[A-E]\s*\)?\s*\}?")
+_CHOICE_RE = re.compile(r"^\(?\s*([A-E])\s*\)?(?:$|[\s.:)])")
+_LIST_AND_RE = re.compile(r"(?:,?\s*\\text\{\s*,?\s*(?:and|or)\s*\}\s*|,?\s+(?:and|or)\s+|,\s*\\text\{\s*and\s*\}\s*)")
+
+_INT = r"\d{1,3}(?:,\d{3})+|\d+"
+_UNSIGNED = rf"(?:(?:{_INT})(?:\.\d*)?|\.\d+)"
+_NUM_RE = re.compile(rf"([+-]?)({_UNSIGNED})(?:[eE]([+-]?\d{{1,4}}))?")
+_SCI_RE = re.compile(
+    rf"([+-]?)(?:({_UNSIGNED})(?:\\times|\\cdot|\*|×|x))?10\^(?:\{{\s*([+-]?\d{{1,4}})\s*\}}|([+-]?\d))"
+)
+_POW_RE = re.compile(r"([+-]?)(\d{1,6})\^(?:\{\s*(\d{1,3})\s*\}|(\d))")
+_FRAC_RE = re.compile(r"([+-]?)(?:(\d+))?\\frac\{([^{}]*)\}\{([^{}]*)\}")
+_SLASH_RE = re.compile(rf"([+-]?)\(?([+-]?{_UNSIGNED})\)?/\(?([+-]?{_UNSIGNED})\)?")
+_REPEAT_RE = re.compile(r"([+-]?)(\d*)\.(\d*)\\(?:overline|bar|dot)\{?(\d+)\}?")
+_INF_RE = re.compile(r"([+-]?)(?:\\infty|\\infinity|\\inf|∞|oo|infinity)")
+
+_BRACKETS = {"(": ")", "[": "]", "\\{": "\\}", "\\lbrace": "\\rbrace", "\\langle": "\\rangle"}
+
+
+@dataclass(frozen=True)
+class Number:
+    """An exact value parsed from an answer; ``percent`` records a trailing % sign."""
+
+    value: Fraction | float  # float only for +-infinity
+    percent: bool = False
+
+
+def _strip_outer_braces(s: str) -> str:
+    while len(s) >= 2 and s[0] == "{" and s[-1] == "}" and _balanced(s[1:-1]):
+        s = s[1:-1].strip()
+    return s
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for char in s:
+        depth += (char == "{") - (char == "}")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def clean(s: str) -> str:
+    """Light normalisation kept for the symbolic grader too: spacing, ``\\dfrac``, units, ``\\$``."""
+    s = s.replace("\\$", "").strip().strip("$").strip()
+    s = _NOISE_RE.sub(" ", s)
+    s = _FRAC_ALIAS_RE.sub(r"\\frac", s)
+    s = _BINOM_ALIAS_RE.sub(r"\\binom", s)
+    s = s.replace("{,}", ",").replace("\\dots", "\\ldots").replace("\\cdots", "\\ldots")
+    s = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", s)
+    s = re.sub(r"\\frac\s*\{([^{}]*)\}\s*(\d)", r"\\frac{\1}{\2}", s)
+    s = re.sub(r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{", s)
+    s = re.sub(r"\\sqrt\s*(\d)", r"\\sqrt{\1}", s)
+    s = _APPROX_PREFIX_RE.sub("", s)
+    s = _UNIT_TAIL_RE.sub("", s).strip()
+    if s.endswith(".") and not s.endswith(".."):
+        s = s[:-1].strip()
+    return _strip_outer_braces(s)
+
+
+def strip_assignment(s: str) -> str:
+    """``x = 3`` -> ``3``, ``f(x)=x^2`` -> ``x^2``, ``0.56 = 56\\%`` -> ``56\\%`` (the last side)."""
+    if "=" not in s or any(op in s for op in ("\\le", "\\ge", "<", ">", "\\ne", ",", ";")):
+        return s
+    lhs, rhs = s.split("=", 1)[0], s.rsplit("=", 1)[1]
+    numeric_lhs = bool(re.search(r"\d", lhs)) and not re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", lhs))
+    if _ASSIGN_RE.match(s) or numeric_lhs:
+        return rhs.strip()
+    return s
+
+
+def text_key(s: str) -> str:
+    """Comparison key for exact string equality: no spacing, ``\\text{}`` unwrapped, words lowercased."""
+    s = _TEXT_RE.sub(r"\1", s)
+    s = re.sub(r"\s+", "", s)
+    if len(s) > 1 and re.fullmatch(r"[A-Za-z'\-]+", s):
+        s = s.lower()
+    return s
+
+
+def choice_letter(s: str) -> str | None:
+    """Multiple-choice letter in ``C``, ``(C)``, ``\\text{(C)}``, ``\\textbf{(C) } 12``; else None."""
+    s = _TEXT_RE.sub(r"\1", s).strip()
+    s = s.replace("\\mathrm", "").strip("{} ")
+    match = _CHOICE_RE.match(s)
+    return match.group(1) if match else None
+
+
+def _to_fraction(sign: str, digits: str, exponent: str | None = None) -> Fraction | None:
+    digits = digits.replace(",", "")
+    if len(digits) > MAX_DIGITS or not digits.strip("."):
+        return None
+    value = Fraction(digits)
+    if exponent:
+        power = int(exponent)
+        if abs(power) > MAX_POWER_EXPONENT:
+            return None
+        value *= Fraction(10) ** power
+    return -value if sign == "-" else value
+
+
+def _frac_part(s: str) -> Fraction | None:
+    """Numerator/denominator of ``\\frac``: a plain signed number (braces allowed)."""
+    s = _strip_outer_braces(s.replace(" ", ""))
+    match = _NUM_RE.fullmatch(s)
+    if match is None or "," in match.group(2):
+        return None
+    return _to_fraction(match.group(1), match.group(2), match.group(3))
+
+
+def _parse_frac(s: str) -> Fraction | None:
+    match = _FRAC_RE.fullmatch(s)
+    if match is None:
+        return None
+    sign, whole, num_s, den_s = match.groups()
+    num, den = _frac_part(num_s), _frac_part(den_s)
+    if num is None or den is None or den == 0:
+        return None
+    value = num / den
+    if whole:  # mixed number: 2\frac{1}{2} = 5/2
+        if value < 0 or len(whole) > MAX_DIGITS:
+            return None
+        value = int(whole) + value
+    return -value if sign == "-" else value
+
+
+def _parse_repeating(s: str) -> Fraction | None:
+    match = _REPEAT_RE.fullmatch(s)
+    if match is None:
+        return None
+    sign, whole, fixed, period = match.groups()
+    if len(whole) + len(fixed) + len(period) > MAX_DIGITS:
+        return None
+    base = Fraction(int(whole or "0")) + (Fraction(int(fixed), 10 ** len(fixed)) if fixed else 0)
+    value = base + Fraction(int(period), (10 ** len(period) - 1) * 10 ** len(fixed))
+    return -value if sign == "-" else value
+
+
+def _parse_plain(s: str) -> Fraction | float | None:
+    for regex, build in (
+        (_NUM_RE, lambda m: _to_fraction(m.group(1), m.group(2), m.group(3))),
+        (_SCI_RE, lambda m: _to_fraction(m.group(1), m.group(2) or "1", m.group(3) or m.group(4))),
+        (_SLASH_RE, _slash_value),
+        (_POW_RE, _power_value),
+        (_INF_RE, lambda m: float("-inf") if m.group(1) == "-" else float("inf")),
+    ):
+        match = regex.fullmatch(s)
+        if match is not None:
+            return build(match)
+    return _parse_frac(s) if "\\frac" in s else _parse_repeating(s) if "\\" in s else None
+
+
+def _slash_value(match: re.Match[str]) -> Fraction | None:
+    sign, num_s, den_s = match.groups()
+    if "," in num_s + den_s:
+        return None
+    num, den = _frac_part(num_s), _frac_part(den_s)
+    if num is None or den is None or den == 0:
+        return None
+    return -num / den if sign == "-" else num / den
+
+
+def _power_value(match: re.Match[str]) -> Fraction | None:
+    sign, base, exp_braced, exp_digit = match.groups()
+    exponent = int(exp_braced or exp_digit)
+    if exponent * len(base) > MAX_DIGITS:
+        return None
+    value = Fraction(int(base) ** exponent)
+    return -value if sign == "-" else value
+
+
+def parse_number(s: str, max_chars: int = MAX_FAST_CHARS) -> Number | None:
+    """Exact value of a plain numeric answer (after ``clean``), or None when it is not one."""
+    if len(s) > max_chars:
+        return None
+    s = strip_assignment(s)
+    percent = bool(_PERCENT_RE.search(s))
+    s = _PERCENT_RE.sub("", s)
+    s = _DEGREE_RE.sub("", s)
+    s = _strip_outer_braces(re.sub(r"\s+", "", _TEXT_RE.sub(r"\1", s)))
+    if s.startswith("+"):
+        s = s[1:]
+    s = _strip_outer_braces(s)
+    if not s or len(s) > max_chars:
+        return None
+    value = _parse_plain(s)
+    return None if value is None else Number(value, percent)
+
+
+def numbers_equal(pred: Number, gold: Number) -> bool:
+    """Exact equality; a % on one side also accepts the /100 reading (8% == 0.08)."""
+    if pred.value == gold.value:
+        return True
+    if pred.percent != gold.percent and not isinstance(pred.value, float) and not isinstance(gold.value, float):
+        scaled_pred = pred.value / 100 if pred.percent else pred.value
+        scaled_gold = gold.value / 100 if gold.percent else gold.value
+        return scaled_pred == scaled_gold
+    return False
+
+
+def split_top_level(s: str) -> list[str]:
+    """Split on commas/semicolons outside (), [], {}."""
+    parts, depth, current = [], 0, []
+    i = 0
+    while i < len(s):
+        char = s[i]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char in ",;" and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+        i += 1
+    parts.append("".join(current).strip())
+    return parts
+
+
+def bracketed(s: str) -> tuple[str, str, str]:
+    """(open, inner, close) for ``(a,b)``, ``[a,b)``, ``\\{a,b\\}``; ('', s, '') when bare."""
+    for left in _BRACKETS:
+        if s.startswith(left):
+            for right in (")", "]", "\\}", "\\rbrace", "\\rangle"):
+                if s.endswith(right) and len(s) > len(left) + len(right):
+                    inner = s[len(left) : len(s) - len(right)]
+                    if inner.count("(") == inner.count(")") and inner.count("[") == inner.count("]"):
+                        return left, inner, right
+    return "", s, ""
+
+
+def _element_numbers(items: list[str]) -> list[Number] | None:
+    values = [parse_number(strip_assignment(item)) for item in items]
+    return None if any(v is None for v in values) else values  # type: ignore[return-value]
+
+
+def _same_multiset(pred: list[Number], gold: list[Number]) -> bool:
+    remaining = list(gold)
+    for value in pred:
+        match = next((i for i, g in enumerate(remaining) if numbers_equal(value, g)), None)
+        if match is None:
+            return False
+        remaining.pop(match)
+    return not remaining
+
+
+def list_verdict(pred: str, gold: str) -> bool | None:
+    """Decide comma lists, tuples, sets and intervals whose elements are all plain numbers."""
+    p_open, p_inner, p_close = bracketed(pred)
+    g_open, g_inner, g_close = bracketed(gold)
+    p_items = split_top_level(_LIST_AND_RE.sub(",", p_inner))
+    g_items = split_top_level(_LIST_AND_RE.sub(",", g_inner))
+    if len(g_items) < 2 and not g_open:
+        return None
+    p_nums, g_nums = _element_numbers(p_items), _element_numbers(g_items)
+    if p_nums is None or g_nums is None:
+        return None
+    sets = {"", "\\{", "\\lbrace"}
+    if p_open in sets and g_open in sets:  # bare lists and sets of solutions: unordered
+        return _same_multiset(p_nums, g_nums)
+    if not p_open or not g_open:
+        return None  # tuple vs bare list: leave it to the symbolic grader
+    if (p_open, p_close) != (g_open, g_close) or len(p_nums) != len(g_nums):
+        return False
+    return all(numbers_equal(p, g) for p, g in zip(p_nums, g_nums))
+
+
+def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool | None:
+    """True/False when decidable exactly without symbolic work, else None (see module doc)."""
+    if len(gold) > max_chars:
+        return None
+    pred_c, gold_c = clean(pred[: max_chars + 1]), clean(gold)
+    if len(pred) > max_chars:
+        return False  # no gold answer is this long
+    if text_key(pred_c) == text_key(gold_c):
+        return True
+    if _GOLD_CHOICE_RE.fullmatch(gold_c):
+        return choice_letter(pred_c) == choice_letter(gold_c)
+    gold_num, pred_num = parse_number(gold_c), parse_number(pred_c)
+    if gold_num is not None and pred_num is not None and numbers_equal(pred_num, gold_num):
+        return True
+    listed = list_verdict(pred_c, gold_c)
+    if listed is not None:
+        return listed
+    if gold_num is not None and pred_num is not None:
+        return False
+    return None

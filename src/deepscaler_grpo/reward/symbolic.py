@@ -1,0 +1,85 @@
+"""Symbolic equivalence with math-verify + latex2sympy2_extended (runs inside a worker process).
+
+Only the LaTeX extraction path of math-verify is used: its plain-expression path
+(``ExprExtractionConfig``) calls sympy's ``parse_expr`` (an ``eval``) on the text, so model output
+never goes there. latex2sympy's ANTLR grammar builds sympy objects directly.
+
+Floats are turned into exact rationals before comparing, so math-verify's 6-digit float rounding
+cannot accept ``0.3333`` for ``1/3``. math-verify's own signal-based timeouts are disabled (they
+fail off the main thread); the parent enforces the wall-clock limit by killing the worker.
+
+``is_safe_for_symbolic(text)`` is the cheap size guard applied before anything is sent here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+MAX_SYMBOLIC_CHARS = 600
+MAX_BRACE_DEPTH = 30
+MAX_NUMBER_DIGITS = 200
+_BIG_EXPONENT_RE = re.compile(r"\^\s*\{?\s*[+-]?\s*\d{4,}")  # 2^{10000}: big integer arithmetic
+_TOWER_RE = re.compile(r"\^\s*\{[^{}]*\d\s*\^")  # 10^{10^{10}}
+_BIG_FACTORIAL_RE = re.compile(r"\d{4,}\s*!|\\(?:Gamma|binom)\s*\{?\s*\d{5,}")
+_LONG_NUMBER_RE = re.compile(r"\d{%d,}" % (MAX_NUMBER_DIGITS + 1))
+
+
+def brace_depth(text: str) -> int:
+    """Maximum nesting depth of {}, () and []."""
+    depth = best = 0
+    for char in text:
+        if char in "{([":
+            depth += 1
+            best = max(best, depth)
+        elif char in "})]":
+            depth -= 1
+    return best
+
+
+def is_safe_for_symbolic(text: str, max_chars: int = MAX_SYMBOLIC_CHARS) -> bool:
+    """Cheap checks that keep hostile input (huge numbers, towers, deep nesting) away from sympy."""
+    if len(text) > max_chars or brace_depth(text) > MAX_BRACE_DEPTH:
+        return False
+    return not (
+        _BIG_EXPONENT_RE.search(text)
+        or _TOWER_RE.search(text)
+        or _BIG_FACTORIAL_RE.search(text)
+        or _LONG_NUMBER_RE.search(text)
+    )
+
+
+def _rationalize(expr):  # noqa: ANN001, ANN202 - sympy objects
+    """Replace every Float by the exact Rational of its decimal text (0.75 -> 3/4)."""
+    from sympy import Float, Rational
+
+    try:
+        return expr.replace(lambda e: isinstance(e, Float), lambda e: Rational(str(e)))
+    except Exception:  # noqa: BLE001 - matrices and odd objects: keep as is
+        return expr
+
+
+def parse_latex_answer(text: str) -> list:
+    """math-verify parse of one answer string via the LaTeX path only (no ``parse_expr``)."""
+    from math_verify import LatexExtractionConfig, parse
+
+    config = LatexExtractionConfig(boxed_match_priority=0)
+    parsed = parse("\\boxed{" + text + "}", [config], parsing_timeout=None)
+    return [_rationalize(p) if not isinstance(p, str) else p for p in parsed]
+
+
+def symbolic_equal(pred: str, golds: list[str]) -> bool:
+    """True when ``pred`` is equivalent to any of ``golds`` per math-verify (exact numbers)."""
+    from math_verify import verify
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    if not is_safe_for_symbolic(pred):
+        return False
+    parsed_pred = parse_latex_answer(pred)
+    if not parsed_pred:
+        return False
+    for gold in golds:
+        parsed_gold = parse_latex_answer(gold)
+        if parsed_gold and verify(parsed_gold, parsed_pred, timeout_seconds=None):
+            return True
+    return False

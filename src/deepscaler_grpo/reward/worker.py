@@ -1,0 +1,69 @@
+"""Verifier worker process: reads JSON requests on stdin, answers JSON lines on stdout.
+
+Started by ``sandbox.WorkerPool`` as ``python -m deepscaler_grpo.reward.worker``; not meant to be
+run by hand. Protocol (one line each way, JSON only, never pickle):
+
+    -> {"pred": "\\\\frac{1}{2}", "gold": ["0.5"]}
+    <- {"ok": true}            or   {"ok": false, "error": "..."}
+
+The first line it writes is ``{"ready": true}`` once sympy/math-verify are imported, so import time
+never counts against an answer's deadline. The process caps its own memory (RLIMIT_AS) and exits
+when its parent dies or closes stdin, so no stray process outlives the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+
+def _limit_memory(max_bytes: int) -> None:
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+    except (ImportError, ValueError, OSError):  # not Linux, or a lower hard limit already
+        pass
+
+
+def _watch_parent(parent_pid: int, interval_s: float = 0.5) -> None:
+    """Exit as soon as the parent is gone (re-parented to init or a subreaper)."""
+    while True:
+        time.sleep(interval_s)
+        if os.getppid() != parent_pid:
+            os._exit(0)
+
+
+def serve(stdin, stdout) -> None:  # noqa: ANN001 - text streams
+    """The request loop; one request at a time, stops at end of input."""
+    from deepscaler_grpo.reward.symbolic import symbolic_equal
+
+    stdout.write(json.dumps({"ready": True}) + "\n")
+    stdout.flush()
+    for line in stdin:
+        try:
+            request = json.loads(line)
+            reply = {"ok": bool(symbolic_equal(str(request["pred"]), [str(g) for g in request["gold"]]))}
+        except MemoryError:
+            reply = {"ok": False, "error": "memory"}
+        except Exception as exc:  # noqa: BLE001 - any failure is a wrong answer, never a crash
+            reply = {"ok": False, "error": type(exc).__name__}
+        stdout.write(json.dumps(reply) + "\n")
+        stdout.flush()
+
+
+def main() -> int:
+    max_bytes = int(os.environ.get("DEEPSCALER_VERIFIER_MAX_MEMORY", str(3 * 1024**3)))
+    _limit_memory(max_bytes)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout = sys.stderr  # stray prints from libraries must not corrupt the protocol
+    serve(sys.stdin, protocol_out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
