@@ -29,7 +29,7 @@ LOCAL_SUFFIXES = (".json", ".jsonl", ".parquet")
 _DOLLAR_WRAPPED = re.compile(r"^\$+([^$]*)\$+$")
 
 
-class DataError(Exception):
+class DataError(ValueError):
     """A problem with the user's data or options; the message says what is wrong and how to fix it."""
 
 

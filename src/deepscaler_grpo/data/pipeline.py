@@ -1,0 +1,164 @@
+"""The cleaning steps of ``deepscaler-grpo prepare`` as plain functions over row dicts, each
+returning what it kept and what it dropped (by reason), so the report can account for every input row.
+
+Rows are ``{"problem": str, "answer": str | list[str], "solution": str, "data_source": str}``; an answer
+is a list only when there are several acceptable answers (a one-element list becomes a string).
+
+    rows, drops, changes = normalize_rows(load_records("train.json"), data_source="train")
+    rows, dup_drops = deduplicate(rows)
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from deepscaler_grpo.data.clean import Decontaminator, dedup_key
+from deepscaler_grpo.data.records import DataError, make_prompt, normalize_answer
+
+Row = dict[str, Any]
+
+
+def _clean_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (list, tuple)) or type(value).__module__ == "numpy":
+        return "\n\n".join(_clean_text(item) for item in value)
+    return str(value).strip()
+
+
+def normalize_rows(raw: Sequence[Row], data_source: str) -> tuple[list[Row], Counter, Counter]:
+    """Trim texts and normalise answers; drop rows without a problem or an answer.
+
+    Returns (rows, drops by reason, counts of modifications: whitespace_trimmed, answer_normalized).
+    """
+    rows: list[Row] = []
+    drops: Counter = Counter()
+    changes: Counter = Counter()
+    for item in raw:
+        problem = _clean_text(item.get("problem"))
+        if not problem:
+            drops["missing_problem"] += 1
+            continue
+        answer = normalize_answer(item.get("answer"))
+        if answer is None:
+            drops["missing_answer"] += 1
+            continue
+        if isinstance(answer, list) and len(answer) == 1:
+            answer = answer[0]
+        changes["whitespace_trimmed"] += problem != item.get("problem")
+        changes["answer_normalized"] += answer != item.get("answer")
+        solution = _clean_text(item.get("solution"))
+        rows.append({"problem": problem, "answer": answer, "solution": solution, "data_source": data_source})
+    return rows, drops, changes
+
+
+def deduplicate(rows: Sequence[Row], seen: set[str] | None = None) -> tuple[list[Row], Counter]:
+    """Drop exact duplicates (same trimmed text), then near-duplicates (same ``dedup_key``).
+
+    ``seen`` holds keys that already count as taken (e.g. the validation problems); rows matching
+    them are dropped as ``overlaps_val``. The first occurrence of a problem is the one kept.
+    """
+    exact: set[str] = set()
+    near: set[str] = set()
+    kept: list[Row] = []
+    drops: Counter = Counter()
+    for row in rows:
+        key = dedup_key(row["problem"])
+        if seen is not None and key in seen:
+            drops["overlaps_val"] += 1
+        elif row["problem"] in exact:
+            drops["exact_duplicate"] += 1
+        elif key in near:
+            drops["near_duplicate"] += 1
+        else:
+            exact.add(row["problem"])
+            near.add(key)
+            kept.append(row)
+    return kept, drops
+
+
+def decontaminate(rows: Sequence[Row], decontaminator: Decontaminator) -> tuple[list[Row], Counter]:
+    """Drop rows overlapping an evaluation set; the Counter says how many per set."""
+    flags = decontaminator.flag([row["problem"] for row in rows])
+    kept = [row for row, flag in zip(rows, flags) if flag is None]
+    return kept, Counter(flag for flag in flags if flag is not None)
+
+
+def filter_length(
+    rows: Sequence[Row], lengths: Sequence[int], max_length: int | None
+) -> tuple[list[Row], list[int], int]:
+    """Keep rows whose prompt has at most ``max_length`` tokens; returns (rows, their lengths, dropped)."""
+    if max_length is None:
+        return list(rows), list(lengths), 0
+    pairs = [(row, n) for row, n in zip(rows, lengths) if n <= max_length]
+    return [row for row, _ in pairs], [n for _, n in pairs], len(rows) - len(pairs)
+
+
+def resolve_val_size(val_size: float | None, n_rows: int, auto_max: int = 500, auto_fraction: float = 0.05) -> int:
+    """Rows to carve out: an int count, a fraction in (0, 1), or None for min(500, 5%) (at least 1)."""
+    if val_size is None:
+        return min(auto_max, max(1, round(n_rows * auto_fraction))) if n_rows > 1 else 0
+    count = round(val_size * n_rows) if 0 < val_size < 1 else int(val_size)
+    if count >= n_rows:
+        raise DataError(f"--val-size {val_size:g} leaves no training rows ({n_rows} rows after cleaning); "
+                        "use a smaller --val-size or a fraction such as 0.05.")
+    return count
+
+
+def split_indices(n_rows: int, val_count: int, seed: int) -> tuple[list[int], list[int]]:
+    """Seeded random validation sample of row indices; both parts keep the input order."""
+    picked = set(random.Random(seed).sample(range(n_rows), val_count))
+    return [i for i in range(n_rows) if i not in picked], sorted(picked)
+
+
+def templated_prompts(
+    tokenizer: Any,
+    problems: Sequence[str],
+    instruction: str,
+    system_prompt: str | None,
+    marker: str = "\x00PROBLEM\x00",
+    check: int = 32,
+) -> list[str]:
+    """Each problem's prompt rendered with the tokenizer's chat template (generation prompt added).
+
+    The template is rendered once around a marker and reused by string concatenation when that gives
+    exactly the real rendering on the first ``check`` problems (~50x faster than Jinja per row);
+    otherwise every prompt is rendered.
+    """
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise DataError(f"tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no chat template, so "
+                        "prompt lengths after templating cannot be measured; pick a chat/instruct tokenizer.")
+
+    def render(items: Sequence[str]) -> list[str]:
+        conversations = [make_prompt(p, instruction, system_prompt) for p in items]
+        return tokenizer.apply_chat_template(conversations, tokenize=False, add_generation_prompt=True)
+
+    (rendered,) = render([marker])
+    if rendered.count(marker) == 1:
+        prefix, suffix = rendered.split(marker)
+        sample = list(problems[:check])
+        if render(sample) == [prefix + p + suffix for p in sample]:
+            return [prefix + p + suffix for p in problems]
+    return render(problems)
+
+
+def count_tokens(tokenizer: Any, texts: Sequence[str], batch_size: int = 2048, progress: bool = True) -> list[int]:
+    """Token counts of already-templated texts (no special tokens added), tokenised in batches.
+
+    Fast tokenizers go straight to the Rust backend, skipping the conversion of ids to Python lists.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    counts: list[int] = []
+    for start in tqdm(range(0, len(texts), batch_size), desc="tokenizing", unit="batch", disable=not progress):
+        batch = list(texts[start : start + batch_size])
+        if backend is not None:
+            counts.extend(len(encoding) for encoding in backend.encode_batch(batch, add_special_tokens=False))
+        else:
+            counts.extend(len(ids) for ids in tokenizer(batch, add_special_tokens=False)["input_ids"])
+    return counts

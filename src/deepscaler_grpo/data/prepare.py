@@ -1,0 +1,376 @@
+"""``deepscaler-grpo prepare``: raw math problems -> train.parquet, val.parquet, prepare_report.json.
+
+Steps (each counted in the report): load -> trim whitespace and normalise answers (drop rows with no
+problem or answer) -> drop exact and near-duplicate problems -> drop problems overlapping evaluation
+sets (word n-grams) -> drop prompts longer than --max-prompt-length tokens -> carve the validation split.
+
+    deepscaler-grpo prepare --source ../shared/data/deepscaler/train_math.json \\
+        --output-dir data/deepscaler --val-size 500 --tokenizer Qwen/Qwen3-4B-Instruct-2507 --max-prompt-length 1024
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from deepscaler_grpo.data.clean import Decontaminator, dedup_key
+from deepscaler_grpo.data.evalsets import (
+    DEFAULT_EVAL_SETS,
+    KNOWN_EVAL_SETS,
+    EvalSet,
+    hub_reachable,
+    load_eval_sets,
+)
+from deepscaler_grpo.data.output import (
+    answer_type_counts,
+    check_outputs_free,
+    output_records,
+    parquet_schema,
+    percentiles,
+    render_report,
+    write_outputs,
+)
+from deepscaler_grpo.data.pipeline import (
+    Row,
+    count_tokens,
+    decontaminate,
+    deduplicate,
+    filter_length,
+    normalize_rows,
+    resolve_val_size,
+    split_indices,
+    templated_prompts,
+)
+from deepscaler_grpo.data.records import (
+    DEFAULT_INSTRUCTION,
+    DataError,
+    is_local_source,
+    load_records,
+    make_prompt,
+)
+
+DEFAULT_SOURCE = "agentica-org/DeepScaleR-Preview-Dataset"
+DROP_REASONS = ("missing_problem", "missing_answer", "exact_duplicate", "near_duplicate", "overlaps_val",
+                "contaminated", "too_long")
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Everything ``prepare`` needs; checked on creation with messages that say how to fix."""
+
+    sources: tuple[str, ...] = (DEFAULT_SOURCE,)
+    output_dir: str = "data/deepscaler"
+    split: str = "train"
+    problem_key: str = "problem"
+    answer_key: str = "answer"
+    solution_key: str = "solution"
+    instruction: str = DEFAULT_INSTRUCTION
+    system_prompt: str | None = None
+    data_source: str | None = None
+    val_size: float | None = None
+    val_source: str | None = None
+    val_split: str = "train"
+    seed: int = 42
+    decontaminate_with: tuple[str, ...] = DEFAULT_EVAL_SETS
+    ngram: int = 8
+    overlap_threshold: float = 0.5
+    tokenizer: str | None = None
+    max_prompt_length: int | None = None
+    overwrite: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise DataError("no --source given; pass a dataset name or a .json/.jsonl/.parquet file.")
+        if "{problem}" not in self.instruction:
+            raise DataError("--instruction must contain the placeholder {problem} where the problem goes.")
+        if self.val_size is not None and self.val_source is not None:
+            raise DataError("use either --val-size (carve from the source) or --val-source, not both.")
+        if self.val_size is not None and (self.val_size < 0 or (self.val_size >= 1 and self.val_size % 1)):
+            raise DataError(f"--val-size {self.val_size:g}: give a row count (e.g. 500) or a fraction in (0, 1).")
+        if self.max_prompt_length is not None and (self.tokenizer is None or self.max_prompt_length < 1):
+            raise DataError("--max-prompt-length needs --tokenizer NAME_OR_PATH and a positive length.")
+        if self.ngram < 1 or not 0 < self.overlap_threshold <= 1:
+            raise DataError("--ngram must be >= 1 and --overlap-threshold in (0, 1].")
+
+
+def source_label(source: str) -> str:
+    """``data_source`` of rows from ``source``: the file name without suffix, or the dataset name."""
+    return Path(source).stem if is_local_source(source) else source
+
+
+def load_tokenizer(name_or_path: str) -> Any:
+    """A Hugging Face tokenizer; DataError when it cannot be loaded."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path)
+    except Exception as err:  # missing folder, offline Hub, bad files: one message for the user
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(f"could not load tokenizer {name_or_path!r}: {reason}. Pass a local model folder, "
+                        "or download it once and set HF_HUB_OFFLINE=1.") from err
+
+
+class StepLog:
+    """Counts for one input (rows left after each step, dropped per reason)."""
+
+    def __init__(self, rows: int) -> None:
+        self.input = rows
+        self.steps: list[dict[str, Any]] = [{"step": "loaded", "dropped": None, "rows": rows}]
+        self.dropped: Counter = Counter()
+
+    def add(self, reason: str, dropped: int, rows: int) -> None:
+        self.dropped[reason] += dropped
+        self.steps.append({"step": reason, "dropped": dropped, "rows": rows})
+
+    def as_dict(self, kept: int) -> dict[str, Any]:
+        dropped = {reason: self.dropped.get(reason, 0) for reason in DROP_REASONS}
+        return {"input": self.input, "dropped": dropped, "kept": kept, "steps": self.steps}
+
+
+def load_and_normalize(sources: tuple[str, ...], config: PrepareConfig, split: str) -> tuple[list[Row], StepLog, Counter]:
+    """Load every source, trim and normalise; logs the rows lost to missing problems/answers."""
+    rows: list[Row] = []
+    drops: Counter = Counter()
+    changes: Counter = Counter()
+    total = 0
+    for source in sources:
+        raw = load_records(source, config.problem_key, config.answer_key, config.solution_key, split=split)
+        total += len(raw)
+        kept, dropped, changed = normalize_rows(raw, config.data_source or source_label(source))
+        rows += kept
+        drops.update(dropped)
+        changes.update(changed)
+    log = StepLog(total)
+    log.add("missing_problem", drops["missing_problem"], total - drops["missing_problem"])
+    log.add("missing_answer", drops["missing_answer"], len(rows))
+    return rows, log, changes
+
+
+def dedup_logged(rows: list[Row], log: StepLog, seen: set[str] | None = None) -> list[Row]:
+    """Deduplicate and log exact, near (and validation-overlap) drops as separate steps."""
+    kept, drops = deduplicate(rows, seen)
+    remaining = len(rows)
+    for reason in ("overlaps_val", "exact_duplicate", "near_duplicate") if seen is not None else (
+            "exact_duplicate", "near_duplicate"):
+        remaining -= drops[reason]
+        log.add(reason, drops[reason], remaining)
+    return kept
+
+
+def length_logged(rows: list[Row], log: StepLog, config: PrepareConfig, tokenizer: Any) -> tuple[list[Row], list[int]]:
+    """Token lengths after the chat template; drop over-long prompts when a maximum is set."""
+    if tokenizer is None:
+        return rows, []
+    texts = templated_prompts(tokenizer, [r["problem"] for r in rows], config.instruction, config.system_prompt)
+    lengths = count_tokens(tokenizer, texts, progress=config.progress)
+    kept, kept_lengths, dropped = filter_length(rows, lengths, config.max_prompt_length)
+    if config.max_prompt_length is not None:
+        log.add("too_long", dropped, len(kept))
+    return kept, kept_lengths
+
+
+@dataclass
+class Prepared:
+    """Cleaned rows of both splits, their token lengths (empty without a tokenizer) and the counts."""
+
+    train: list[Row]
+    val: list[Row]
+    train_lengths: list[int]
+    val_lengths: list[int]
+    log: StepLog
+    val_log: StepLog | None
+    changes: Counter
+    contaminated: Counter
+
+
+def clean_inputs(config: PrepareConfig, eval_problems: dict[str, tuple[str, ...]], tokenizer: Any) -> Prepared:
+    """Load, normalise, deduplicate, decontaminate, length-filter and split (see the module docstring)."""
+    rows, log, changes = load_and_normalize(config.sources, config, config.split)
+    val_rows: list[Row] = []
+    val_log = None
+    if config.val_source:
+        val_rows, val_log, _ = load_and_normalize((config.val_source,), config, config.val_split)
+        val_rows = dedup_logged(val_rows, val_log)
+        eval_problems = {**eval_problems, "val_source": tuple(row["problem"] for row in val_rows)}
+    rows = dedup_logged(rows, log, {dedup_key(row["problem"]) for row in val_rows} if val_log else None)
+    contaminated: Counter = Counter()
+    if any(eval_problems.values()):
+        decontaminator = Decontaminator(eval_problems, n=config.ngram, threshold=config.overlap_threshold)
+        rows, contaminated = decontaminate(rows, decontaminator)
+    log.add("contaminated", sum(contaminated.values()), len(rows))
+    rows, lengths = length_logged(rows, log, config, tokenizer)
+    if val_log is not None:
+        val_rows, val_lengths = length_logged(val_rows, val_log, config, tokenizer)
+    else:
+        train_idx, val_idx = split_indices(len(rows), resolve_val_size(config.val_size, len(rows)), config.seed)
+        val_rows, val_lengths = [rows[i] for i in val_idx], [lengths[i] for i in val_idx] if lengths else []
+        rows, lengths = [rows[i] for i in train_idx], [lengths[i] for i in train_idx] if lengths else []
+    prepared = Prepared(rows, val_rows, lengths, val_lengths, log, val_log, changes, contaminated)
+    _check_not_empty(prepared, config)
+    return prepared
+
+
+def _check_not_empty(prepared: Prepared, config: PrepareConfig) -> None:
+    def summary(part: StepLog) -> str:
+        return ", ".join(f"{reason} {n}" for reason, n in part.dropped.items() if n) or "nothing dropped"
+
+    log, val_log = prepared.log, prepared.val_log
+    if not prepared.train:
+        raise DataError(f"no training rows left after cleaning ({log.input} loaded; dropped: {summary(log)}). "
+                        "Check the column mapping, --max-prompt-length and --decontaminate-with.")
+    if val_log is not None and not prepared.val:
+        raise DataError(f"no validation rows left from {config.val_source} ({val_log.input} loaded; "
+                        f"dropped: {summary(val_log)}).")
+
+
+def build_report(config: PrepareConfig, prepared: Prepared, eval_sets: list[EvalSet], skipped: list[dict[str, str]],
+                 prompts: dict[str, list[list[dict[str, str]]]], list_truth: bool) -> dict[str, Any]:
+    """The JSON report: counts per step, modifications, decontamination, answer types, prompt lengths."""
+    carved = 0 if prepared.val_log else len(prepared.val)
+    counts = {"source": prepared.log.as_dict(len(prepared.train) + carved)}
+    sets = [{"name": s.name, "origin": s.origin, "problems": len(s.problems),
+             "removed": prepared.contaminated.get(s.name, 0), "note": s.note} for s in eval_sets]
+    if prepared.val_log is not None:
+        counts["val_source"] = prepared.val_log.as_dict(len(prepared.val))
+        sets.append({"name": "val_source", "origin": config.val_source, "problems": len(prepared.val),
+                     "removed": prepared.contaminated.get("val_source", 0), "note": "the validation problems"})
+    chars = [sum(len(m["content"]) for m in p) for p in prompts["train"] + prompts["val"]]
+    tokens = prepared.train_lengths + prepared.val_lengths
+    return {
+        "sources": list(config.sources),
+        "val_source": config.val_source,
+        "output_dir": config.output_dir,
+        "outputs": {"train": len(prepared.train), "val": len(prepared.val)},
+        "counts": counts,
+        "modified": {key: prepared.changes[key] for key in ("whitespace_trimmed", "answer_normalized")},
+        "decontamination": {"ngram": config.ngram, "overlap_threshold": config.overlap_threshold,
+                            "sets": sets, "skipped": skipped},
+        "answer_types": {"train": answer_type_counts(prepared.train), "val": answer_type_counts(prepared.val)},
+        "ground_truth_type": "list[str]" if list_truth else "str",
+        "prompt_length": {"chars": percentiles(chars), "tokens": percentiles(tokens)},
+        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
+    }
+
+
+def run_prepare(config: PrepareConfig, warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run every step, write the outputs atomically and return the report (also saved as JSON)."""
+    warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
+    started = time.perf_counter()
+    output_dir = Path(config.output_dir)
+    check_outputs_free(output_dir, config.overwrite)
+    eval_sets, skipped = load_eval_sets(config.decontaminate_with)
+    for message in [s.note for s in eval_sets if s.note] + [f"decontamination against {s['name']} skipped: "
+                                                            f"{s['reason']}" for s in skipped]:
+        warn(message)
+    tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
+    prepared = clean_inputs(config, {s.name: s.problems for s in eval_sets}, tokenizer)
+    list_truth = any(not isinstance(row["answer"], str) for row in prepared.train + prepared.val)
+    prompts = {split: [make_prompt(r["problem"], config.instruction, config.system_prompt) for r in rows]
+               for split, rows in (("train", prepared.train), ("val", prepared.val))}
+    tables = {f"{split}.parquet": output_records(getattr(prepared, split), prompts[split], split, list_truth)
+              for split in ("train", "val")}
+    report = build_report(config, prepared, eval_sets, skipped, prompts, list_truth)
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    write_outputs(output_dir, tables, parquet_schema(list_truth), report)
+    return report
+
+
+def text_option(value: str | None) -> str | None:
+    """An option given as text, or as @path to read it from a file."""
+    if value is None or not value.startswith("@"):
+        return value
+    path = Path(value[1:]).expanduser()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise DataError(f"cannot read {value}: {err.strerror}. Pass the text itself or @path/to/file.") from err
+
+
+def val_size_option(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a row count or a fraction such as 0.05") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepscaler-grpo prepare",
+        description="Clean a math dataset and write train.parquet, val.parquet and prepare_report.json.",
+    )
+    parser.add_argument("--source", nargs="+", default=[DEFAULT_SOURCE], metavar="NAME_OR_FILE",
+                        help=f"Hugging Face dataset(s) or .json/.jsonl/.parquet file(s) (default {DEFAULT_SOURCE})")
+    parser.add_argument("--split", default="train", help="split of a Hugging Face --source (default train)")
+    parser.add_argument("--output-dir", default="data/deepscaler", help="where the outputs go (default data/deepscaler)")
+    parser.add_argument("--problem-key", default="problem", help="source column holding the problem")
+    parser.add_argument("--answer-key", default="answer", help="source column holding the answer")
+    parser.add_argument("--solution-key", default="solution", help="source column holding the solution (optional)")
+    parser.add_argument("--instruction", default=DEFAULT_INSTRUCTION, metavar="TEXT|@FILE",
+                        help="user-message template containing {problem} (default asks for <answer>...</answer>)")
+    parser.add_argument("--system-prompt", default=None, metavar="TEXT|@FILE", help="optional system message")
+    parser.add_argument("--data-source", default=None, help="data_source value for every row (default: the source name)")
+    val = parser.add_mutually_exclusive_group()
+    val.add_argument("--val-size", type=val_size_option, default=None, metavar="N|FRACTION",
+                     help="validation rows carved from the source: a count or a fraction (default min(500, 5%%))")
+    val.add_argument("--val-source", default=None, metavar="NAME_OR_FILE", help="take validation rows from here instead")
+    parser.add_argument("--val-split", default="train", help="split of a Hugging Face --val-source (default train)")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the validation sample (default 42)")
+    parser.add_argument("--decontaminate-with", nargs="+", default=list(DEFAULT_EVAL_SETS), metavar="SPEC",
+                        help=f"evaluation sets: {', '.join(KNOWN_EVAL_SETS)}, a file, NAME=FILE or a dataset name "
+                             "(default: the three known sets)")
+    parser.add_argument("--no-decontaminate", action="store_true", help="skip decontamination")
+    parser.add_argument("--ngram", type=int, default=8, help="word n-gram size for decontamination (default 8)")
+    parser.add_argument("--overlap-threshold", type=float, default=0.5,
+                        help="share of an evaluation problem's n-grams that marks a training problem (default 0.5)")
+    parser.add_argument("--tokenizer", default=None, metavar="NAME_OR_PATH", help="measure prompts in tokens")
+    parser.add_argument("--max-prompt-length", type=int, default=None, metavar="N",
+                        help="drop prompts longer than N tokens after the chat template (needs --tokenizer)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> PrepareConfig:
+    return PrepareConfig(
+        sources=tuple(args.source), output_dir=args.output_dir, split=args.split, problem_key=args.problem_key,
+        answer_key=args.answer_key, solution_key=args.solution_key, instruction=text_option(args.instruction),
+        system_prompt=text_option(args.system_prompt), data_source=args.data_source, val_size=args.val_size,
+        val_source=args.val_source, val_split=args.val_split, seed=args.seed,
+        decontaminate_with=() if args.no_decontaminate else tuple(args.decontaminate_with), ngram=args.ngram,
+        overlap_threshold=args.overlap_threshold, tokenizer=args.tokenizer, max_prompt_length=args.max_prompt_length,
+        overwrite=args.overwrite, progress=not args.no_progress,
+    )
+
+
+def needs_hub(config: PrepareConfig) -> bool:
+    """True when some input would be fetched from the Hugging Face Hub."""
+    remote = [s for s in (*config.sources, config.val_source, config.tokenizer) if s and not is_local_source(s)]
+    return bool(remote) or any(spec in KNOWN_EVAL_SETS for spec in config.decontaminate_with)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry: returns 0 on success, 1 with a one-line error on bad input."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+        if needs_hub(config) and os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("0", "", "false") \
+                and not hub_reachable():
+            # Hub unreachable: go straight to the local cache instead of a minute of retries per dataset.
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            print("warning: the Hugging Face Hub is unreachable; using only locally cached datasets", file=sys.stderr)
+        report = run_prepare(config)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    render_report(report)
+    print(f"wrote {len(report['outputs'])} splits to {config.output_dir}: train {report['outputs']['train']} rows, "
+          f"val {report['outputs']['val']} rows, prepare_report.json ({report['seconds']:.1f} s)")
+    return 0
