@@ -1,0 +1,192 @@
+"""Training curves: PNG charts from a run's ``metrics.jsonl`` (one JSON object per step).
+
+One figure per metric (reward mean, validation accuracy, response length, KL, entropy) against
+``step``, plus ``overview.png`` with all of them in a grid. Metrics missing from the file are skipped
+with a note. Uses matplotlib's Agg backend, so it works on headless machines.
+
+    deepscaler-grpo plot runs/deepscaler_qwen3_4b            # -> runs/deepscaler_qwen3_4b/plots/*.png
+    deepscaler-grpo plot runs/x --output-dir figures
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+
+class PlotError(Exception):
+    """A user-facing problem (missing/empty metrics file): printed without a traceback."""
+
+
+@dataclass(frozen=True)
+class MetricPlot:
+    """One chart: the metric names to look for (first found wins), a title, a y label and a file name."""
+
+    keys: tuple[str, ...]
+    title: str
+    ylabel: str
+    filename: str
+
+
+def default_plots() -> list[MetricPlot]:
+    """verl metric names first; TRL's own names as fallbacks so raw TRL logs plot too."""
+    return [
+        MetricPlot(("critic/score/mean", "reward"), "Reward (mean score)", "reward", "reward_mean.png"),
+        MetricPlot(("val/accuracy", "eval_val/accuracy"), "Validation accuracy", "pass@1", "val_accuracy.png"),
+        MetricPlot(("response_length/mean", "completions/mean_length"), "Response length", "tokens",
+                   "response_length.png"),
+        MetricPlot(("actor/kl_loss", "kl"), "KL to reference", "KL", "kl.png"),
+        MetricPlot(("actor/entropy", "entropy"), "Policy entropy", "nats / token", "entropy.png"),
+    ]
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a metrics.jsonl; a torn last line (crash mid-write) is skipped, not fatal."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "metrics.jsonl"
+    if not path.exists():
+        raise PlotError(f"{path} not found: pass a training run folder (trainer.default_local_dir) that has metrics.jsonl")
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and "step" in row:
+            rows.append(row)
+    if not rows:
+        raise PlotError(f"{path} has no metric rows with a 'step' yet: train for at least one step, then plot")
+    return rows
+
+
+def series(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> tuple[str, list[float], list[float]] | None:
+    """(key, steps, values) for the first of ``keys`` with any finite value; None when none has."""
+    for key in keys:
+        points = [(float(r["step"]), float(r[key])) for r in rows if _finite(r.get(key))]
+        if points:
+            points.sort()
+            return key, [p[0] for p in points], [p[1] for p in points]
+    return None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def moving_average(values: Sequence[float], window: int) -> list[float]:
+    """Trailing mean over ``window`` points (shorter at the start), to show the trend of noisy curves."""
+    import numpy as np
+
+    cumsum = np.cumsum(np.insert(np.asarray(values, dtype=float), 0, 0.0))
+    idx = np.arange(1, len(values) + 1)
+    lo = np.maximum(idx - window, 0)
+    return list((cumsum[idx] - cumsum[lo]) / (idx - lo))
+
+
+def draw(ax: Axes, plot: MetricPlot, key: str, steps: list[float], values: list[float]) -> None:
+    """The raw curve (with markers when sparse) and a smoothed trend line when there are many points."""
+    sparse = len(steps) <= 30
+    ax.plot(steps, values, marker="o" if sparse else None, markersize=3, linewidth=1.2,
+            alpha=1.0 if sparse else 0.35, color="tab:blue", label=key)
+    if not sparse:
+        window = max(2, len(values) // 20)
+        ax.plot(steps, moving_average(values, window), linewidth=2, color="tab:blue", label=f"{window}-step mean")
+    ax.set_title(plot.title)
+    ax.set_xlabel("step")
+    ax.set_ylabel(plot.ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Save atomically (temp file + os.replace), then close the figure."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        fig.clf()
+    return path
+
+
+def plot_run(
+    run_dir: str | Path, output_dir: str | Path | None = None, plots: Sequence[MetricPlot] | None = None
+) -> tuple[list[Path], list[str]]:
+    """Write one PNG per available metric plus ``overview.png``; returns (paths, notes on skipped metrics)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    run_dir = Path(run_dir)
+    rows = read_metrics(run_dir)
+    run_folder = run_dir if run_dir.is_dir() else run_dir.parent
+    out = Path(output_dir) if output_dir else run_folder / "plots"
+    out.mkdir(parents=True, exist_ok=True)
+    found, notes = [], []
+    for plot in plots or default_plots():
+        data = series(rows, plot.keys)
+        if data is None:
+            notes.append(f"skipped {plot.title.lower()}: none of {', '.join(plot.keys)} in metrics.jsonl")
+        else:
+            found.append((plot, data))
+    if not found:
+        raise PlotError(f"none of the plotted metrics are in {run_dir}: " + "; ".join(notes))
+    paths = []
+    for plot, (key, steps, values) in found:
+        fig = Figure(figsize=(6, 4))
+        draw(fig.add_subplot(), plot, key, steps, values)
+        paths.append(save_figure(fig, out / plot.filename))
+    paths.append(save_figure(overview(found, run_folder.resolve().name), out / "overview.png"))
+    return paths, notes
+
+
+def overview(found: list[tuple[MetricPlot, tuple[str, list[float], list[float]]]], title: str) -> Any:
+    """All found metrics in one grid (up to 3 columns)."""
+    from matplotlib.figure import Figure
+
+    cols = min(3, len(found))
+    rows = math.ceil(len(found) / cols)
+    fig = Figure(figsize=(5 * cols, 3.6 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, (plot, (key, steps, values)) in zip(axes, found, strict=False):
+        draw(ax, plot, key, steps, values)
+    for ax in axes[len(found) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"Training run: {title}")
+    return fig
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="deepscaler-grpo plot", description="PNG charts from a run's metrics.jsonl")
+    parser.add_argument("run_dir", help="training run folder (trainer.default_local_dir) or a metrics.jsonl file")
+    parser.add_argument("--output-dir", default=None, help="where the PNGs go (default RUN_DIR/plots)")
+    args = parser.parse_args(argv)
+    try:
+        paths, notes = plot_run(args.run_dir, args.output_dir)
+    except PlotError as exc:
+        print(f"deepscaler-grpo plot: error: {exc}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"note: {note}")
+    for path in paths:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
