@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 Messages = list[dict[str, str]]
-Scorer = Callable[..., dict[str, Any]]
+BatchScorer = Callable[[list[str], list[Any]], list[dict[str, Any]]]
 
 # Column names seen across the usual math benchmark datasets, in order of preference.
 PROBLEM_KEYS = ("problem", "question", "Problem", "Question", "input")
@@ -94,11 +94,11 @@ def default_k_values(n: int) -> list[int]:
 # -------------------------------------------------------------------------------------- scoring
 
 
-def default_scorer() -> Scorer:
-    """The project's verifier (``deepscaler_grpo.reward.compute_score``)."""
-    from deepscaler_grpo.reward import compute_score
+def default_scorer() -> BatchScorer:
+    """The project's verifier, batched (``deepscaler_grpo.reward.score_batch``: symbolic checks in parallel)."""
+    from deepscaler_grpo.reward import score_batch
 
-    return compute_score
+    return score_batch
 
 
 def score_responses(
@@ -107,30 +107,31 @@ def score_responses(
     k_values: Sequence[int] | None = None,
     *,
     problems: Sequence[str] | None = None,
-    data_source: str = "eval",
-    scorer: Scorer | None = None,
+    scorer: BatchScorer | None = None,
 ) -> EvalResult:
     """Score ``responses[i][j]`` (sample j of problem i) against ``ground_truths[i]``.
 
     Returns pass@1 (mean accuracy over samples), pass@k for each k <= n, the format rate and counts.
+    ``scorer(texts, truths) -> [{score, acc, pred, format}]`` defaults to the project's verifier.
     """
     if len(responses) != len(ground_truths):
         raise ValueError(f"{len(responses)} response lists but {len(ground_truths)} ground truths")
     if not responses:
         raise ValueError("nothing to score: no problems were given")
-    scorer = scorer or default_scorer()
+    flat = [(i, text) for i, samples in enumerate(responses) for text in samples]
+    results = iter((scorer or default_scorer())([t for _, t in flat], [ground_truths[i] for i, _ in flat]))
     records = []
-    for i, (samples, truth) in enumerate(zip(responses, ground_truths, strict=True)):
-        results = [scorer(data_source, text, truth) for text in samples]
+    for i, samples in enumerate(responses):
+        scored = [next(results) for _ in samples]
         records.append(
             {
                 "problem": problems[i] if problems is not None else None,
-                "answer": truth,
+                "answer": ground_truths[i],
                 "responses": list(samples),
-                "scores": [float(r["score"]) for r in results],
-                "accs": [bool(r["acc"]) for r in results],
-                "preds": [r.get("pred") for r in results],
-                "formats": [bool(r.get("format", False)) for r in results],
+                "scores": [float(r["score"]) for r in scored],
+                "accs": [bool(r["acc"]) for r in scored],
+                "preds": [r.get("pred") for r in scored],
+                "formats": [bool(r.get("format", False)) for r in scored],
             }
         )
     return EvalResult(summary=summarize(records, k_values), records=records)
@@ -621,7 +622,6 @@ def run_eval(config: EvalConfig) -> dict[str, dict[str, float]]:
             [row["answer"] for row in rows],
             config.k_values,
             problems=[row["problem"] for row in rows],
-            data_source=name,
         )
         write_jsonl(out_dir / f"{name}.jsonl", response_lines(result))
         summaries[name] = {**result.summary, "seconds": round(time.perf_counter() - started, 2)}
