@@ -112,6 +112,6 @@ def answer_type(answer: str | Sequence[str]) -> str:
     if _FRACTION.fullmatch(text):
         return "fraction"
     unwrapped = _TEXT_WRAPPER.sub(r"\1", text).strip()
-    if _WORDS.fullmatch(unwrapped) and (len(unwrapped) > 3 or unwrapped != text or "(" in unwrapped):
+    if _WORDS.fullmatch(unwrapped) and (len(unwrapped) >= 3 or unwrapped != text or "(" in unwrapped):
         return "text"
     return "expression"

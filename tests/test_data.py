@@ -1,0 +1,414 @@
+"""Tests for deepscaler_grpo.data: answers, prompts, loading, cleaning, the prepare CLI and its outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from deepscaler_grpo.data import DEFAULT_INSTRUCTION, DataError, load_records, main, make_prompt, normalize_answer
+from deepscaler_grpo.data.clean import Decontaminator, answer_type, dedup_key
+from deepscaler_grpo.data.evalsets import load_eval_sets
+from deepscaler_grpo.data.pipeline import deduplicate, normalize_rows
+
+OUTPUTS = {"train.parquet", "val.parquet", "prepare_report.json"}
+
+
+def write_json(path: Path, rows: list[dict]) -> Path:
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def problems(n: int, start: int = 0) -> list[dict]:
+    """Distinct made-up problems with integer answers."""
+    return [{"problem": f"Compute {i} times {i + 7} plus the {i}-th prime.", "answer": str(i * (i + 7))}
+            for i in range(start, start + n)]
+
+
+def prepare(tmp_path: Path, *args: str, out: str = "out") -> tuple[int, Path]:
+    output = tmp_path / out
+    code = main([*args, "--output-dir", str(output), "--no-progress"])
+    return code, output
+
+
+def report_of(output: Path) -> dict:
+    return json.loads((output / "prepare_report.json").read_text())
+
+
+# --- answers and prompts -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (142.0, "142"),
+        (-3.0, "-3"),
+        (2.5, "2.5"),
+        (1e-7, "0.0000001"),
+        (7, "7"),
+        (np.int64(12), "12"),
+        (np.float64(0.25), "0.25"),
+        ("  \\frac{1}{2}\n", "\\frac{1}{2}"),
+        ("$2n-2$", "2n-2"),
+        ("", None),
+        ("   ", None),
+        (None, None),
+        (float("nan"), None),
+        (["0.01\n", "0.02\n"], ["0.01", "0.02"]),
+        (["7.5 \\times 10^7", "7.5 \\times 10^7\n"], ["7.5 \\times 10^7"]),
+        (np.array(["3", "3.0"]), ["3", "3.0"]),
+        ((1.0, None, ""), ["1"]),
+        ([], None),
+        ([None, " "], None),
+    ],
+)
+def test_normalize_answer(raw, expected):
+    assert normalize_answer(raw) == expected
+
+
+def test_make_prompt_default_and_system():
+    messages = make_prompt("What is $1+1$?")
+    assert messages == [{"role": "user", "content": DEFAULT_INSTRUCTION.replace("{problem}", "What is $1+1$?")}]
+    assert "<answer>" in messages[0]["content"] and "</answer>" in messages[0]["content"]
+    with_system = make_prompt("P", "Solve: {problem} Put it in \\boxed{}.", system_prompt="Be brief.")
+    assert with_system == [{"role": "system", "content": "Be brief."},
+                           {"role": "user", "content": "Solve: P Put it in \\boxed{}."}]
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+def test_load_records_formats_and_mapping(tmp_path):
+    rows = [{"question": "Q1", "final": 1.0, "sol": "S1"}, {"question": "Q2", "final": 2.5}]
+    json_list = write_json(tmp_path / "a.json", rows)
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
+    json_lines_named_json = tmp_path / "lines.json"
+    json_lines_named_json.write_text(jsonl.read_text())
+    parquet = tmp_path / "a.parquet"
+    pd.DataFrame(rows).to_parquet(parquet)
+    for path in (json_list, jsonl, json_lines_named_json, parquet):
+        loaded = load_records(str(path), problem_key="question", answer_key="final", solution_key="sol")
+        assert [r["problem"] for r in loaded] == ["Q1", "Q2"], path
+        assert normalize_answer(loaded[0]["answer"]) == "1"
+        assert loaded[0]["solution"] == "S1"
+        assert loaded[1]["solution"] is None or (isinstance(loaded[1]["solution"], float)
+                                                 and math.isnan(loaded[1]["solution"]))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.json", None, "input file not found"),
+        ("bad.json", "[{\"problem\": 1,", "is not valid JSON (line 1"),
+        ("bad.jsonl", "{\"problem\": \"a\", \"answer\": 1}\nnot json\n", "neither a JSON list nor valid JSON lines (line 2"),
+        ("empty.json", "", "is empty"),
+        ("scalars.json", "[1, 2]", "record 0 is a int, expected an object"),
+        ("bad.parquet", "PAR1 garbage", "cannot read"),
+        ("data.csv", "problem,answer\n", "unsupported file type '.csv'"),
+    ],
+)
+def test_load_records_bad_files(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(DataError, match=None) as info:
+        load_records(str(path))
+    assert message in str(info.value)
+
+
+def test_load_records_missing_columns_lists_found(tmp_path):
+    path = write_json(tmp_path / "q.json", [{"question": "Q", "solution": "S"}])
+    with pytest.raises(DataError) as info:
+        load_records(str(path))
+    message = str(info.value)
+    assert "missing required column(s) 'problem' (--problem-key), 'answer' (--answer-key)" in message
+    assert "columns found: 'question', 'solution'" in message
+
+
+def test_load_records_unreachable_dataset_suggests_local_file():
+    with pytest.raises(DataError) as info:
+        load_records("no-such-org/no-such-dataset-xyz")
+    assert "could not load Hugging Face dataset 'no-such-org/no-such-dataset-xyz'" in str(info.value)
+    assert "pass a local file" in str(info.value) and "HF_HUB_OFFLINE=1" in str(info.value)
+
+
+# --- cleaning -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Find $x$ if $x+1=2$.", "find  x if x + 1 = 2", True),
+        ("Compute \\dfrac{1}{2}+\\left(3\\right).", "Compute $\\frac{1}{2} + (3)$", True),
+        ("What is 2\\,000 + 1?", "What is 2 000+1 ?", True),
+        ("Find $x$ if $x+1=2$.", "Find $x$ if $x+1=3$.", False),
+        ("How many primes are below 10?", "How many primes are below 100?", False),
+    ],
+)
+def test_dedup_key(a, b, same):
+    assert (dedup_key(a) == dedup_key(b)) is same
+
+
+def test_normalize_and_deduplicate_counts():
+    raw = [
+        {"problem": "  Compute 1+1.  ", "answer": 2.0},
+        {"problem": "Compute 1+1.", "answer": "2"},          # exact duplicate after trimming
+        {"problem": "compute 1 + 1", "answer": "2"},         # near duplicate
+        {"problem": "Compute 2+2.", "answer": None},          # missing answer
+        {"problem": "", "answer": "1"},                       # missing problem
+        {"problem": "Name a root of x^2=1.", "answer": ["1", "-1"]},
+    ]
+    rows, drops, changes = normalize_rows(raw, "made")
+    assert drops == {"missing_answer": 1, "missing_problem": 1}
+    assert changes["whitespace_trimmed"] == 1 and changes["answer_normalized"] == 1
+    assert rows[0] == {"problem": "Compute 1+1.", "answer": "2", "solution": "", "data_source": "made"}
+    kept, dup = deduplicate(rows)
+    assert dup == {"exact_duplicate": 1, "near_duplicate": 1}
+    assert [r["answer"] for r in kept] == ["2", ["1", "-1"]]
+
+
+BOILERPLATE = " The answer can be written as $\\frac{m}{n}$, where $m$ and $n$ are relatively prime positive integers. Find $m+n$."
+
+
+def test_decontaminator_ignores_boilerplate_and_catches_copies():
+    eval_problem = ("A bug walks on the edges of a regular octahedron starting at the top vertex, choosing "
+                    "each neighbouring vertex with equal probability. Find the probability it returns after "
+                    "six moves." + BOILERPLATE)
+    unrelated = [f"Let {c} be a real number with {c}^2 = {i}. The probability that a die shows {i} is the "
+                 f"value asked." + BOILERPLATE for i, c in enumerate("abcdefgh")]
+    decon = Decontaminator({"aime": [eval_problem, "Compute $\\dbinom{8}{4}$."]})
+    reworded = eval_problem.replace("The answer can be written", "It equals").replace("bug", "an ant")
+    flags = decon.flag([*unrelated, reworded, "compute \\dbinom{8}{4}", "Compute $\\dbinom{9}{4}$."])
+    assert flags == [None] * len(unrelated) + ["aime", "aime", None]
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        ("142", "integer"), ("-7", "integer"), ("1,000", "integer"), ("2.5", "decimal"), (".3", "decimal"),
+        ("\\frac{3}{4}", "fraction"), ("-\\dfrac12", "fraction"), ("3/4", "fraction"),
+        ("\\sqrt{2}+1", "expression"), ("(3, -1)", "expression"), ("x", "expression"),
+        (["0.01", "0.02"], "list"), (["5"], "integer"),
+        ("\\text{Friday}", "text"), ("\\text{(C)}", "text"), ("(D)", "text"), ("odd", "text"),
+    ],
+)
+def test_answer_type(answer, kind):
+    assert answer_type(answer) == kind
+
+
+def test_known_eval_set_falls_back_to_local_copy_or_skips(tmp_path):
+    write_json(tmp_path / "test_aime.json", problems(3))
+    loaded, skipped = load_eval_sets(["aime2024", "math500"], search_dirs=[tmp_path])
+    assert [(s.name, len(s.problems)) for s in loaded] == [("aime2024", 3)]
+    assert "using the local copy" in loaded[0].note
+    assert skipped[0]["name"] == "math500"
+    assert "--decontaminate-with math500=path/to/test_math.json" in skipped[0]["reason"]
+
+
+# --- the prepare CLI ------------------------------------------------------------------------------
+
+def test_prepare_counts_split_and_round_trip(tmp_path):
+    rows = problems(40) + [
+        {"problem": "Compute 3 times 10 plus the 3-th prime. ", "answer": 30.0},   # exact dup after trim
+        {"problem": "compute 4 times 11 plus the 4 th prime", "answer": "44"},    # near dup
+        {"problem": "What is 6 * 7?", "answer": None},                             # missing answer
+        {"problem": "Which numbers square to 4?", "answer": ["2", "-2"], "solution": "Both."},
+        {"problem": "What day follows Monday?", "answer": "\\text{Tuesday}", "solution": None},
+    ]
+    source = write_json(tmp_path / "made.json", rows)
+    evalset = write_json(tmp_path / "eval.json", [{"problem": rows[5]["problem"], "answer": "x"}])
+    code, out = prepare(tmp_path, "--source", str(source), "--val-size", "0.1", "--seed", "3",
+                        "--decontaminate-with", f"evalx={evalset}", "--system-prompt", "Think.")
+    assert code == 0 and {p.name for p in out.iterdir()} == OUTPUTS
+    report = report_of(out)
+    counts = report["counts"]["source"]
+    assert counts["input"] == 45
+    assert {k: v for k, v in counts["dropped"].items() if v} == {
+        "missing_answer": 1, "exact_duplicate": 1, "near_duplicate": 1, "contaminated": 1}
+    assert counts["input"] == counts["kept"] + sum(counts["dropped"].values())
+    assert report["outputs"] == {"train": 37, "val": 4}
+    assert report["decontamination"]["sets"][0]["removed"] == 1
+    assert report["ground_truth_type"] == "list[str]"
+    assert report["answer_types"]["train"]["list"] + report["answer_types"]["val"]["list"] == 1
+    assert report["prompt_length"]["chars"]["max"] >= report["prompt_length"]["chars"]["p50"] > 0
+
+    train = pd.read_parquet(out / "train.parquet")
+    val = pd.read_parquet(out / "val.parquet")
+    assert list(train.columns) == ["problem", "answer", "solution", "prompt", "data_source", "ability",
+                                   "reward_model", "extra_info"]
+    assert set(train.problem).isdisjoint(val.problem) and rows[5]["problem"] not in set(train.problem)
+    both = pd.concat([train, val])
+    square = both[both.problem == "Which numbers square to 4?"].iloc[0]
+    assert square.answer == "2" and list(square.reward_model["ground_truth"]) == ["2", "-2"]
+    assert square.solution == "Both."
+    first = train.iloc[0]
+    assert first.data_source == "made" and first.ability == "math"
+    assert [dict(m) for m in first.prompt] == make_prompt(first.problem, system_prompt="Think.")
+    assert first.reward_model["style"] == "rule" and list(first.reward_model["ground_truth"]) == [first.answer]
+    assert list(train.extra_info.map(lambda e: e["index"])) == list(range(len(train)))
+    assert set(train.extra_info.map(lambda e: e["split"])) == {"train"}
+    assert set(val.extra_info.map(lambda e: e["split"])) == {"val"}
+
+    import datasets
+
+    loaded = datasets.load_dataset("parquet", data_files={"train": str(out / "train.parquet")})["train"]
+    assert len(loaded) == 37
+    record = loaded[0]
+    assert isinstance(record["problem"], str) and isinstance(record["answer"], str)
+    assert record["prompt"][-1]["role"] == "user" and "<answer>" in record["prompt"][-1]["content"]
+    assert record["reward_model"] == {"style": "rule", "ground_truth": [record["answer"]]}
+    assert record["extra_info"] == {"index": 0, "split": "train"}
+
+
+def test_prepare_string_ground_truth_and_same_seed_same_split(tmp_path):
+    source = write_json(tmp_path / "s.json", problems(30))
+    args = ("--source", str(source), "--no-decontaminate", "--val-size", "5")
+    assert prepare(tmp_path, *args, out="a")[0] == 0
+    assert prepare(tmp_path, *args, out="b")[0] == 0
+    table = pq.read_table(tmp_path / "a" / "val.parquet")
+    assert str(table.schema.field("reward_model").type) == "struct<style: string, ground_truth: string>"
+    assert table.column("extra_info").type.field("index").type == "int64"
+    first = pd.read_parquet(tmp_path / "a" / "val.parquet")
+    assert len(first) == 5 and first.equals(pd.read_parquet(tmp_path / "b" / "val.parquet"))
+    assert report_of(tmp_path / "a")["ground_truth_type"] == "str"
+
+
+def test_prepare_val_source_removes_overlap(tmp_path):
+    source = write_json(tmp_path / "train.jsonl", [])
+    source.write_text("\n".join(json.dumps(r) for r in problems(20)))
+    val = write_json(tmp_path / "val.json", problems(5, start=18))  # 2 shared with train
+    code, out = prepare(tmp_path, "--source", str(source), "--val-source", str(val), "--no-decontaminate")
+    assert code == 0
+    report = report_of(out)
+    assert report["counts"]["source"]["dropped"]["overlaps_val"] == 2
+    assert report["outputs"] == {"train": 18, "val": 5}
+    assert report["counts"]["val_source"]["input"] == 5
+    assert set(pd.read_parquet(out / "val.parquet").data_source) == {"val"}
+
+
+def test_prepare_instruction_file_and_data_source(tmp_path):
+    source = write_json(tmp_path / "s.json", problems(10))
+    template = tmp_path / "template.txt"
+    template.write_text("Problem: {problem}\nAnswer in <answer></answer>.")
+    code, out = prepare(tmp_path, "--source", str(source), "--no-decontaminate", "--instruction", f"@{template}",
+                        "--data-source", "mine", "--val-size", "0")
+    assert code == 0
+    train = pd.read_parquet(out / "train.parquet")
+    assert len(train) == 10 and len(pd.read_parquet(out / "val.parquet")) == 0
+    assert train.prompt[0][0]["content"] == f"Problem: {train.problem[0]}\nAnswer in <answer></answer>."
+    assert set(train.data_source) == {"mine"}
+
+
+@pytest.mark.slow
+def test_prepare_max_prompt_length_with_tiny_tokenizer(tmp_path, tiny_model_dir):
+    rows = problems(12) + [{"problem": "Compute the sum " + " + ".join(map(str, range(300))), "answer": "44850"}]
+    source = write_json(tmp_path / "s.json", rows)
+    code, out = prepare(tmp_path, "--source", str(source), "--no-decontaminate", "--val-size", "2",
+                        "--tokenizer", str(tiny_model_dir), "--max-prompt-length", "400")
+    assert code == 0
+    report = report_of(out)
+    assert report["counts"]["source"]["dropped"]["too_long"] == 1
+    tokens = report["prompt_length"]["tokens"]
+    assert 0 < tokens["p50"] <= tokens["max"] <= 400
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    train = pd.read_parquet(out / "train.parquet")
+    text = tokenizer.apply_chat_template([[dict(m) for m in train.prompt[0]]], tokenize=False,
+                                         add_generation_prompt=True)[0]
+    assert len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= tokens["max"]
+
+
+# --- bad input: clear error, non-zero exit, nothing written ---------------------------------------
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda d: ["--source", str(d / "nope.json")], "input file not found"),
+        (lambda d: ["--source", str(write_json(d / "c.json", [{"question": "q", "answer": 1}]))],
+         "missing required column(s) 'problem' (--problem-key); columns found: 'answer', 'question'"),
+        (lambda d: ["--source", str(write_json(d / "n.json", [{"problem": "q", "answer": None}]))],
+         "no training rows left after cleaning (1 loaded; dropped: missing_answer 1)"),
+        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--instruction", "no placeholder"],
+         "--instruction must contain the placeholder {problem}"),
+        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--val-size", "3"],
+         "--val-size 3 leaves no training rows"),
+        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--max-prompt-length", "9"],
+         "--max-prompt-length needs --tokenizer"),
+        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--instruction", "@/no/such/file"],
+         "cannot read @/no/such/file"),
+        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--decontaminate-with",
+                    str(d / "missing_eval.json")], "input file not found"),
+    ],
+)
+def test_prepare_errors_write_nothing(tmp_path, capsys, make_args, message):
+    args = make_args(tmp_path)
+    if "--decontaminate-with" not in args:
+        args.append("--no-decontaminate")
+    code, out = prepare(tmp_path, *args)
+    assert code == 1
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_prepare_refuses_to_overwrite_then_overwrites(tmp_path, capsys):
+    source = write_json(tmp_path / "s.json", problems(10))
+    assert prepare(tmp_path, "--source", str(source), "--no-decontaminate")[0] == 0
+    before = (tmp_path / "out" / "train.parquet").read_bytes()
+    smaller = write_json(tmp_path / "t.json", problems(6))
+    code, out = prepare(tmp_path, "--source", str(smaller), "--no-decontaminate")
+    assert code == 1
+    assert "already has train.parquet, val.parquet, prepare_report.json; pass --overwrite" in capsys.readouterr().err
+    assert (out / "train.parquet").read_bytes() == before
+    assert prepare(tmp_path, "--source", str(smaller), "--no-decontaminate", "--overwrite")[0] == 0
+    assert report_of(out)["outputs"]["train"] + report_of(out)["outputs"]["val"] == 6
+    assert {p.name for p in out.iterdir()} == OUTPUTS
+
+
+def test_prepare_crash_while_writing_leaves_old_outputs(tmp_path, monkeypatch):
+    source = write_json(tmp_path / "s.json", problems(10))
+    assert prepare(tmp_path, "--source", str(source), "--no-decontaminate")[0] == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    calls = []
+
+    def failing_write(table, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return original(table, path, *args, **kwargs)
+
+    original = pq.write_table
+    monkeypatch.setattr(pq, "write_table", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        prepare(tmp_path, "--source", str(source), "--no-decontaminate", "--overwrite", "--val-size", "4")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
+
+
+# --- the real DeepScaleR files --------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_prepare_real_files_decontaminated(tmp_path, shared_data):
+    contaminated = json.loads((shared_data / "test_aime.json").read_text())[:3]
+    extra = write_json(tmp_path / "leak.json", [{"problem": r["problem"] + "  ", "answer": r["answer"]}
+                                                for r in contaminated])
+    evals = [f"{name}={shared_data / f'test_{name}.json'}" for name in ("aime", "amc", "math")]
+    code, out = prepare(tmp_path, "--source", str(shared_data / "train_math.json"),
+                        str(shared_data / "train_aime.json"), str(extra), "--decontaminate-with", *evals)
+    assert code == 0
+    report = report_of(out)
+    counts = report["counts"]["source"]
+    assert counts["input"] == 7474 + 975 + 3
+    assert counts["input"] == counts["kept"] + sum(counts["dropped"].values())
+    assert counts["kept"] == report["outputs"]["train"] + report["outputs"]["val"]
+    assert counts["dropped"]["missing_answer"] >= 2  # train_math has two null answers
+    removed = {s["name"]: s["removed"] for s in report["decontamination"]["sets"]}
+    assert removed["aime"] == 3 and removed["math"] > 0
+    assert sum(removed.values()) == counts["dropped"]["contaminated"]
+    assert report["outputs"]["val"] == min(500, round(0.05 * counts["kept"]))
+    train = pd.read_parquet(out / "train.parquet")
+    assert not {dedup_key(r["problem"]) for r in contaminated} & set(train.problem.map(dedup_key))
+    assert train.answer.map(type).eq(str).all() and (train.answer != "").all()
+    assert sum(report["answer_types"]["train"].values()) == len(train)
