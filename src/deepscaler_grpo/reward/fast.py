@@ -25,7 +25,7 @@ MAX_POWER_EXPONENT = 400
 # Commands that only change spacing or size: dropped.
 _NOISE_RE = re.compile(
     r"\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr|displaystyle|textstyle|limits)(?![A-Za-z])"
-    r"|\\[,!;: ]|\\q?quad(?![A-Za-z])|~"
+    r"|(?<!\\)\\[,!;: ]|\\q?quad(?![A-Za-z])|~"
 )
 _FRAC_ALIAS_RE = re.compile(r"\\[dtc]frac(?![A-Za-z])")
 _BINOM_ALIAS_RE = re.compile(r"\\[dt]binom(?![A-Za-z])")

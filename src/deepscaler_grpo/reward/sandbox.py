@@ -168,9 +168,16 @@ class WorkerPool:
                 continue
 
     def _retire(self, worker: Worker) -> None:
+        """Kill a worker and start its replacement in the background (so no caller waits for it)."""
         worker.kill()
         with self._lock:
             self._workers.discard(worker)
+        threading.Thread(target=self._replenish, daemon=True).start()
+
+    def _replenish(self) -> None:
+        worker = self._acquire(0.0)
+        if worker is not None:
+            self._idle.put(worker)
 
     def check(self, pred: str, golds: list[str], timeout_s: float) -> Outcome:
         """Symbolic equivalence in a worker, killed if it runs past ``timeout_s`` seconds."""

@@ -1,0 +1,171 @@
+"""Adversarial inputs: hard time bound, no code execution, no stray processes, threads and processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+
+from deepscaler_grpo.reward import check, compute_score, get_pool, verify
+from deepscaler_grpo.reward.symbolic import is_safe_for_symbolic, symbolic_equal
+
+TIMEOUT_S = 1.0
+SLACK_S = 4.0  # kill + reap on a loaded 2-core machine
+
+HOSTILE = [
+    "10^{10^{10}}",
+    "2^{2^{2^{2^{2^{2}}}}}",
+    "9" * 1_000_000,
+    "{" * 100_000 + "1" + "}" * 100_000,
+    "\\frac{" * 50_000 + "1" + "}{2}" * 50_000,
+    "(x+y+z+1)^{40}",  # passes the size guard, then runs for seconds in sympy: killed
+    "100000!",
+    "\\sum_{k=1}^{10^{12}} k^{k}",
+    "x^{99999999}",
+    "1.5e99999999",
+    "\\sqrt{" * 5000 + "2" + "}" * 5000,
+    "\\left(" * 3000 + "1" + "\\right)" * 3000,
+    "\\begin{pmatrix}" + "1&" * 20000 + "1\\end{pmatrix}",
+]
+
+
+@pytest.mark.parametrize("pred", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_answers_return_within_the_bound(pred: str) -> None:
+    get_pool().warm_up()
+    start = time.monotonic()
+    result = compute_score("x", f"<answer>{pred}</answer>", "x+2", timeout_s=TIMEOUT_S)
+    elapsed = time.monotonic() - start
+    assert result["acc"] is False and result["score"] == 0.0
+    assert elapsed < TIMEOUT_S + SLACK_S
+
+
+def test_slow_symbolic_work_is_killed_and_the_worker_replaced() -> None:
+    pool = get_pool()
+    pool.warm_up()
+    start = time.monotonic()
+    verdict = check("(x+y+z+w+1)^{30}", "x+3", timeout_s=TIMEOUT_S)
+    assert verdict.method == "timeout" and verdict.correct is False
+    assert time.monotonic() - start < TIMEOUT_S + SLACK_S
+    assert verify("n^2-n", "n(n-1)") is True  # the pool still works after a kill
+
+
+def _payloads(marker: Path) -> list[str]:
+    cmd = f"touch {marker}"
+    core = [
+        f"__import__('os').system('{cmd}')",
+        f'__import__("os").system("{cmd}")',
+        f"eval(\"__import__('os').system('{cmd}')\")",
+        f"exec(\"import os; os.system('{cmd}')\")",
+        f"(lambda: __import__('os').system('{cmd}'))()",
+        f"__import__('subprocess').call(['touch', '{marker}'])",
+        f"open('{marker}', 'w').write('x')",
+        f"[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'Popen'][0]('{cmd}', shell=True)",
+        f"getattr(__builtins__, '__import__')('os').system('{cmd}')",
+    ]
+    wrapped = []
+    for payload in core:
+        wrapped += [payload, f"\\text{{{payload}}}", f"${payload}$", f"x = {payload}", f"1 + {payload}"]
+    return wrapped
+
+
+def test_code_in_answers_is_never_executed(tmp_path: Path) -> None:
+    marker = tmp_path / "PWNED"
+    for payload in _payloads(marker):
+        for text in (f"<answer>{payload}</answer>", f"\\boxed{{{payload}}}"):
+            assert compute_score("x", text, "0")["acc"] is False
+            assert compute_score("x", text, payload.replace(str(marker), "y"))["score"] in (0.0, 1.0)
+    assert not marker.exists()
+
+
+def test_symbolic_grader_never_calls_parse_expr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """In-process check of the worker code: model text never reaches sympy's string parser.
+
+    The only parse_expr calls allowed are sympy.Number() on digit tokens already validated by
+    latex2sympy's ANTLR lexer (e.g. '12', '0.5', '3e5').
+    """
+    import latex2sympy2_extended.latex2sympy2 as l2s
+    import math_verify.parser as mv_parser
+    import sympy.parsing.sympy_parser as sympy_parser
+
+    symbolic_equal("y+3", ["\\frac{2}{7}", "(3,4)"])  # import-time sympy constants are not model text
+    calls: list[str] = []
+    original = sympy_parser.parse_expr
+
+    def spy(text: str, *args: object, **kwargs: object) -> object:
+        calls.append(text)
+        return original(text, *args, **kwargs)
+
+    for module in (sympy_parser, mv_parser, l2s):
+        monkeypatch.setattr(module, "parse_expr", spy)
+    preds = _payloads(tmp_path / "PWNED") + ["1/2", "x^2+1", "(1,2)", "2x+3=5", "3 apples", "f(x)=2", "2\\le x"]
+    for pred in preds:
+        symbolic_equal(pred, ["x^2+1", "1/2"])
+    assert calls, "the spy should see the number tokens"
+    assert all(re.fullmatch(r"[\d.]+(?:[eE][+-]?\d+)?", text) for text in calls), calls
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_size_guard() -> None:
+    assert is_safe_for_symbolic("\\frac{\\sqrt{3}}{2}")
+    assert not is_safe_for_symbolic("10^{10^{10}}")
+    assert not is_safe_for_symbolic("x" * 5000)
+    assert not is_safe_for_symbolic("(" * 100 + ")" * 100)
+
+
+def test_safe_from_many_threads() -> None:
+    cases = [("n^2-n", "n(n-1)", True), ("n^2+n", "n(n-1)", False), ("3/4", "0.75", True), ("7", "8", False)] * 6
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        results = list(executor.map(lambda c: verify(c[0], c[1]), cases))
+    assert results == [c[2] for c in cases]
+
+
+_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from deepscaler_grpo.reward import get_pool, verify
+    ok = verify("x^2+2x+1", "(x+1)^2")
+    print(json.dumps({"ok": ok, "pids": get_pool().worker_pids()}), flush=True)
+    if sys.argv[1] == "hang":
+        verify("(x+y+z+w+1)^{30}", "x", timeout_s=60)
+    """
+)
+
+
+def _run_child(mode: str) -> tuple[subprocess.Popen, dict]:
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, mode], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, json.loads(proc.stdout.readline())
+
+
+def _gone(pids: list[int], within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        if not alive:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_workers_exit_with_their_parent() -> None:
+    proc, info = _run_child("exit")
+    assert info["ok"] is True and info["pids"]
+    assert proc.wait(timeout=60) == 0
+    assert _gone(info["pids"], within_s=10)
+
+
+def test_busy_workers_exit_when_the_parent_is_killed() -> None:
+    proc, info = _run_child("hang")
+    time.sleep(0.5)  # the worker is now deep in sympy
+    os.kill(proc.pid, 9)
+    proc.wait(timeout=10)
+    assert _gone(info["pids"], within_s=10)
