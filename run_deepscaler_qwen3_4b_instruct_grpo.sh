@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The seed recipe: GRPO + LoRA (r=64, alpha=32) on Qwen/Qwen3-4B-Instruct-2507 with the DeepScaleR data.
+#
+#   ./run_deepscaler_qwen3_4b_instruct_grpo.sh <n_gpus_per_node> <save_path> [key=value ...]
+#
+#   ./run_deepscaler_qwen3_4b_instruct_grpo.sh 1 runs/qwen3-4b-grpo                 # one GPU (or CPU with 0)
+#   ./run_deepscaler_qwen3_4b_instruct_grpo.sh 8 runs/qwen3-4b-grpo trainer.total_training_steps=100
+#   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 ./run_deepscaler_qwen3_4b_instruct_grpo.sh 8 /shared/runs/x   # node 0
+#   NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 ./run_deepscaler_qwen3_4b_instruct_grpo.sh 8 /shared/runs/x   # node 1
+#
+# More than one process in total -> `accelerate launch` (one process per GPU, all nodes); otherwise plain
+# python. Rerunning with the same save_path resumes from its newest complete checkpoint.
+# Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), MASTER_PORT (29500), PYTHON (python),
+# DRY_RUN=1 prints the command instead of running it. Data: `deepscaler-grpo prepare` first.
+set -euo pipefail
+
+usage() {
+    [[ $# -gt 0 ]] && echo "error: $*" >&2
+    cat >&2 <<'EOF'
+usage: ./run_deepscaler_qwen3_4b_instruct_grpo.sh <n_gpus_per_node> <save_path> [key=value ...]
+  n_gpus_per_node  GPUs per node (0 = CPU, one process)
+  save_path        run directory: checkpoints, metrics.jsonl, config.yaml (reused -> resume)
+  key=value        verl-style overrides, see `deepscaler-grpo train --print-config`
+env: NNODES NODE_RANK MASTER_ADDR MASTER_PORT PYTHON DRY_RUN
+EOF
+    exit 2
+}
+
+[[ $# -ge 2 ]] || usage "expected at least 2 arguments, got $#"
+N_GPUS=$1
+SAVE_PATH=$2
+shift 2
+[[ "$N_GPUS" =~ ^[0-9]+$ ]] || usage "n_gpus_per_node must be a non-negative integer, got '$N_GPUS'"
+[[ -n "$SAVE_PATH" && "$SAVE_PATH" != *=* && "$SAVE_PATH" != -* ]] || usage "save_path must be a directory path, got '$SAVE_PATH'"
+for arg in "$@"; do
+    [[ "$arg" == *=* && "$arg" != -* ]] || usage "overrides must be key=value, got '$arg'"
+done
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+MASTER_PORT=${MASTER_PORT:-29500}
+PYTHON=${PYTHON:-python}
+[[ "$NNODES" =~ ^[1-9][0-9]*$ ]] || usage "NNODES must be a positive integer, got '$NNODES'"
+[[ "$NODE_RANK" =~ ^[0-9]+$ && "$NODE_RANK" -lt "$NNODES" ]] || usage "NODE_RANK must be in [0, NNODES), got '$NODE_RANK'"
+
+# The recipe, spelled out (these are also the config defaults); later overrides win.
+RECIPE=(
+    data.train_files=data/deepscaler/train.parquet
+    data.val_files=data/deepscaler/val.parquet
+    data.train_batch_size=64
+    data.max_prompt_length=1024
+    data.max_response_length=2048
+    actor_rollout_ref.model.path=Qwen/Qwen3-4B-Instruct-2507
+    actor_rollout_ref.model.lora_rank=64
+    actor_rollout_ref.model.lora_alpha=32
+    actor_rollout_ref.model.enable_gradient_checkpointing=True
+    actor_rollout_ref.actor.optim.lr=2e-5
+    actor_rollout_ref.actor.ppo_mini_batch_size=32
+    actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=2
+    actor_rollout_ref.actor.use_kl_loss=True
+    actor_rollout_ref.actor.kl_loss_coef=0.001
+    actor_rollout_ref.actor.kl_loss_type=low_var_kl
+    actor_rollout_ref.actor.entropy_coeff=0
+    actor_rollout_ref.rollout.name=vllm
+    actor_rollout_ref.rollout.n=5
+    actor_rollout_ref.rollout.gpu_memory_utilization=0.6
+    trainer.total_training_steps=50
+    trainer.save_freq=20
+    trainer.test_freq=5
+    trainer.logger=console
+)
+ARGS=("${RECIPE[@]}" "trainer.n_gpus_per_node=$N_GPUS" "trainer.nnodes=$NNODES" "trainer.default_local_dir=$SAVE_PATH" "$@")
+
+NUM_PROCESSES=$(( (N_GPUS > 0 ? N_GPUS : 1) * NNODES ))
+if (( NUM_PROCESSES > 1 )); then
+    CMD=(accelerate launch --multi_gpu --num_processes "$NUM_PROCESSES" --num_machines "$NNODES"
+         --machine_rank "$NODE_RANK" --main_process_ip "$MASTER_ADDR" --main_process_port "$MASTER_PORT"
+         --mixed_precision no --dynamo_backend no -m deepscaler_grpo.train "${ARGS[@]}")
+else
+    CMD=("$PYTHON" -m deepscaler_grpo.train "${ARGS[@]}")
+fi
+
+if [[ "${DRY_RUN:-0}" == 1 ]]; then
+    printf '%q ' "${CMD[@]}"
+    echo
+    exit 0
+fi
+exec "${CMD[@]}"

@@ -1,0 +1,498 @@
+"""Typed training configuration in verl's key layout, merged with OmegaConf, validated before any model loads.
+
+The tree mirrors verl's ``ppo_trainer.yaml`` (``data``, ``actor_rollout_ref.{model,actor,rollout,ref}``,
+``algorithm``, ``trainer``) plus a ``reward`` section for the rule-based verifier. Defaults are the seed
+recipe: Qwen3-4B-Instruct-2507 + LoRA r=64, 64 prompts x 5 responses per step, two optimizer steps of 32
+prompts each, low-variance KL loss with coefficient 0.001.
+
+Merge order: dataclass defaults < ``--config file.yaml`` < dotted ``key=value`` overrides. Unknown keys fail
+with the nearest valid names, verl keys that deepscaler-grpo does not implement fail with the reason, wrong
+types fail with the expected type and an example, impossible combinations fail in ``__post_init__``.
+
+    deepscaler-grpo train --print-config data.train_batch_size=8 actor_rollout_ref.rollout.n=4
+    python -c "from deepscaler_grpo.config import load_config; print(load_config(['trainer.save_freq=5']))"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException, ValidationError
+
+
+class ConfigError(ValueError):
+    """A configuration problem the user can fix; the message says how."""
+
+
+LOGGERS = ("console", "tensorboard", "wandb")
+ROLLOUT_NAMES = ("vllm", "hf")
+RESUME_MODES = ("auto", "disable", "resume_path")
+LR_SCHEDULERS = ("constant", "cosine", "linear")
+# verl's loss_agg_mode -> TRL loss_type (see train.grpo_kwargs for the exact normalisation each uses)
+LOSS_AGG_MODES = {"token-mean": "dapo", "seq-mean-token-mean": "grpo", "seq-mean-token-sum-norm": "dr_grpo"}
+KL_LOSS_TYPES = ("low_var_kl", "k3")
+
+_NO_SHARDING = "training is data-parallel through accelerate (DDP); only the small LoRA adapter is trained, so no sharding is needed"
+_MICRO = "TRL computes log-probs in chunks of actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu; set that instead"
+_NO_DYNBSZ = "TRL uses fixed micro-batches of actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu responses"
+
+# verl keys (or key prefixes) that exist in verl but are not implemented here, with the reason.
+UNSUPPORTED_VERL_KEYS: dict[str, str] = {
+    "critic": "GRPO has no critic: advantages are group-normalised rewards",
+    "reward_model": "rewards are rule-based (math verifier); use reward.format_weight / reward.boxed_fallback",
+    "custom_reward_function": "rewards come from deepscaler_grpo.reward; use reward.format_weight / reward.boxed_fallback",
+    "algorithm.kl_ctrl": "the KL penalty is a loss term (actor_rollout_ref.actor.kl_loss_coef), not a reward controller",
+    "algorithm.use_kl_in_reward": "the KL penalty is a loss term (actor_rollout_ref.actor.use_kl_loss)",
+    "algorithm.gamma": "GRPO uses outcome rewards with no discounting",
+    "algorithm.lam": "GRPO uses outcome rewards with no GAE",
+    "actor_rollout_ref.hybrid_engine": "the rollout engine is always colocated with training (TRL vllm_mode=colocate)",
+    "actor_rollout_ref.actor.strategy": _NO_SHARDING,
+    "actor_rollout_ref.actor.fsdp_config": _NO_SHARDING,
+    "actor_rollout_ref.ref.fsdp_config": _NO_SHARDING,
+    "actor_rollout_ref.actor.ulysses_sequence_parallel_size": "TRL's GRPOTrainer has no sequence parallelism",
+    "actor_rollout_ref.actor.ppo_micro_batch_size": "it is verl's deprecated global form; use ppo_micro_batch_size_per_gpu",
+    "actor_rollout_ref.actor.use_dynamic_bsz": _NO_DYNBSZ,
+    "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": _NO_DYNBSZ,
+    "actor_rollout_ref.actor.optim.warmup_style": "it was renamed; use actor_rollout_ref.actor.optim.lr_scheduler_type",
+    "actor_rollout_ref.model.use_remove_padding": "padding removal is a verl kernel; TRL pads each micro-batch",
+    "actor_rollout_ref.model.enable_activation_offload": "TRL has no activation offload; use gradient checkpointing",
+    "actor_rollout_ref.model.use_shm": "models are loaded with from_pretrained",
+    "actor_rollout_ref.rollout.tensor_model_parallel_size": (
+        "colocated vLLM runs one engine per training process; a 4B model fits on one GPU"
+    ),
+    "actor_rollout_ref.rollout.log_prob_micro_batch_size": _MICRO,
+    "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": _MICRO,
+    "actor_rollout_ref.rollout.log_prob_use_dynamic_bsz": _NO_DYNBSZ,
+    "actor_rollout_ref.ref.log_prob_micro_batch_size": _MICRO,
+    "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": _MICRO,
+    "actor_rollout_ref.ref.log_prob_use_dynamic_bsz": _NO_DYNBSZ,
+    "actor_rollout_ref.rollout.mode": "generation is synchronous inside TRL's GRPOTrainer",
+    "actor_rollout_ref.rollout.enforce_eager": "TRL builds the colocated vLLM engine itself",
+    "actor_rollout_ref.rollout.free_cache_engine": "TRL manages the colocated vLLM memory itself",
+    "actor_rollout_ref.rollout.max_num_batched_tokens": "TRL builds the colocated vLLM engine itself",
+    "trainer.critic_warmup": "GRPO has no critic",
+    "trainer.device": "the device comes from the launcher (CUDA when available, else CPU)",
+}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """``data.*``: parquet files with a ``prompt`` column (chat messages) and an ``answer`` column."""
+
+    train_files: str = "data/deepscaler/train.parquet"
+    val_files: str | None = "data/deepscaler/val.parquet"  # null: no validation
+    prompt_key: str = "prompt"
+    train_batch_size: int = 64  # prompts per training step
+    max_prompt_length: int = 1024  # tokens after the chat template
+    max_response_length: int = 2048
+    filter_overlong_prompts: bool = True  # False: fail when a prompt is longer than max_prompt_length
+    shuffle: bool = True
+    train_max_samples: int = -1  # -1: all rows
+    val_max_samples: int = -1
+    val_batch_size: int = 16  # generation batch size for validation
+
+    def __post_init__(self) -> None:
+        _positive(self, "data", ("train_batch_size", "max_prompt_length", "max_response_length", "val_batch_size"))
+        for name in ("train_max_samples", "val_max_samples"):
+            if getattr(self, name) == 0 or getattr(self, name) < -1:
+                raise ConfigError(f"data.{name} must be -1 (all rows) or a positive row count")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """``actor_rollout_ref.model.*``: the base model and its LoRA adapter."""
+
+    path: str = "Qwen/Qwen3-4B-Instruct-2507"
+    lora_rank: int = 64
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    target_modules: Any = "all-linear"  # "all-linear" or a list of module names
+    enable_gradient_checkpointing: bool = True
+    trust_remote_code: bool = False
+
+    def __post_init__(self) -> None:
+        if self.lora_rank < 1:
+            raise ConfigError(
+                "actor_rollout_ref.model.lora_rank must be >= 1: deepscaler-grpo trains LoRA adapters only "
+                "(verl's lora_rank=0 full fine-tuning is not supported)"
+            )
+        _positive(self, "actor_rollout_ref.model", ("lora_alpha",))
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ConfigError("actor_rollout_ref.model.lora_dropout must be in [0, 1)")
+        ok_list = isinstance(self.target_modules, (list, tuple)) and all(isinstance(m, str) for m in self.target_modules)
+        if not (isinstance(self.target_modules, str) or ok_list):
+            raise ConfigError(
+                "actor_rollout_ref.model.target_modules must be 'all-linear' or a list of module names, "
+                "e.g. actor_rollout_ref.model.target_modules=[q_proj,v_proj]"
+            )
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """``actor_rollout_ref.actor.optim.*``: AdamW."""
+
+    lr: float = 2e-5
+    lr_warmup_steps: int = -1  # optimizer steps; -1: use lr_warmup_steps_ratio
+    lr_warmup_steps_ratio: float = 0.0
+    lr_scheduler_type: str = "constant"
+    weight_decay: float = 0.01
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+
+    def __post_init__(self) -> None:
+        _positive(self, "actor_rollout_ref.actor.optim", ("lr",))
+        if not 0.0 <= self.lr_warmup_steps_ratio <= 1.0:
+            raise ConfigError("actor_rollout_ref.actor.optim.lr_warmup_steps_ratio must be in [0, 1]")
+        _choice("actor_rollout_ref.actor.optim.lr_scheduler_type", self.lr_scheduler_type, LR_SCHEDULERS)
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError("actor_rollout_ref.actor.optim.betas must be two numbers in [0, 1), e.g. [0.9,0.999]")
+
+
+@dataclass(frozen=True)
+class ActorConfig:
+    """``actor_rollout_ref.actor.*``: the policy update (batch sizes are verl's: prompts for mini, responses for micro)."""
+
+    ppo_mini_batch_size: int = 32  # prompts per optimizer step (x rollout.n responses)
+    ppo_micro_batch_size_per_gpu: int = 2  # responses per forward/backward per GPU
+    ppo_epochs: int = 1
+    clip_ratio: float = 0.2
+    clip_ratio_high: float | None = None  # None: same as clip_ratio
+    grad_clip: float = 1.0
+    use_kl_loss: bool = True
+    kl_loss_coef: float = 0.001
+    kl_loss_type: str = "low_var_kl"
+    entropy_coeff: float = 0.0
+    loss_agg_mode: str = "token-mean"
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+    def __post_init__(self) -> None:
+        prefix = "actor_rollout_ref.actor"
+        _positive(self, prefix, ("ppo_mini_batch_size", "ppo_micro_batch_size_per_gpu", "ppo_epochs", "clip_ratio"))
+        if self.kl_loss_coef < 0 or self.grad_clip <= 0:
+            raise ConfigError(f"{prefix}.kl_loss_coef must be >= 0 and {prefix}.grad_clip > 0")
+        _choice(f"{prefix}.kl_loss_type", self.kl_loss_type, KL_LOSS_TYPES, why="TRL implements the k3 (low_var_kl) estimator only")
+        _choice(f"{prefix}.loss_agg_mode", self.loss_agg_mode, tuple(LOSS_AGG_MODES))
+
+
+@dataclass(frozen=True)
+class ValKwargsConfig:
+    """``actor_rollout_ref.rollout.val_kwargs.*``: sampling for val/accuracy (greedy by default, like verl)."""
+
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    do_sample: bool = False
+
+    def __post_init__(self) -> None:
+        _positive(self, "actor_rollout_ref.rollout.val_kwargs", ("n",))
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ConfigError("actor_rollout_ref.rollout.val_kwargs: temperature must be >= 0 and top_p in (0, 1]")
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """``actor_rollout_ref.rollout.*``: sampling n responses per prompt."""
+
+    name: str = "vllm"  # vllm (colocated, when installed) or hf (transformers generate)
+    n: int = 5
+    temperature: float = 0.6
+    top_p: float = 1.0
+    top_k: int = -1  # -1: off (verl's convention)
+    gpu_memory_utilization: float = 0.6
+    val_kwargs: ValKwargsConfig = field(default_factory=ValKwargsConfig)
+
+    def __post_init__(self) -> None:
+        prefix = "actor_rollout_ref.rollout"
+        _choice(f"{prefix}.name", self.name, ROLLOUT_NAMES)
+        if self.n < 2:
+            raise ConfigError(
+                f"{prefix}.n={self.n}: GRPO needs at least 2 responses per prompt to compute group-relative "
+                f"advantages; set {prefix}.n=2 or more (the recipe uses 5)"
+            )
+        if self.temperature <= 0:
+            raise ConfigError(f"{prefix}.temperature must be > 0 for sampling rollouts (e.g. 0.6 or 1.0)")
+        if not 0 < self.top_p <= 1 or self.top_k == 0 or self.top_k < -1:
+            raise ConfigError(f"{prefix}: top_p must be in (0, 1] and top_k -1 (off) or a positive count")
+        if not 0 < self.gpu_memory_utilization <= 1:
+            raise ConfigError(f"{prefix}.gpu_memory_utilization must be in (0, 1], e.g. 0.6")
+
+
+@dataclass(frozen=True)
+class RefConfig:
+    """``actor_rollout_ref.ref.*``: the reference policy is the base model with the LoRA adapter disabled."""
+
+    use_base_with_adapter_disabled: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.use_base_with_adapter_disabled:
+            raise ConfigError(
+                "actor_rollout_ref.ref.use_base_with_adapter_disabled must stay True: the reference model is "
+                "the base model with the LoRA adapter switched off (no second copy in memory)"
+            )
+
+
+@dataclass(frozen=True)
+class ActorRolloutRefConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    actor: ActorConfig = field(default_factory=ActorConfig)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    ref: RefConfig = field(default_factory=RefConfig)
+
+
+@dataclass(frozen=True)
+class AlgorithmConfig:
+    """``algorithm.*``: only GRPO's group-normalised advantage."""
+
+    adv_estimator: str = "grpo"
+    norm_adv_by_std_in_grpo: bool = True
+
+    def __post_init__(self) -> None:
+        _choice("algorithm.adv_estimator", self.adv_estimator, ("grpo",), why="deepscaler-grpo implements GRPO only")
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """``trainer.*``: run length, checkpointing, logging and the process layout."""
+
+    project_name: str = "deepscaler-grpo"
+    experiment_name: str = "qwen3-4b-instruct-grpo"
+    logger: list[str] = field(default_factory=lambda: ["console"])
+    total_training_steps: int | None = 50  # None: total_epochs passes over the train set
+    total_epochs: int = 1
+    save_freq: int = 20  # steps; <= 0: save only at the end
+    test_freq: int = 5  # steps; <= 0: validate only at the end
+    val_before_train: bool = True
+    n_gpus_per_node: int = 1
+    nnodes: int = 1
+    default_local_dir: str = "runs/${trainer.experiment_name}"
+    resume_mode: str = "auto"
+    resume_from_path: str | None = None
+    max_actor_ckpt_to_keep: int | None = None  # None: keep all
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        bad = [name for name in self.logger if name not in LOGGERS]
+        if bad:
+            raise ConfigError(
+                f"trainer.logger: unknown logger(s) {bad}; choose from {list(LOGGERS)}, "
+                "e.g. trainer.logger=[console,tensorboard] or trainer.logger=console,wandb"
+            )
+        if self.total_training_steps is not None and self.total_training_steps < 1:
+            raise ConfigError("trainer.total_training_steps must be >= 1 (or null to use trainer.total_epochs)")
+        _positive(self, "trainer", ("total_epochs", "nnodes"))
+        if self.n_gpus_per_node < 0:
+            raise ConfigError("trainer.n_gpus_per_node must be >= 0 (0 or 1 = one process, e.g. on CPU)")
+        _choice("trainer.resume_mode", self.resume_mode, RESUME_MODES)
+        if self.resume_mode == "resume_path" and not self.resume_from_path:
+            raise ConfigError(
+                "trainer.resume_mode=resume_path needs trainer.resume_from_path=RUN_DIR/global_step_N"
+            )
+        if self.max_actor_ckpt_to_keep is not None and self.max_actor_ckpt_to_keep < 1:
+            raise ConfigError("trainer.max_actor_ckpt_to_keep must be >= 1 or null (keep all)")
+
+    @property
+    def world_size(self) -> int:
+        """Training processes in total (one per GPU; one on CPU)."""
+        return max(self.n_gpus_per_node, 1) * self.nnodes
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    """``reward.*``: the rule-based verifier (deepscaler_grpo.reward.make_reward_funcs)."""
+
+    format_weight: float = 0.0  # weight of the <answer>-tag format reward next to accuracy (weight 1)
+    boxed_fallback: bool = True  # accept a final \\boxed{} answer when there is no <answer> tag
+    timeout_s: float | None = None  # per-answer verification limit; None: the verifier's default
+
+    def __post_init__(self) -> None:
+        if self.format_weight < 0 or (self.timeout_s is not None and self.timeout_s <= 0):
+            raise ConfigError("reward.format_weight must be >= 0 and reward.timeout_s > 0 (or null)")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole training configuration; construction validates every cross-field constraint."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    actor_rollout_ref: ActorRolloutRefConfig = field(default_factory=ActorRolloutRefConfig)
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+
+    def __post_init__(self) -> None:
+        check_batch_sizes(self)
+
+
+def check_batch_sizes(cfg: Config) -> None:
+    """verl's batch-size rules: whole mini-batches per step, whole micro-batches per mini-batch per GPU."""
+    bsz, actor = cfg.data.train_batch_size, cfg.actor_rollout_ref.actor
+    mini, micro, n = actor.ppo_mini_batch_size, actor.ppo_micro_batch_size_per_gpu, cfg.actor_rollout_ref.rollout.n
+    world = cfg.trainer.world_size
+    if mini > bsz or bsz % mini:
+        raise ConfigError(
+            f"data.train_batch_size={bsz} must be a multiple of actor_rollout_ref.actor.ppo_mini_batch_size={mini} "
+            f"(each step is split into whole mini-batches); e.g. set ppo_mini_batch_size to a divisor of {bsz}"
+        )
+    if (mini * n) % (micro * world):
+        raise ConfigError(
+            f"ppo_mini_batch_size x rollout.n = {mini} x {n} = {mini * n} responses per optimizer step must be a "
+            f"multiple of ppo_micro_batch_size_per_gpu x world size = {micro} x {world} = {micro * world}; "
+            "change actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu, rollout.n or the number of GPUs"
+        )
+
+
+def _positive(obj: object, prefix: str, names: Iterable[str]) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value <= 0:
+            raise ConfigError(f"{prefix}.{name} must be > 0, got {value}")
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...], why: str = "") -> None:
+    if value not in allowed:
+        reason = f" ({why})" if why else ""
+        raise ConfigError(f"{key}={value!r} is not supported{reason}; choose from {list(allowed)}")
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+
+
+def load_config(argv_overrides: list[str] | tuple[str, ...] = (), config_file: str | None = None) -> Config:
+    """Defaults < YAML ``config_file`` < dotted ``key=value`` overrides -> a validated :class:`Config`."""
+    layers = []
+    if config_file is not None:
+        layers.append(_load_yaml(config_file))
+    layers.append(_parse_overrides(argv_overrides))
+    base = OmegaConf.structured(Config)
+    OmegaConf.set_readonly(base, False)
+    for layer in layers:
+        check_keys(_leaf_keys(layer))
+        _normalise_logger(layer)
+        base = _merge(base, layer)
+    try:
+        return OmegaConf.to_object(base)  # instantiates the dataclasses, running every __post_init__
+    except OmegaConfBaseException as exc:
+        raise _type_error(exc) from None
+
+
+def config_to_yaml(cfg: Config) -> str:
+    """The resolved configuration as YAML (what ``--print-config`` prints and the run dir stores)."""
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg), resolve=True)
+
+
+def valid_keys(schema: type = Config, prefix: str = "") -> list[str]:
+    """Every dotted key the schema accepts (nodes and leaves)."""
+    keys = []
+    for f in dataclasses.fields(schema):
+        key = f"{prefix}{f.name}"
+        keys.append(key)
+        sub = _dataclass_type(schema, f.name)
+        if sub is not None:
+            keys += valid_keys(sub, key + ".")
+    return keys
+
+
+def check_keys(keys: Iterable[str], unsupported: Mapping[str, str] = UNSUPPORTED_VERL_KEYS) -> None:
+    """Fail on the first unsupported verl key or unknown key, naming the reason or the nearest valid keys."""
+    valid = set(valid_keys())
+    for key in keys:
+        reason = next((why for prefix, why in unsupported.items() if key == prefix or key.startswith(prefix + ".")), None)
+        if reason is not None:
+            raise ConfigError(f"verl key {key} is not supported by deepscaler-grpo because {reason}")
+        if key not in valid:
+            raise ConfigError(f"unknown config key {key!r}; {_suggest(key, sorted(valid))}")
+
+
+def _suggest(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.6)
+    last = key.rsplit(".", 1)[-1]
+    by_leaf = {k.rsplit(".", 1)[-1]: k for k in valid}
+    close += [by_leaf[m] for m in difflib.get_close_matches(last, list(by_leaf), n=3, cutoff=0.7) if by_leaf[m] not in close]
+    if not close:
+        return "run 'deepscaler-grpo train --print-config' to see every key"
+    return "did you mean " + " or ".join(close[:3]) + "?"
+
+
+def _load_yaml(path: str) -> DictConfig:
+    if not Path(path).is_file():
+        raise ConfigError(f"config file {path} not found; pass an existing YAML file to --config")
+    try:
+        loaded = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cannot parse config file {path}: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path} must hold a mapping like the output of --print-config")
+    return OmegaConf.create(loaded)
+
+
+def _parse_overrides(overrides: Iterable[str]) -> DictConfig:
+    items = list(overrides)
+    for item in items:
+        key = item.split("=", 1)[0]
+        if "=" not in item or not key or key.startswith("-"):
+            raise ConfigError(f"bad override {item!r}: expected key=value, e.g. data.train_batch_size=64")
+    try:
+        return OmegaConf.from_dotlist(items)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"cannot parse overrides: {exc}") from None
+
+
+def _leaf_keys(node: Any, prefix: str = "") -> list[str]:
+    if not isinstance(node, DictConfig):
+        return [prefix.rstrip(".")] if prefix else []
+    keys = []
+    for name in node.keys():
+        keys += _leaf_keys(node[name], f"{prefix}{name}.")
+    return keys
+
+
+def _normalise_logger(layer: DictConfig) -> None:
+    """Accept trainer.logger=console, 'console,wandb' or [console,tensorboard]."""
+    value = OmegaConf.select(layer, "trainer.logger")
+    if isinstance(value, str):
+        layer.trainer.logger = [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _merge(base: DictConfig, layer: DictConfig) -> DictConfig:
+    try:
+        return OmegaConf.merge(base, layer)
+    except OmegaConfBaseException as exc:
+        raise _type_error(exc) from None
+
+
+def _type_error(exc: OmegaConfBaseException) -> ConfigError:
+    key = getattr(exc, "full_key", None)
+    if not isinstance(exc, ValidationError) or not key:
+        return ConfigError(f"invalid configuration: {exc}")
+    expected, example = _field_info(key)
+    reason = str(exc.msg).splitlines()[0]
+    return ConfigError(f"bad value for {key}: {reason}; expected {expected}, e.g. {key}={example}")
+
+
+def _field_info(key: str) -> tuple[str, str]:
+    schema: type | None = Config
+    parts = key.split(".")
+    for part in parts[:-1]:
+        schema = _dataclass_type(schema, part) if schema else None
+    fields = {f.name: f for f in dataclasses.fields(schema)} if schema else {}
+    f = fields.get(parts[-1])
+    if f is None:
+        return "a value of the documented type", "..."
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default  # type: ignore[misc]
+    example = "[" + ",".join(map(str, default)) + "]" if isinstance(default, list) else str(default).replace("None", "null")
+    return str(f.type), example
+
+
+def _dataclass_type(schema: type, name: str) -> type | None:
+    """The dataclass type of field ``name`` (None for leaves); default factories give it without eval'ing hints."""
+    f = {f.name: f for f in dataclasses.fields(schema)}.get(name)
+    if f is None or f.default_factory is dataclasses.MISSING:
+        return None
+    factory = f.default_factory
+    return factory if isinstance(factory, type) and dataclasses.is_dataclass(factory) else None

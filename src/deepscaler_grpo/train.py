@@ -1,0 +1,470 @@
+"""GRPO training with LoRA on TRL's GRPOTrainer, configured with verl's keys (see deepscaler_grpo.config).
+
+    deepscaler-grpo train --print-config                       # the resolved config, then exit
+    deepscaler-grpo train data.train_files=data/deepscaler/train.parquet trainer.total_training_steps=50
+    deepscaler-grpo train --config my.yaml trainer.default_local_dir=runs/exp1
+    accelerate launch --num_processes 8 -m deepscaler_grpo.train trainer.n_gpus_per_node=8 ...
+
+One training step is verl's: ``data.train_batch_size`` prompts x ``rollout.n`` responses, then
+``ppo_epochs x train_batch_size / ppo_mini_batch_size`` optimizer steps. :func:`grpo_kwargs` is the single
+place where verl's settings become TRL's (read its docstring for the mapping and the known deviations).
+
+The run directory (``trainer.default_local_dir``) holds ``config.yaml``, ``metrics.jsonl`` and
+``global_step_N/`` checkpoints (``adapter/``, optimizer, scheduler, RNG, trainer state) plus
+``latest_checkpointed_iteration.txt``; ``trainer.resume_mode=auto`` continues from the newest complete one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deepscaler_grpo.config import LOSS_AGG_MODES, Config, ConfigError, config_to_yaml, load_config
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+    from transformers import PreTrainedTokenizerBase, TrainerCallback
+    from trl import GRPOConfig
+
+
+class TrainError(RuntimeError):
+    """A problem with the run's inputs or environment that the user can fix; the message says how."""
+
+
+# ------------------------------------------------------------------------------------------- verl -> TRL mapping
+
+
+def optimizer_steps_per_step(cfg: Config) -> int:
+    """Optimizer steps in one verl training step: ppo_epochs passes over train_batch_size/ppo_mini_batch_size."""
+    actor = cfg.actor_rollout_ref.actor
+    return actor.ppo_epochs * (cfg.data.train_batch_size // actor.ppo_mini_batch_size)
+
+
+def grpo_kwargs(
+    cfg: Config, world_size: int, *, total_steps: int | None = None, cuda: bool = False, use_vllm: bool = False
+) -> dict[str, Any]:
+    """verl settings -> ``trl.GRPOConfig`` keyword arguments (TRL 1.16). The one place the mapping lives.
+
+    Batch semantics (TRL counts per-device *completions*; a TRL "step" is one optimizer step):
+
+    * ``per_device_train_batch_size`` = ``ppo_micro_batch_size_per_gpu`` (responses per forward/backward).
+    * ``gradient_accumulation_steps`` = ``ppo_mini_batch_size * n / (micro * world_size)``: one optimizer step
+      sees a verl mini-batch of ``ppo_mini_batch_size`` prompts x ``n`` responses.
+    * ``steps_per_generation`` = ``train_batch_size * n / (micro * world_size)`` micro-steps share one rollout,
+      so each generation is exactly one verl batch (``generation_batch_size`` = ``train_batch_size * n``).
+    * ``num_iterations`` = ``ppo_epochs``; ``max_steps`` = ``total_steps * ppo_epochs * train_batch_size /
+      ppo_mini_batch_size``; logging and saving happen on those boundaries.
+      Recipe: 64 x 5 = 320 responses per step -> 2 optimizer steps of 160 = micro 2 x accumulation 80/world.
+    * Because a rollout feeds several optimizer steps, TRL keeps the rollout-time log-probs and the later
+      mini-batches use the clipped importance ratio, as verl does.
+
+    Loss: ``beta`` = ``kl_loss_coef`` when ``use_kl_loss`` (else 0); TRL's KL is the k3 estimator
+    exp(ref-logp) - (ref-logp) - 1 = verl's ``low_var_kl``, with ``use_bias_correction_kl=False`` as in verl;
+    ``loss_agg_mode`` token-mean -> ``dapo`` (token mean over the whole mini-batch), seq-mean-token-mean ->
+    ``grpo``, seq-mean-token-sum-norm -> ``dr_grpo``; ``clip_ratio[_high]`` -> ``epsilon[_high]``;
+    ``norm_adv_by_std_in_grpo`` -> ``scale_rewards`` group/none; ``entropy_coeff`` -> ``entropy_coef``.
+
+    Known deviations from verl: verl clamps low_var_kl to [-10, 10] (TRL does not clamp; the k3 value only
+    exceeds 10 when |log-ratio| > ~2.5, far outside LoRA fine-tuning with beta=0.001); the advantage
+    denominator is std + 1e-4 (verl: 1e-6); TRL shuffles the rollout batch before splitting it into
+    mini-batches (verl splits in order).
+    """
+    actor, rollout, data = cfg.actor_rollout_ref.actor, cfg.actor_rollout_ref.rollout, cfg.data
+    micro, n = actor.ppo_micro_batch_size_per_gpu, rollout.n
+    per_step = optimizer_steps_per_step(cfg)
+    steps = total_steps if total_steps is not None else cfg.trainer.total_training_steps
+    if steps is None:
+        raise ConfigError("trainer.total_training_steps is null: pass total_steps computed from the dataset")
+    max_steps = steps * per_step
+    warmup = actor.optim.lr_warmup_steps
+    if warmup < 0:
+        warmup = int(actor.optim.lr_warmup_steps_ratio * max_steps)
+    save_every = cfg.trainer.save_freq if cfg.trainer.save_freq > 0 else steps
+    reporters = [name for name in cfg.trainer.logger if name != "console"]
+    return {
+        "output_dir": str(Path(cfg.trainer.default_local_dir).resolve()),
+        "run_name": cfg.trainer.experiment_name,
+        "seed": cfg.trainer.seed,
+        "data_seed": cfg.trainer.seed,
+        # batch geometry (see docstring)
+        "per_device_train_batch_size": micro,
+        "gradient_accumulation_steps": actor.ppo_mini_batch_size * n // (micro * world_size),
+        "steps_per_generation": data.train_batch_size * n // (micro * world_size),
+        "num_generations": n,
+        "num_iterations": actor.ppo_epochs,
+        "max_steps": max_steps,
+        "shuffle_dataset": data.shuffle,
+        # generation
+        "max_completion_length": data.max_response_length,
+        "temperature": rollout.temperature,
+        "top_p": rollout.top_p,
+        "top_k": max(rollout.top_k, 0),
+        "use_vllm": use_vllm,
+        "vllm_mode": "colocate",
+        "vllm_gpu_memory_utilization": rollout.gpu_memory_utilization,
+        "vllm_max_model_length": data.max_prompt_length + data.max_response_length,
+        # loss
+        "beta": actor.kl_loss_coef if actor.use_kl_loss else 0.0,
+        "use_bias_correction_kl": False,
+        "loss_type": LOSS_AGG_MODES[actor.loss_agg_mode],
+        "epsilon": actor.clip_ratio,
+        "epsilon_high": actor.clip_ratio_high if actor.clip_ratio_high is not None else actor.clip_ratio,
+        "scale_rewards": "group" if cfg.algorithm.norm_adv_by_std_in_grpo else "none",
+        "entropy_coef": actor.entropy_coeff,
+        # optimizer
+        "learning_rate": actor.optim.lr,
+        "lr_scheduler_type": actor.optim.lr_scheduler_type,
+        "warmup_steps": warmup,
+        "weight_decay": actor.optim.weight_decay,
+        "adam_beta1": actor.optim.betas[0],
+        "adam_beta2": actor.optim.betas[1],
+        "max_grad_norm": actor.grad_clip,
+        # precision and memory: bf16 on GPU, fp32 on CPU
+        "bf16": cuda,
+        "fp16": False,
+        "model_init_kwargs": {
+            "dtype": "bfloat16" if cuda else "float32",
+            "trust_remote_code": cfg.actor_rollout_ref.model.trust_remote_code,
+        },
+        "activation_checkpointing": cfg.actor_rollout_ref.model.enable_gradient_checkpointing,
+        "activation_checkpointing_kwargs": {"use_reentrant": False},
+        "ddp_find_unused_parameters": False,
+        # one log and (every save_freq) one checkpoint per verl step; progress is printed by our callback
+        "logging_strategy": "steps",
+        "logging_steps": per_step,
+        "save_strategy": "steps",
+        "save_steps": save_every * per_step,
+        "save_total_limit": None,
+        "report_to": reporters or "none",
+        "disable_tqdm": True,
+        "log_completions": False,
+        "dataloader_num_workers": 0,
+    }
+
+
+def to_grpo_config(cfg: Config, world_size: int, **kwargs: Any) -> GRPOConfig:
+    """:func:`grpo_kwargs` as a ``trl.GRPOConfig``."""
+    from trl import GRPOConfig
+
+    return GRPOConfig(**grpo_kwargs(cfg, world_size, **kwargs))
+
+
+def lora_config(cfg: Config) -> Any:
+    """PEFT LoRA on all linear layers (lm_head excluded), from ``actor_rollout_ref.model``."""
+    from peft import LoraConfig
+
+    model = cfg.actor_rollout_ref.model
+    targets = model.target_modules if isinstance(model.target_modules, str) else list(model.target_modules)
+    return LoraConfig(
+        r=model.lora_rank,
+        lora_alpha=model.lora_alpha,
+        lora_dropout=model.lora_dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
+
+
+# --------------------------------------------------------------------------------------------------- inputs
+
+
+def resolve_rollout(name: str, cuda: bool, vllm_installed: bool) -> tuple[bool, str | None]:
+    """(use_vllm, message): vLLM when asked for and usable, else HF generation with a message saying why."""
+    if name != "vllm":
+        return False, None
+    if not vllm_installed:
+        return False, (
+            "actor_rollout_ref.rollout.name=vllm but vllm is not installed; generating with transformers instead "
+            "(much slower). Install it with `pip install -e .[vllm]`, or pass actor_rollout_ref.rollout.name=hf."
+        )
+    if not cuda:
+        return False, "no GPU found: vLLM needs CUDA, generating with transformers on CPU (actor_rollout_ref.rollout.name=hf)"
+    return True, None
+
+
+def check_world_size(cfg: Config, num_processes: int) -> None:
+    """The launcher's process count must match trainer.n_gpus_per_node x trainer.nnodes."""
+    if num_processes != cfg.trainer.world_size:
+        raise TrainError(
+            f"trainer.n_gpus_per_node x trainer.nnodes = {cfg.trainer.world_size} processes expected, but this run "
+            f"has {num_processes}. Launch with ./run_deepscaler_qwen3_4b_instruct_grpo.sh (or `accelerate launch "
+            f"--num_processes {cfg.trainer.world_size} -m deepscaler_grpo.train ...`), or set "
+            f"trainer.n_gpus_per_node={num_processes} trainer.nnodes=1."
+        )
+
+
+def load_tokenizer(path: str, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left", trust_remote_code=trust_remote_code)
+    except OSError as exc:
+        raise TrainError(
+            f"cannot load the tokenizer of actor_rollout_ref.model.path={path}: {exc}. Pass a local model folder or "
+            "a Hub name that is reachable (HF_HUB_OFFLINE=1 needs it cached)."
+        ) from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def read_parquet_rows(path: str, key: str, max_samples: int = -1) -> list[dict[str, Any]]:
+    """Rows of a parquet file as dicts; fails clearly on a missing file or missing columns."""
+    import pyarrow.parquet as pq
+
+    if not Path(path).is_file():
+        raise TrainError(
+            f"{key}={path} not found; create it with `deepscaler-grpo prepare --output-dir data/deepscaler` "
+            f"or pass {key}=PATH.parquet"
+        )
+    table = pq.read_table(path)
+    missing = [col for col in ("prompt", "answer") if col not in table.column_names]
+    if missing:
+        raise TrainError(f"{path} lacks column(s) {missing}; expected the parquet written by `deepscaler-grpo prepare`")
+    if max_samples > 0:
+        table = table.slice(0, max_samples)
+    return table.to_pylist()
+
+
+def prompt_lengths(tokenizer: PreTrainedTokenizerBase, prompts: list[list[dict[str, str]]]) -> list[int]:
+    """Token counts of the chat-templated prompts, exactly as TRL will feed them to generation."""
+    texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+
+def load_train_dataset(cfg: Config, tokenizer: PreTrainedTokenizerBase) -> Dataset:
+    """The training prompts as a datasets.Dataset; prompts over data.max_prompt_length are filtered or rejected."""
+    from datasets import Dataset
+
+    data = cfg.data
+    rows = read_parquet_rows(data.train_files, "data.train_files", data.train_max_samples)
+    for row in rows:
+        row["prompt"] = row.pop(data.prompt_key) if data.prompt_key != "prompt" else row["prompt"]
+    lengths = prompt_lengths(tokenizer, [row["prompt"] for row in rows])
+    too_long = [i for i, length in enumerate(lengths) if length > data.max_prompt_length]
+    if too_long and not data.filter_overlong_prompts:
+        raise TrainError(
+            f"{len(too_long)} of {len(rows)} prompts are longer than data.max_prompt_length={data.max_prompt_length} "
+            f"tokens (longest {max(lengths)}); raise data.max_prompt_length or set data.filter_overlong_prompts=True"
+        )
+    if too_long:
+        print(f"dropped {len(too_long)} of {len(rows)} prompts longer than data.max_prompt_length={data.max_prompt_length}")
+        keep = set(range(len(rows))) - set(too_long)
+        rows = [row for i, row in enumerate(rows) if i in keep]
+    if len(rows) < data.train_batch_size:
+        raise TrainError(
+            f"only {len(rows)} usable training prompts but data.train_batch_size={data.train_batch_size}; "
+            "use a bigger data.train_files or a smaller data.train_batch_size"
+        )
+    return Dataset.from_list(rows)
+
+
+def load_val_rows(cfg: Config) -> list[dict[str, Any]]:
+    """Validation rows for evaluate_model: chat ``prompt`` and the full ground truth as ``answer``."""
+    if not cfg.data.val_files:
+        return []
+    rows = read_parquet_rows(cfg.data.val_files, "data.val_files", cfg.data.val_max_samples)
+    out = []
+    for row in rows:
+        truth = (row.get("reward_model") or {}).get("ground_truth")
+        out.append({**row, "prompt": row[cfg.data.prompt_key], "answer": truth if truth is not None else row["answer"]})
+    return out
+
+
+def resolve_total_steps(cfg: Config, num_prompts: int) -> int:
+    """trainer.total_training_steps, or total_epochs full batches over the (filtered) train set."""
+    if cfg.trainer.total_training_steps is not None:
+        return cfg.trainer.total_training_steps
+    return cfg.trainer.total_epochs * (num_prompts // cfg.data.train_batch_size)
+
+
+def find_resume_checkpoint(cfg: Config) -> Path | None:
+    """The checkpoint to resume from per trainer.resume_mode (auto: newest complete one, if any)."""
+    from deepscaler_grpo.trl_ext import is_complete_checkpoint, latest_complete_checkpoint
+
+    mode = cfg.trainer.resume_mode
+    if mode == "disable":
+        return None
+    if mode == "resume_path":
+        path = Path(cfg.trainer.resume_from_path or "")
+        if not is_complete_checkpoint(path):
+            raise TrainError(
+                f"trainer.resume_from_path={path} is not a complete checkpoint (needs adapter/, optimizer.pt, "
+                "scheduler.pt, trainer_state.json); point it at RUN_DIR/global_step_N"
+            )
+        return path
+    return latest_complete_checkpoint(cfg.trainer.default_local_dir)
+
+
+# ------------------------------------------------------------------------------------------------ validation
+
+
+def make_validator(trainer: Any, tokenizer: PreTrainedTokenizerBase, rows: list[dict[str, Any]], cfg: Config) -> Any:
+    """A no-argument function returning val/accuracy (pass@1 of evaluate_model), sharded over processes."""
+
+    def validate() -> float:
+        import torch
+        from accelerate.utils import gather_object
+
+        from deepscaler_grpo.evaluate import evaluate_model
+
+        acc = trainer.accelerator
+        shard = rows[acc.process_index :: acc.num_processes]
+        model = acc.unwrap_model(trainer.model)
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                summary = _evaluate_shard(evaluate_model, model, tokenizer, shard, cfg, acc.is_main_process)
+        finally:
+            model.train(was_training)
+        parts = gather_object([(summary.get("pass@1", 0.0), len(shard))]) if acc.num_processes > 1 else [(summary["pass@1"], len(shard))]
+        total = sum(count for _, count in parts)
+        return sum(score * count for score, count in parts) / total if total else float("nan")
+
+    return validate
+
+
+def _evaluate_shard(evaluate_model: Any, model: Any, tokenizer: Any, shard: list, cfg: Config, progress: bool) -> dict:
+    if not shard:
+        return {"pass@1": 0.0}
+    vk = cfg.actor_rollout_ref.rollout.val_kwargs
+    result = evaluate_model(
+        model,
+        tokenizer,
+        shard,
+        n=vk.n,
+        temperature=vk.temperature if vk.do_sample else 0.0,
+        top_p=vk.top_p,
+        max_tokens=cfg.data.max_response_length,
+        batch_size=cfg.data.val_batch_size,
+        seed=cfg.trainer.seed,
+        progress=progress,
+    )
+    return result.summary
+
+
+# ------------------------------------------------------------------------------------------------------ run
+
+
+def build_callbacks(cfg: Config, trainer: Any, validate: Any, total_steps: int) -> list[TrainerCallback]:
+    """The callbacks added to the trainer (tests extend this to simulate crashes)."""
+    from deepscaler_grpo.trl_ext import VerlProgressCallback
+
+    return [
+        VerlProgressCallback(
+            Path(cfg.trainer.default_local_dir) / "metrics.jsonl",
+            optimizer_steps_per_step(cfg),
+            total_steps,
+            validate=validate,
+            test_freq=cfg.trainer.test_freq,
+            val_before_train=cfg.trainer.val_before_train,
+            is_main=trainer.accelerator.is_main_process,
+            world_size=trainer.accelerator.num_processes,
+        )
+    ]
+
+
+def prepare_run_dir(cfg: Config, resume: Path | None) -> None:
+    """Create the run dir, save the resolved config, drop crash leftovers and metrics of steps to be redone."""
+    from deepscaler_grpo.trl_ext import atomic_write_text, checkpoint_step, remove_incomplete_checkpoints, truncate_metrics
+
+    run_dir = Path(cfg.trainer.default_local_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.yaml", config_to_yaml(cfg))
+    remove_incomplete_checkpoints(run_dir)
+    truncate_metrics(run_dir / "metrics.jsonl", checkpoint_step(resume) or 0 if resume else -1)
+
+
+def run_training(cfg: Config) -> Path:
+    """Train per ``cfg``; returns the run directory. Raises TrainError for fixable input problems."""
+    import torch
+    from accelerate import PartialState
+
+    from deepscaler_grpo.reward import make_reward_funcs
+    from deepscaler_grpo.trl_ext import DeepscalerGRPOTrainer
+
+    # TRL 1.16 still calls transformers' gradient_checkpointing* names, deprecated in 5.x: one warning per call.
+    warnings.filterwarnings("ignore", message=".*deprecated.*checkpointing", category=FutureWarning)
+    warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true", category=UserWarning)
+    state = PartialState()
+    check_world_size(cfg, state.num_processes)
+    cuda = torch.cuda.is_available()
+    use_vllm, note = resolve_rollout(cfg.actor_rollout_ref.rollout.name, cuda, importlib.util.find_spec("vllm") is not None)
+    if note and state.is_main_process:
+        print(f"note: {note}", file=sys.stderr)
+    resume = find_resume_checkpoint(cfg)
+    if state.is_main_process:
+        prepare_run_dir(cfg, resume)
+        print(f"{'resuming from ' + str(resume) if resume else 'starting a fresh run'} in {cfg.trainer.default_local_dir}")
+    state.wait_for_everyone()
+    tokenizer = load_tokenizer(cfg.actor_rollout_ref.model.path, cfg.actor_rollout_ref.model.trust_remote_code)
+    train_ds = load_train_dataset(cfg, tokenizer)
+    val_rows = load_val_rows(cfg)
+    total_steps = resolve_total_steps(cfg, len(train_ds))
+    reward = cfg.reward
+    reward_kwargs = {"timeout_s": reward.timeout_s} if reward.timeout_s is not None else {}
+    reward_funcs, reward_weights = make_reward_funcs(reward.format_weight, reward.boxed_fallback, **reward_kwargs)
+    args = to_grpo_config(cfg, state.num_processes, total_steps=total_steps, cuda=cuda, use_vllm=use_vllm)
+    args.reward_weights = list(reward_weights)
+    trainer = DeepscalerGRPOTrainer(
+        model=cfg.actor_rollout_ref.model.path,
+        reward_funcs=reward_funcs,
+        args=args,
+        train_dataset=train_ds,
+        processing_class=tokenizer,
+        peft_config=lora_config(cfg),
+        optimizer_steps_per_step=optimizer_steps_per_step(cfg),
+        max_ckpt_to_keep=cfg.trainer.max_actor_ckpt_to_keep,
+    )
+    _install_callbacks(trainer, build_callbacks(cfg, trainer, make_validator(trainer, tokenizer, val_rows, cfg) if val_rows else None, total_steps))
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    return Path(cfg.trainer.default_local_dir)
+
+
+def _install_callbacks(trainer: Any, callbacks: list[TrainerCallback]) -> None:
+    """Our callbacks run first (so reporters see verl names); HF's own log printer is removed."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    for callback in reversed(callbacks):
+        trainer.callback_handler.callbacks.insert(0, callback)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepscaler-grpo train",
+        description="GRPO + LoRA training with verl-style key=value overrides (see --print-config for every key).",
+    )
+    parser.add_argument("--config", help="YAML file with config overrides (same layout as --print-config)")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
+    parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. data.train_batch_size=64")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = load_config(args.overrides, args.config)
+    except ConfigError as exc:
+        print(f"deepscaler-grpo train: config error: {exc}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        print(config_to_yaml(cfg), end="")
+        return 0
+    os.environ.setdefault("WANDB_PROJECT", cfg.trainer.project_name)
+    try:
+        run_training(cfg)
+    except (TrainError, ConfigError) as exc:
+        print(f"deepscaler-grpo train: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
