@@ -201,6 +201,7 @@ def generate_hf(
     batch_size: int = 16,
     seed: int | None = None,
     progress: bool = True,
+    sort_by_length: bool = True,
 ) -> list[list[str]]:
     """``n`` responses per chat prompt with batched ``model.generate`` (left padding, stop at EOS).
 
@@ -220,7 +221,7 @@ def generate_hf(
     n_gen = n if sampling else 1
     texts = render_prompts(tokenizer, prompts)
     lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-    order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+    order = sorted(range(len(texts)), key=lambda i: -lengths[i]) if sort_by_length else list(range(len(texts)))
     per_batch = max(1, batch_size // n_gen)
     gen_kwargs = generation_kwargs(tokenizer, model, n_gen, temperature, top_p, max_tokens)
     outputs: list[list[str]] = [[] for _ in texts]
@@ -387,14 +388,25 @@ def load_benchmark(spec: str, limit: int | None = None) -> list[dict]:
 
 
 def _load_hub(name: str, bench: HubBenchmark) -> list[dict]:
-    from deepscaler_grpo.data.records import DataError, read_hf_dataset
+    import datasets
 
-    try:
-        return read_hf_dataset(bench.dataset, bench.split)
-    except DataError as exc:
+    from deepscaler_grpo.data.evalsets import hub_reachable
+
+    hint = (
+        f"Use a local file instead, e.g. --benchmarks {name}=../shared/data/deepscaler/{bench.local_hint} "
+        "(.json/.jsonl/.parquet with problem and answer columns)"
+    )
+    if not os.environ.get("HF_HUB_OFFLINE") and not hub_reachable():  # skip a minute of retries
         raise EvalError(
-            f"benchmark {name!r}: {exc}\n"
-            f"Or use a local file: --benchmarks {name}=../shared/data/deepscaler/{bench.local_hint}"
+            f"benchmark {name!r} lives on the Hugging Face Hub ({bench.dataset}), which is unreachable from here.\n"
+            f"{hint}; or, if it is in your datasets cache, set HF_HUB_OFFLINE=1."
+        )
+    try:
+        return datasets.load_dataset(bench.dataset, split=bench.split).to_list()
+    except Exception as exc:  # offline, gated, renamed: all end the same way for the user
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EvalError(
+            f"could not load benchmark {name!r} ({bench.dataset}, split {bench.split}): {reason}\n{hint}"
         ) from exc
 
 
