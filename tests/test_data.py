@@ -156,7 +156,7 @@ def test_normalize_and_deduplicate_counts():
     raw = [
         {"problem": "  Compute 1+1.  ", "answer": 2.0},
         {"problem": "Compute 1+1.", "answer": "2"},          # exact duplicate after trimming
-        {"problem": "compute 1 + 1", "answer": "2"},         # near duplicate
+        {"problem": "compute 1 + 1", "answer": "3"},         # near duplicate, conflicting answer
         {"problem": "Compute 2+2.", "answer": None},          # missing answer
         {"problem": "", "answer": "1"},                       # missing problem
         {"problem": "Name a root of x^2=1.", "answer": ["1", "-1"]},
@@ -166,7 +166,7 @@ def test_normalize_and_deduplicate_counts():
     assert changes["whitespace_trimmed"] == 1 and changes["answer_normalized"] == 1
     assert rows[0] == {"problem": "Compute 1+1.", "answer": "2", "solution": "", "data_source": "made"}
     kept, dup = deduplicate(rows)
-    assert dup == {"exact_duplicate": 1, "near_duplicate": 1}
+    assert dup == {"exact_duplicate": 1, "near_duplicate": 1, "answer_conflicts": 1}
     assert [r["answer"] for r in kept] == ["2", ["1", "-1"]]
 
 

@@ -22,11 +22,13 @@ _DFRAC = re.compile(r"\\[dt]frac(?![A-Za-z])")
 _NON_WORD = re.compile(r"[\W_]+")
 
 
-def canonical_text(text: str) -> str:
+def canonical_text(
+    text: str, dfrac: re.Pattern = _DFRAC, noise: re.Pattern = _LATEX_NOISE, non_word: re.Pattern = _NON_WORD
+) -> str:
     """Casefolded words and numbers only: LaTeX spacing/sizing, punctuation and extra spaces removed."""
-    text = _DFRAC.sub(r"\\frac", text.casefold())
-    text = _LATEX_NOISE.sub(" ", text)
-    return _NON_WORD.sub(" ", text).strip()
+    text = dfrac.sub(r"\\frac", text.casefold())
+    text = noise.sub(" ", text)
+    return non_word.sub(" ", text).strip()
 
 
 def dedup_key(text: str) -> str:
@@ -99,19 +101,21 @@ _WORDS = re.compile(r"[A-Za-z][A-Za-z '.,-]*[A-Za-z.]|\(?[A-Za-z]\)")
 ANSWER_TYPES = ("integer", "decimal", "fraction", "expression", "list", "text")
 
 
-def answer_type(answer: str | Sequence[str]) -> str:
+def answer_type(
+    answer: str | Sequence[str],
+    numeric: Sequence[tuple[str, re.Pattern]] = (("integer", _INTEGER), ("decimal", _DECIMAL), ("fraction", _FRACTION)),
+    text_wrapper: re.Pattern = _TEXT_WRAPPER,
+    words: re.Pattern = _WORDS,
+) -> str:
     """Class of a normalised answer: integer, decimal, fraction, expression, list (several accepted
     answers) or text (words, or a multiple-choice letter such as ``(C)``)."""
     if not isinstance(answer, str):
         return "list" if len(answer) > 1 else answer_type(answer[0])
     text = answer.strip().strip("$").strip()
-    if _INTEGER.fullmatch(text):
-        return "integer"
-    if _DECIMAL.fullmatch(text):
-        return "decimal"
-    if _FRACTION.fullmatch(text):
-        return "fraction"
-    unwrapped = _TEXT_WRAPPER.sub(r"\1", text).strip()
-    if _WORDS.fullmatch(unwrapped) and (len(unwrapped) >= 3 or unwrapped != text or "(" in unwrapped):
+    for name, pattern in numeric:
+        if pattern.fullmatch(text):
+            return name
+    unwrapped = text_wrapper.sub(r"\1", text).strip()
+    if words.fullmatch(unwrapped) and (len(unwrapped) >= 3 or unwrapped != text or "(" in unwrapped):
         return "text"
     return "expression"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +73,10 @@ def load_problems(spec: str, split: str = "train", problem_key: str = "problem")
 
 
 def load_eval_sets(
-    specs: Sequence[str], use_hub: bool = True, search_dirs: Sequence[Path] | None = None
+    specs: Sequence[str],
+    use_hub: bool = True,
+    search_dirs: Sequence[Path] | None = None,
+    known_sets: Mapping[str, KnownEvalSet] = KNOWN_EVAL_SETS,
 ) -> tuple[list[EvalSet], list[dict[str, str]]]:
     """Load each spec (a known name, a file, ``name=path`` or a dataset name).
 
@@ -84,9 +87,9 @@ def load_eval_sets(
     skipped: list[dict[str, str]] = []
     for spec in specs:
         name, _, target = spec.partition("=") if "=" in spec else ("", "", spec)
-        if target in KNOWN_EVAL_SETS:
+        if target in known_sets:
             dirs = shared_data_dirs() if search_dirs is None else search_dirs
-            found, reason = _load_known(target, use_hub, dirs)
+            found, reason = _load_known(target, known_sets[target], use_hub, dirs)
             if found is None:
                 skipped.append({"name": target, "reason": reason})
             else:
@@ -97,8 +100,7 @@ def load_eval_sets(
     return loaded, skipped
 
 
-def _load_known(name: str, use_hub: bool, search_dirs: Sequence[Path]) -> tuple[EvalSet | None, str]:
-    known = KNOWN_EVAL_SETS[name]
+def _load_known(name: str, known: KnownEvalSet, use_hub: bool, search_dirs: Sequence[Path]) -> tuple[EvalSet | None, str]:
     reason = f"{known.hf_name} not loaded (the Hugging Face Hub is unreachable)"
     if use_hub:
         try:

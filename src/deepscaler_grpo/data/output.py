@@ -63,9 +63,9 @@ def output_records(rows: Sequence[Mapping[str, Any]], prompts: Sequence[list[dic
     return records
 
 
-def check_outputs_free(output_dir: Path, overwrite: bool) -> None:
+def check_outputs_free(output_dir: Path, overwrite: bool, names: Sequence[str] = OUTPUT_FILES) -> None:
     """Refuse to run when outputs exist and ``overwrite`` is off, before any work is done."""
-    existing = [name for name in OUTPUT_FILES if (output_dir / name).exists()]
+    existing = [name for name in names if (output_dir / name).exists()]
     if existing and not overwrite:
         raise DataError(f"{output_dir} already has {', '.join(existing)}; pass --overwrite to replace them "
                         "or choose another --output-dir.")
@@ -106,13 +106,13 @@ def percentiles(values: Sequence[int], points: Sequence[int] = (50, 90, 99)) -> 
     return {"mean": round(float(array.mean()), 1), **stats, "max": float(array.max())}
 
 
-def answer_type_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+def answer_type_counts(rows: Sequence[Mapping[str, Any]], classes: Sequence[str] = ANSWER_TYPES) -> dict[str, int]:
     """How many answers of each class (all classes listed, zeros included)."""
     counts = Counter(answer_type(row["answer"]) for row in rows)
-    return {name: counts.get(name, 0) for name in ANSWER_TYPES}
+    return {name: counts.get(name, 0) for name in classes}
 
 
-def render_report(report: Mapping[str, Any]) -> None:
+def render_report(report: Mapping[str, Any], classes: Sequence[str] = ANSWER_TYPES) -> None:
     """Print the report as rich tables: the steps, answer types and prompt lengths."""
     from rich.console import Console
     from rich.table import Table
@@ -128,10 +128,10 @@ def render_report(report: Mapping[str, Any]) -> None:
     console.print(steps)
     types = Table(title="answer types", title_justify="left")
     types.add_column("split")
-    for name in ANSWER_TYPES:
+    for name in classes:
         types.add_column(name, justify="right")
     for split, counts in report["answer_types"].items():
-        types.add_row(split, *(str(counts[name]) for name in ANSWER_TYPES))
+        types.add_row(split, *(str(counts[name]) for name in classes))
     console.print(types)
     lengths = Table(title="prompt length (train + val)", title_justify="left")
     lengths.add_column("unit")

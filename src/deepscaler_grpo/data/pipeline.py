@@ -32,6 +32,11 @@ def _clean_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _same(normalized: Any, raw: Any) -> bool:
+    """Whether normalising left the raw answer as it was (numpy arrays never are: they become lists)."""
+    return type(normalized) is type(raw) and normalized == raw
+
+
 def normalize_rows(raw: Sequence[Row], data_source: str) -> tuple[list[Row], Counter, Counter]:
     """Trim texts and normalise answers; drop rows without a problem or an answer.
 
@@ -52,7 +57,7 @@ def normalize_rows(raw: Sequence[Row], data_source: str) -> tuple[list[Row], Cou
         if isinstance(answer, list) and len(answer) == 1:
             answer = answer[0]
         changes["whitespace_trimmed"] += problem != item.get("problem")
-        changes["answer_normalized"] += answer != item.get("answer")
+        changes["answer_normalized"] += not _same(answer, item.get("answer"))
         solution = _clean_text(item.get("solution"))
         rows.append({"problem": problem, "answer": answer, "solution": solution, "data_source": data_source})
     return rows, drops, changes
@@ -62,23 +67,23 @@ def deduplicate(rows: Sequence[Row], seen: set[str] | None = None) -> tuple[list
     """Drop exact duplicates (same trimmed text), then near-duplicates (same ``dedup_key``).
 
     ``seen`` holds keys that already count as taken (e.g. the validation problems); rows matching
-    them are dropped as ``overlaps_val``. The first occurrence of a problem is the one kept.
+    them are dropped as ``overlaps_val``. The first occurrence of a problem is the one kept; the
+    Counter's ``answer_conflicts`` says how many dropped duplicates had a different answer.
     """
     exact: set[str] = set()
-    near: set[str] = set()
+    near: dict[str, Any] = {}
     kept: list[Row] = []
     drops: Counter = Counter()
     for row in rows:
         key = dedup_key(row["problem"])
         if seen is not None and key in seen:
             drops["overlaps_val"] += 1
-        elif row["problem"] in exact:
-            drops["exact_duplicate"] += 1
         elif key in near:
-            drops["near_duplicate"] += 1
+            drops["exact_duplicate" if row["problem"] in exact else "near_duplicate"] += 1
+            drops["answer_conflicts"] += near[key] != row["answer"]
         else:
             exact.add(row["problem"])
-            near.add(key)
+            near[key] = row["answer"]
             kept.append(row)
     return kept, drops
 

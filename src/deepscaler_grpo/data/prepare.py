@@ -125,13 +125,14 @@ class StepLog:
         self.input = rows
         self.steps: list[dict[str, Any]] = [{"step": "loaded", "dropped": None, "rows": rows}]
         self.dropped: Counter = Counter()
+        self.answer_conflicts = 0  # duplicates dropped whose answer differed from the kept copy
 
     def add(self, reason: str, dropped: int, rows: int) -> None:
         self.dropped[reason] += dropped
         self.steps.append({"step": reason, "dropped": dropped, "rows": rows})
 
-    def as_dict(self, kept: int) -> dict[str, Any]:
-        dropped = {reason: self.dropped.get(reason, 0) for reason in DROP_REASONS}
+    def as_dict(self, kept: int, reasons: tuple[str, ...] = DROP_REASONS) -> dict[str, Any]:
+        dropped = {reason: self.dropped.get(reason, 0) for reason in reasons}
         return {"input": self.input, "dropped": dropped, "kept": kept, "steps": self.steps}
 
 
@@ -157,6 +158,7 @@ def load_and_normalize(sources: tuple[str, ...], config: PrepareConfig, split: s
 def dedup_logged(rows: list[Row], log: StepLog, seen: set[str] | None = None) -> list[Row]:
     """Deduplicate and log exact, near (and validation-overlap) drops as separate steps."""
     kept, drops = deduplicate(rows, seen)
+    log.answer_conflicts += drops["answer_conflicts"]
     remaining = len(rows)
     for reason in ("overlaps_val", "exact_duplicate", "near_duplicate") if seen is not None else (
             "exact_duplicate", "near_duplicate"):
@@ -251,6 +253,7 @@ def build_report(config: PrepareConfig, prepared: Prepared, eval_sets: list[Eval
         "outputs": {"train": len(prepared.train), "val": len(prepared.val)},
         "counts": counts,
         "modified": {key: prepared.changes[key] for key in ("whitespace_trimmed", "answer_normalized")},
+        "duplicates_with_other_answer": prepared.log.answer_conflicts,
         "decontamination": {"ngram": config.ngram, "overlap_threshold": config.overlap_threshold,
                             "sets": sets, "skipped": skipped},
         "answer_types": {"train": answer_type_counts(prepared.train), "val": answer_type_counts(prepared.val)},
@@ -301,19 +304,20 @@ def val_size_option(value: str) -> float:
         raise argparse.ArgumentTypeError(f"{value!r} is not a row count or a fraction such as 0.05") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(default_source: str = DEFAULT_SOURCE, known_sets: tuple[str, ...] = tuple(KNOWN_EVAL_SETS),
+                 default_instruction: str = DEFAULT_INSTRUCTION) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepscaler-grpo prepare",
         description="Clean a math dataset and write train.parquet, val.parquet and prepare_report.json.",
     )
-    parser.add_argument("--source", nargs="+", default=[DEFAULT_SOURCE], metavar="NAME_OR_FILE",
-                        help=f"Hugging Face dataset(s) or .json/.jsonl/.parquet file(s) (default {DEFAULT_SOURCE})")
+    parser.add_argument("--source", nargs="+", default=[default_source], metavar="NAME_OR_FILE",
+                        help=f"Hugging Face dataset(s) or .json/.jsonl/.parquet file(s) (default {default_source})")
     parser.add_argument("--split", default="train", help="split of a Hugging Face --source (default train)")
     parser.add_argument("--output-dir", default="data/deepscaler", help="where the outputs go (default data/deepscaler)")
     parser.add_argument("--problem-key", default="problem", help="source column holding the problem")
     parser.add_argument("--answer-key", default="answer", help="source column holding the answer")
     parser.add_argument("--solution-key", default="solution", help="source column holding the solution (optional)")
-    parser.add_argument("--instruction", default=DEFAULT_INSTRUCTION, metavar="TEXT|@FILE",
+    parser.add_argument("--instruction", default=default_instruction, metavar="TEXT|@FILE",
                         help="user-message template containing {problem} (default asks for <answer>...</answer>)")
     parser.add_argument("--system-prompt", default=None, metavar="TEXT|@FILE", help="optional system message")
     parser.add_argument("--data-source", default=None, help="data_source value for every row (default: the source name)")
@@ -323,8 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--val-source", default=None, metavar="NAME_OR_FILE", help="take validation rows from here instead")
     parser.add_argument("--val-split", default="train", help="split of a Hugging Face --val-source (default train)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the validation sample (default 42)")
-    parser.add_argument("--decontaminate-with", nargs="+", default=list(DEFAULT_EVAL_SETS), metavar="SPEC",
-                        help=f"evaluation sets: {', '.join(KNOWN_EVAL_SETS)}, a file, NAME=FILE or a dataset name "
+    parser.add_argument("--decontaminate-with", nargs="+", default=list(known_sets), metavar="SPEC",
+                        help=f"evaluation sets: {', '.join(known_sets)}, a file, NAME=FILE or a dataset name "
                              "(default: the three known sets)")
     parser.add_argument("--no-decontaminate", action="store_true", help="skip decontamination")
     parser.add_argument("--ngram", type=int, default=8, help="word n-gram size for decontamination (default 8)")
@@ -350,10 +354,10 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
     )
 
 
-def needs_hub(config: PrepareConfig) -> bool:
+def needs_hub(config: PrepareConfig, known_sets: tuple[str, ...] = tuple(KNOWN_EVAL_SETS)) -> bool:
     """True when some input would be fetched from the Hugging Face Hub."""
     remote = [s for s in (*config.sources, config.val_source, config.tokenizer) if s and not is_local_source(s)]
-    return bool(remote) or any(spec in KNOWN_EVAL_SETS for spec in config.decontaminate_with)
+    return bool(remote) or any(spec in known_sets for spec in config.decontaminate_with)
 
 
 def main(argv: list[str] | None = None) -> int:

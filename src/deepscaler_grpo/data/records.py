@@ -46,7 +46,7 @@ def make_prompt(
     return messages
 
 
-def _scalar_to_str(value: Any) -> str | None:
+def _scalar_to_str(value: Any, dollar_wrapped: re.Pattern = _DOLLAR_WRAPPED) -> str | None:
     """One answer as a trimmed string; integral floats lose their ``.0``; None/NaN/blank give None."""
     if value is None:
         return None
@@ -62,7 +62,7 @@ def _scalar_to_str(value: Any) -> str | None:
             return str(int(number))
         return repr(number) if math.isinf(number) else _plain_float(number)
     text = str(value).strip()
-    wrapped = _DOLLAR_WRAPPED.match(text)  # OlympiadBench writes "$2n-2$"
+    wrapped = dollar_wrapped.match(text)  # OlympiadBench writes "$2n-2$"
     if wrapped:
         text = wrapped.group(1).strip()
     return text or None
@@ -98,11 +98,11 @@ def _is_sequence(value: Any) -> bool:
     return type(value).__module__ == "numpy" and getattr(value, "ndim", 0) >= 1
 
 
-def is_local_source(source: str) -> bool:
+def is_local_source(source: str, suffixes: tuple[str, ...] = LOCAL_SUFFIXES) -> bool:
     """True when ``source`` names a file (exists, has a data suffix or looks like a path)."""
     return (
         Path(source).expanduser().exists()
-        or source.lower().endswith(LOCAL_SUFFIXES)
+        or source.lower().endswith(suffixes)
         or source.startswith((".", "/", "~"))
     )
 
