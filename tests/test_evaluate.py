@@ -257,3 +257,65 @@ def test_atomic_write_text_replaces(tmp_path: Path) -> None:
     target = ev.atomic_write_text(tmp_path / "a" / "x.json", "one")
     ev.atomic_write_text(target, "two")
     assert target.read_text() == "two" and [p.name for p in target.parent.iterdir()] == ["x.json"]
+
+
+def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Stand-in ``vllm`` modules recording how the engine is built and called (no GPU here)."""
+    import sys
+    import types
+
+    calls: dict = {"engines": [], "chats": []}
+
+    class LLM:
+        def __init__(self, **kwargs):
+            calls["engines"].append(kwargs)
+
+        def chat(self, prompts, params, lora_request=None, use_tqdm=True):
+            calls["chats"].append((prompts, params, lora_request))
+            sample = types.SimpleNamespace(text="so <answer>2</answer>")
+            return [types.SimpleNamespace(outputs=[sample] * params["n"]) for _ in prompts]
+
+    vllm = types.ModuleType("vllm")
+    vllm.LLM, vllm.SamplingParams = LLM, lambda **kw: kw
+    request = types.ModuleType("vllm.lora.request")
+    request.LoRARequest = lambda name, idx, path: ("lora", name, idx, path)
+    for name, module in {"vllm": vllm, "vllm.lora": types.ModuleType("vllm.lora"), "vllm.lora.request": request}.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(ev, "vllm_available", lambda: True)
+    return calls
+
+
+def test_eval_cli_vllm_backend_wiring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_vllm(monkeypatch)
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 32}))
+    bench = tmp_path / "b.jsonl"
+    bench.write_text("".join(json.dumps({"problem": f"{i}+2-{i}", "answer": 2}) + "\n" for i in range(3)))
+    argv = ["--model", "org/model", "--adapter", str(adapter), "--benchmarks", f"a={bench},b={bench}", "--n", "4",
+            "--temperature", "0.6", "--max-tokens", "100", "--seed", "7", "--output-dir", str(tmp_path / "out")]
+    assert ev.main(argv) == 0
+    (engine,) = calls["engines"]  # one engine for all benchmarks
+    assert engine["model"] == "org/model" and engine["enable_lora"] and engine["max_lora_rank"] == 32
+    assert engine["max_model_len"] == 100 + 2048
+    prompts, params, lora = calls["chats"][0]
+    assert params == {"n": 4, "temperature": 0.6, "top_p": 1.0, "max_tokens": 100, "seed": 7}
+    assert lora == ("lora", "adapter", 1, str(adapter)) and prompts[0][-1]["role"] == "user"
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["run"]["backend"] == "vllm" and summary["benchmarks"]["b"]["pass@4"] == 1.0
+
+
+def test_k_option_and_prompt_rendering(tiny, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ev.parse_k_values("1, 8,16") == (1, 8, 16)
+    with pytest.raises(SystemExit):
+        ev.build_parser().parse_args(["--model", "m", "--benchmarks", "b", "--k", "1,x"])
+    assert "comma-separated integers" in capsys.readouterr().err
+    _, tok = tiny
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
+    assert ev.render_prompts(tok, [messages, "raw"]) == [
+        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n",
+        "raw",
+    ]
+    no_template = type("Tok", (), {"chat_template": None})()
+    assert ev.render_prompts(no_template, [messages]) == ["S\n\nU\n\n"]
+    assert ev.stop_token_ids(tok) == [tok.convert_tokens_to_ids("<|im_end|>")]

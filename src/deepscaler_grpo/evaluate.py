@@ -182,7 +182,12 @@ def stop_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel | 
 
 
 def render_prompts(tokenizer: PreTrainedTokenizerBase, prompts: Iterable[Messages | str]) -> list[str]:
-    """Chat-template each message list (with the assistant generation prompt); strings pass through."""
+    """Chat-template each message list (with the assistant generation prompt); strings pass through.
+
+    Tokenizers without a chat template (base models) get the message contents joined by blank lines.
+    """
+    if not getattr(tokenizer, "chat_template", None):
+        return [p if isinstance(p, str) else "\n\n".join(m["content"] for m in p) + "\n\n" for p in prompts]
     return [
         p if isinstance(p, str) else tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
         for p in prompts
@@ -269,33 +274,33 @@ def generation_kwargs(
     return kwargs
 
 
-def generate_vllm(
-    model: str,
-    prompts: list[Messages],
-    *,
-    adapter: str | None,
-    n: int,
-    temperature: float,
-    top_p: float,
-    max_tokens: int,
-    seed: int | None,
-    max_model_len: int | None = None,
-) -> list[list[str]]:
-    """``n`` responses per prompt with vLLM (LoRA adapters served through ``LoRARequest``)."""
-    from vllm import LLM, SamplingParams
+def load_vllm(model: str, adapter: str | None, max_model_len: int, seed: int | None) -> tuple[Any, Any]:
+    """A vLLM engine (LoRA enabled when ``adapter``) and the matching ``LoRARequest`` (or None)."""
+    from vllm import LLM
     from vllm.lora.request import LoRARequest
 
-    lora_rank = json.loads((Path(adapter) / "adapter_config.json").read_text())["r"] if adapter else None
-    llm = LLM(
-        model=model,
-        enable_lora=adapter is not None,
-        max_lora_rank=max(16, lora_rank or 0),
-        max_model_len=max_model_len,
-        seed=seed or 0,
-    )
+    rank = json.loads((Path(adapter) / "adapter_config.json").read_text())["r"] if adapter else 0
+    llm = LLM(model=model, enable_lora=adapter is not None, max_lora_rank=max(16, rank),
+              max_model_len=max_model_len, seed=seed or 0)
+    return llm, LoRARequest("adapter", 1, str(adapter)) if adapter else None
+
+
+def generate_vllm(
+    llm: Any,
+    prompts: list[Messages],
+    *,
+    lora_request: Any = None,
+    n: int,
+    temperature: float,
+    top_p: float = 1.0,
+    max_tokens: int,
+    seed: int | None = None,
+) -> list[list[str]]:
+    """``n`` responses per chat prompt with a vLLM engine from ``load_vllm`` (chat template applied by vLLM)."""
+    from vllm import SamplingParams
+
     params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
-    lora = LoRARequest("adapter", 1, str(adapter)) if adapter else None
-    outputs = llm.chat(prompts, params, lora_request=lora, use_tqdm=True)
+    outputs = llm.chat(prompts, params, lora_request=lora_request, use_tqdm=True)
     return [[c.text for c in out.outputs] for out in outputs]
 
 
@@ -538,6 +543,7 @@ class EvalConfig:
     backend: str = "auto"
     k_values: tuple[int, ...] | None = None
     dtype: str = "auto"
+    max_prompt_tokens: int = 2048  # vLLM: context = this + max_tokens (the model's own maximum can be huge)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -621,14 +627,12 @@ def run_eval(config: EvalConfig) -> dict[str, dict[str, float]]:
     """Load benchmarks, generate, score, write outputs; returns {benchmark: summary}."""
     benches = {parse_benchmark_spec(s)[0]: load_benchmark(s, config.limit) for s in config.benchmarks}
     backend = choose_backend(config.backend)
-    model = tokenizer = None
-    if backend == "hf":
-        model, tokenizer = load_model(config.model, config.adapter, config.dtype)
+    generate = make_generator(config, backend)
     out_dir = Path(config.output_dir)
     summaries: dict[str, dict[str, float]] = {}
     for name, rows in benches.items():
         started = time.perf_counter()
-        responses = _generate(config, backend, model, tokenizer, [row["prompt"] for row in rows])
+        responses = generate([row["prompt"] for row in rows])
         result = score_responses(
             responses,
             [row["answer"] for row in rows],
@@ -643,15 +647,25 @@ def run_eval(config: EvalConfig) -> dict[str, dict[str, float]]:
     return summaries
 
 
-def _generate(
-    config: EvalConfig, backend: str, model: Any, tokenizer: Any, prompts: list[Messages]
-) -> list[list[str]]:
-    sampling = {"n": config.n, "temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}
+def make_generator(config: EvalConfig, backend: str) -> Callable[[list[Messages]], list[list[str]]]:
+    """Load the model once; returns prompts -> n responses each, for the chosen backend."""
+    sampling = {"n": config.n, "temperature": config.temperature, "top_p": config.top_p,
+                "max_tokens": config.max_tokens, "seed": config.seed}
     if backend == "vllm":
-        return generate_vllm(config.model, prompts, adapter=config.adapter, seed=config.seed, **sampling)
-    return generate_hf(
-        model, tokenizer, prompts, batch_size=config.batch_size, seed=config.seed, progress=config.progress, **sampling
+        llm, lora = load_vllm(config.model, config.adapter, config.max_tokens + config.max_prompt_tokens, config.seed)
+        return lambda prompts: generate_vllm(llm, prompts, lora_request=lora, **sampling)
+    model, tokenizer = load_model(config.model, config.adapter, config.dtype)
+    return lambda prompts: generate_hf(
+        model, tokenizer, prompts, batch_size=config.batch_size, progress=config.progress, **sampling
     )
+
+
+def parse_k_values(text: str) -> tuple[int, ...]:
+    """``"1,8,16"`` -> (1, 8, 16) for ``--k``."""
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--k takes comma-separated integers like 1,8,16, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -669,11 +683,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--max-tokens", type=int, default=1024, help="max new tokens per response")
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per HF generate call")
-    parser.add_argument("--k", type=lambda s: tuple(int(x) for x in s.split(",")), default=None,
+    parser.add_argument("--k", type=parse_k_values, default=None,
                         help="pass@k values, e.g. 1,8,16 (default: powers of 2 up to n, and n)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="first N problems per benchmark (quick runs)")
     parser.add_argument("--backend", choices=["auto", "vllm", "hf"], default="auto")
+    parser.add_argument("--max-prompt-tokens", type=int, default=2048,
+                        help="vLLM only: context length = this + --max-tokens")
     parser.add_argument("--dtype", default="auto", help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16")
     parser.add_argument("--output-dir", default="eval_results", help="where <bench>.jsonl and summary.json go")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -698,6 +714,7 @@ def main(argv: list[str] | None = None) -> int:
             backend=args.backend,
             k_values=args.k,
             dtype=args.dtype,
+            max_prompt_tokens=args.max_prompt_tokens,
             progress=not args.no_progress,
         )
         summaries = run_eval(config)
