@@ -103,6 +103,10 @@ def draw(ax: Axes, plot: MetricPlot, key: str, steps: list[float], values: list[
     if not sparse:
         window = max(2, len(values) // 20)
         ax.plot(steps, moving_average(values, window), linewidth=2, color="tab:blue", label=f"{window}-step mean")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
+    ax.ticklabel_format(axis="y", useOffset=False)  # show 6.8902, not "+6.89" and 0.0002
     ax.set_title(plot.title)
     ax.set_xlabel("step")
     ax.set_ylabel(plot.ylabel)
