@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from deepscaler_grpo.data import DEFAULT_INSTRUCTION, DataError, load_records, main, make_prompt, normalize_answer
-from deepscaler_grpo.data.clean import Decontaminator, answer_type, dedup_key
+from deepscaler_grpo.data.clean import Decontaminator, answer_type, dedup_key, fuzzy_duplicates
 from deepscaler_grpo.data.evalsets import load_eval_sets
 from deepscaler_grpo.data.pipeline import deduplicate, normalize_rows
 
@@ -164,10 +164,25 @@ def test_normalize_and_deduplicate_counts():
     rows, drops, changes = normalize_rows(raw, "made")
     assert drops == {"missing_answer": 1, "missing_problem": 1}
     assert changes["whitespace_trimmed"] == 1 and changes["answer_normalized"] == 1
-    assert rows[0] == {"problem": "Compute 1+1.", "answer": "2", "solution": "", "data_source": "made"}
+    assert rows[0] == {"problem": "Compute 1+1.", "answer": "2", "solution": "", "data_source": "made",
+                       "key": "compute 1 1"}
     kept, dup = deduplicate(rows)
     assert dup == {"exact_duplicate": 1, "near_duplicate": 1, "answer_conflicts": 1}
     assert [r["answer"] for r in kept] == ["2", ["1", "-1"]]
+
+
+def test_fuzzy_duplicates_need_similar_text_and_same_answer():
+    base = ("Twelve congruent disks are placed on a circle of radius 1 so that the twelve disks cover the "
+            "circle, no two disks overlap and each disk is tangent to its two neighbors. Find the total area.")
+    keys = [dedup_key(t) for t in (
+        base,
+        base.replace("Twelve congruent", "Twelve congruent, identical"),   # same problem, reworded a bit
+        base.replace("radius 1", "radius 2"),                               # different problem
+        "What is the sum of the first 100 positive integers?",
+    )]
+    assert fuzzy_duplicates(keys, ["135", "135", "540", "5050"]) == [None, 0, None, None]
+    assert fuzzy_duplicates(keys, ["135", "136", "540", "5050"]) == [None, None, None, None]
+    assert fuzzy_duplicates(keys, ["135", "135", "540", "5050"], threshold=0.99) == [None] * 4
 
 
 BOILERPLATE = " The answer can be written as $\\frac{m}{n}$, where $m$ and $n$ are relatively prime positive integers. Find $m+n$."
@@ -336,6 +351,8 @@ def test_prepare_max_prompt_length_with_tiny_tokenizer(tmp_path, tiny_model_dir)
          "--instruction must contain the placeholder {problem}"),
         (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--val-size", "3"],
          "--val-size 3 leaves no training rows"),
+        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--fuzzy-threshold", "1.5"],
+         "--fuzzy-threshold must be in [0, 1]"),
         (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--max-prompt-length", "9"],
          "--max-prompt-length needs --tokenizer"),
         (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--instruction", "@/no/such/file"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 # LaTeX that changes spacing or sizing but not meaning; removed before comparing problems.
 _LATEX_NOISE = re.compile(
@@ -72,7 +73,10 @@ class Decontaminator:
 
     def flag(self, problems: Sequence[str]) -> list[str | None]:
         """For each problem, the name of the evaluation set it overlaps, or None."""
-        keys = [canonical_text(problem) for problem in problems]
+        return self.flag_keys([canonical_text(problem) for problem in problems])
+
+    def flag_keys(self, keys: Sequence[str]) -> list[str | None]:
+        """``flag`` for problems already passed through ``canonical_text``."""
         matched = [[g for g in ngram_hashes(key.split(), self.n) if g in self.index] for key in keys]
         train_df = Counter(gram for grams in matched for gram in grams)
         common = {g for g, count in train_df.items() if count >= self.common_df}
@@ -119,3 +123,58 @@ def answer_type(
     if words.fullmatch(unwrapped) and (len(unwrapped) >= 3 or unwrapped != text or "(" in unwrapped):
         return "text"
     return "expression"
+
+
+def minhash_signatures(shingle_sets: Sequence[set[int]], num_perm: int = 64, seed: int = 0) -> Any:
+    """MinHash signatures, shape (len(shingle_sets), num_perm), one vectorised pass per permutation.
+
+    Empty sets get a signature of all-max values (they match nothing but each other; callers skip them).
+    """
+    import numpy as np
+
+    prime = np.uint64((1 << 61) - 1)
+    rng = np.random.default_rng(seed)
+    mult = rng.integers(1, (1 << 61) - 1, num_perm, dtype=np.uint64)
+    add = rng.integers(0, (1 << 61) - 1, num_perm, dtype=np.uint64)
+    sizes = np.fromiter((len(s) for s in shingle_sets), dtype=np.int64, count=len(shingle_sets))
+    values = np.fromiter((h & 0x1FFFFFFFFFFFFFFF for s in shingle_sets for h in s), dtype=np.uint64,
+                         count=int(sizes.sum()))
+    signatures = np.full((len(shingle_sets), num_perm), np.iinfo(np.uint64).max, dtype=np.uint64)
+    nonempty = sizes > 0
+    if not values.size:
+        return signatures
+    offsets = np.concatenate([[0], np.cumsum(sizes[nonempty])[:-1]])
+    for j in range(num_perm):  # uint64 products wrap mod 2**64: still a good hash family
+        signatures[nonempty, j] = np.minimum.reduceat((values * mult[j] + add[j]) % prime, offsets)
+    return signatures
+
+
+def fuzzy_duplicates(
+    keys: Sequence[str], answers: Sequence[Any], threshold: float = 0.85, shingle: int = 5,
+    num_perm: int = 48, bands: int = 8,
+) -> list[int | None]:
+    """For each canonical text (``canonical_text``), the index of an earlier kept one it nearly
+    repeats, else None.
+
+    Near = Jaccard similarity of word ``shingle``-grams >= ``threshold`` AND the same answer (texts
+    differing in a number are usually different problems with different answers). Candidates come
+    from MinHash LSH (``bands`` bands), then the exact Jaccard decides, so the work stays linear.
+    """
+    import numpy as np
+
+    sets = [ngram_hashes(key.split(), shingle) for key in keys]
+    signatures = minhash_signatures(sets, num_perm)
+    rows = num_perm // bands
+    weights = np.random.default_rng(1).integers(1, 1 << 62, rows, dtype=np.uint64)
+    band_keys = (signatures[:, : bands * rows].reshape(len(keys), bands, rows) * weights).sum(axis=2).tolist()
+    buckets: list[dict[int, list[int]]] = [defaultdict(list) for _ in range(bands)]
+    result: list[int | None] = []
+    for i, keys in enumerate(band_keys):
+        candidates = {c for band, key in enumerate(keys) for c in buckets[band].get(key, ())} if sets[i] else ()
+        match = next((c for c in sorted(candidates) if answers[c] == answers[i]
+                      and len(sets[i] & sets[c]) >= threshold * len(sets[i] | sets[c])), None)
+        result.append(match)
+        if match is None:
+            for band, key in enumerate(keys):
+                buckets[band][key].append(i)
+    return result

@@ -101,13 +101,14 @@ def load_eval_sets(
 
 
 def _load_known(name: str, known: KnownEvalSet, use_hub: bool, search_dirs: Sequence[Path]) -> tuple[EvalSet | None, str]:
-    reason = f"{known.hf_name} not loaded (the Hugging Face Hub is unreachable)"
+    reason = f"Hugging Face dataset {known.hf_name} not loaded"
     if use_hub:
         try:
             problems = load_problems(known.hf_name, known.hf_split)
             return EvalSet(name, known.hf_name, tuple(problems)), ""
         except DataError as err:
-            reason = str(err).split(". Without network")[0]
+            offline = "offline" in str(err).lower() or "reach" in str(err).lower()
+            reason += " (Hub unreachable or offline)" if offline else f" ({str(err).split('. Without')[0]})"
     for folder in search_dirs:
         path = folder / known.local_file
         if path.is_file():

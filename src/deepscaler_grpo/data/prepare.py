@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from deepscaler_grpo.data.clean import Decontaminator, dedup_key
+from deepscaler_grpo.data.clean import Decontaminator
 from deepscaler_grpo.data.evalsets import (
     DEFAULT_EVAL_SETS,
     KNOWN_EVAL_SETS,
@@ -39,6 +39,7 @@ from deepscaler_grpo.data.output import (
 )
 from deepscaler_grpo.data.pipeline import (
     Row,
+    fuzzy_deduplicate,
     count_tokens,
     decontaminate,
     deduplicate,
@@ -58,7 +59,7 @@ from deepscaler_grpo.data.records import (
 
 DEFAULT_SOURCE = "agentica-org/DeepScaleR-Preview-Dataset"
 DROP_REASONS = ("missing_problem", "missing_answer", "exact_duplicate", "near_duplicate", "overlaps_val",
-                "contaminated", "too_long")
+                "fuzzy_duplicate", "contaminated", "too_long")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class PrepareConfig:
     decontaminate_with: tuple[str, ...] = DEFAULT_EVAL_SETS
     ngram: int = 8
     overlap_threshold: float = 0.5
+    fuzzy_threshold: float = 0.85
     tokenizer: str | None = None
     max_prompt_length: int | None = None
     overwrite: bool = False
@@ -99,6 +101,8 @@ class PrepareConfig:
             raise DataError("--max-prompt-length needs --tokenizer NAME_OR_PATH and a positive length.")
         if self.ngram < 1 or not 0 < self.overlap_threshold <= 1:
             raise DataError("--ngram must be >= 1 and --overlap-threshold in (0, 1].")
+        if not 0 <= self.fuzzy_threshold <= 1:
+            raise DataError("--fuzzy-threshold must be in [0, 1] (0 turns fuzzy deduplication off).")
 
 
 def source_label(source: str) -> str:
@@ -136,16 +140,25 @@ class StepLog:
         return {"input": self.input, "dropped": dropped, "kept": kept, "steps": self.steps}
 
 
-def load_and_normalize(sources: tuple[str, ...], config: PrepareConfig, split: str) -> tuple[list[Row], StepLog, Counter]:
-    """Load every source, trim and normalise; logs the rows lost to missing problems/answers."""
+Loaded = list[tuple[str, list[Row]]]  # (data_source label, raw rows) per source
+
+
+def load_sources(sources: tuple[str, ...], config: PrepareConfig, split: str) -> Loaded:
+    """Raw rows of every source, labelled with their ``data_source``."""
+    return [(config.data_source or source_label(source),
+             load_records(source, config.problem_key, config.answer_key, config.solution_key, split=split))
+            for source in sources]
+
+
+def normalize_logged(loaded: Loaded) -> tuple[list[Row], StepLog, Counter]:
+    """Trim and normalise every source; logs the rows lost to missing problems/answers."""
     rows: list[Row] = []
     drops: Counter = Counter()
     changes: Counter = Counter()
     total = 0
-    for source in sources:
-        raw = load_records(source, config.problem_key, config.answer_key, config.solution_key, split=split)
+    for label, raw in loaded:
         total += len(raw)
-        kept, dropped, changed = normalize_rows(raw, config.data_source or source_label(source))
+        kept, dropped, changed = normalize_rows(raw, label)
         rows += kept
         drops.update(dropped)
         changes.update(changed)
@@ -155,8 +168,8 @@ def load_and_normalize(sources: tuple[str, ...], config: PrepareConfig, split: s
     return rows, log, changes
 
 
-def dedup_logged(rows: list[Row], log: StepLog, seen: set[str] | None = None) -> list[Row]:
-    """Deduplicate and log exact, near (and validation-overlap) drops as separate steps."""
+def dedup_logged(rows: list[Row], log: StepLog, fuzzy_threshold: float, seen: set[str] | None = None) -> list[Row]:
+    """Deduplicate and log exact, near, fuzzy (and validation-overlap) drops as separate steps."""
     kept, drops = deduplicate(rows, seen)
     log.answer_conflicts += drops["answer_conflicts"]
     remaining = len(rows)
@@ -164,6 +177,9 @@ def dedup_logged(rows: list[Row], log: StepLog, seen: set[str] | None = None) ->
             "exact_duplicate", "near_duplicate"):
         remaining -= drops[reason]
         log.add(reason, drops[reason], remaining)
+    if fuzzy_threshold > 0:
+        kept, dropped = fuzzy_deduplicate(kept, fuzzy_threshold)
+        log.add("fuzzy_duplicate", dropped, len(kept))
     return kept
 
 
@@ -193,16 +209,17 @@ class Prepared:
     contaminated: Counter
 
 
-def clean_inputs(config: PrepareConfig, eval_problems: dict[str, tuple[str, ...]], tokenizer: Any) -> Prepared:
-    """Load, normalise, deduplicate, decontaminate, length-filter and split (see the module docstring)."""
-    rows, log, changes = load_and_normalize(config.sources, config, config.split)
+def clean_inputs(config: PrepareConfig, loaded: Loaded, val_loaded: Loaded | None,
+                 eval_problems: dict[str, tuple[str, ...]], tokenizer: Any) -> Prepared:
+    """Normalise, deduplicate, decontaminate, length-filter and split (see the module docstring)."""
+    rows, log, changes = normalize_logged(loaded)
     val_rows: list[Row] = []
     val_log = None
-    if config.val_source:
-        val_rows, val_log, _ = load_and_normalize((config.val_source,), config, config.val_split)
-        val_rows = dedup_logged(val_rows, val_log)
+    if val_loaded is not None:
+        val_rows, val_log, _ = normalize_logged(val_loaded)
+        val_rows = dedup_logged(val_rows, val_log, config.fuzzy_threshold)
         eval_problems = {**eval_problems, "val_source": tuple(row["problem"] for row in val_rows)}
-    rows = dedup_logged(rows, log, {dedup_key(row["problem"]) for row in val_rows} if val_log else None)
+    rows = dedup_logged(rows, log, config.fuzzy_threshold, {row["key"] for row in val_rows} if val_log else None)
     contaminated: Counter = Counter()
     if any(eval_problems.values()):
         decontaminator = Decontaminator(eval_problems, n=config.ngram, threshold=config.overlap_threshold)
@@ -269,12 +286,14 @@ def run_prepare(config: PrepareConfig, warn: Callable[[str], None] | None = None
     started = time.perf_counter()
     output_dir = Path(config.output_dir)
     check_outputs_free(output_dir, config.overwrite)
+    loaded = load_sources(config.sources, config, config.split)
+    val_loaded = load_sources((config.val_source,), config, config.val_split) if config.val_source else None
     eval_sets, skipped = load_eval_sets(config.decontaminate_with)
     for message in [s.note for s in eval_sets if s.note] + [f"decontamination against {s['name']} skipped: "
                                                             f"{s['reason']}" for s in skipped]:
         warn(message)
     tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
-    prepared = clean_inputs(config, {s.name: s.problems for s in eval_sets}, tokenizer)
+    prepared = clean_inputs(config, loaded, val_loaded, {s.name: s.problems for s in eval_sets}, tokenizer)
     list_truth = any(not isinstance(row["answer"], str) for row in prepared.train + prepared.val)
     prompts = {split: [make_prompt(r["problem"], config.instruction, config.system_prompt) for r in rows]
                for split, rows in (("train", prepared.train), ("val", prepared.val))}
@@ -334,6 +353,9 @@ def build_parser(default_source: str = DEFAULT_SOURCE, known_sets: tuple[str, ..
     parser.add_argument("--ngram", type=int, default=8, help="word n-gram size for decontamination (default 8)")
     parser.add_argument("--overlap-threshold", type=float, default=0.5,
                         help="share of an evaluation problem's n-grams that marks a training problem (default 0.5)")
+    parser.add_argument("--fuzzy-threshold", type=float, default=0.85,
+                        help="also drop problems whose word 5-grams overlap an earlier one's by this Jaccard "
+                             "similarity with the same answer (MinHash); 0 turns it off (default 0.85)")
     parser.add_argument("--tokenizer", default=None, metavar="NAME_OR_PATH", help="measure prompts in tokens")
     parser.add_argument("--max-prompt-length", type=int, default=None, metavar="N",
                         help="drop prompts longer than N tokens after the chat template (needs --tokenizer)")
@@ -349,7 +371,7 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
         system_prompt=text_option(args.system_prompt), data_source=args.data_source, val_size=args.val_size,
         val_source=args.val_source, val_split=args.val_split, seed=args.seed,
         decontaminate_with=() if args.no_decontaminate else tuple(args.decontaminate_with), ngram=args.ngram,
-        overlap_threshold=args.overlap_threshold, tokenizer=args.tokenizer, max_prompt_length=args.max_prompt_length,
+        overlap_threshold=args.overlap_threshold, fuzzy_threshold=args.fuzzy_threshold, tokenizer=args.tokenizer, max_prompt_length=args.max_prompt_length,
         overwrite=args.overwrite, progress=not args.no_progress,
     )
 
