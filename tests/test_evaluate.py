@@ -237,6 +237,7 @@ def summary_names(out: Path) -> list[str]:
         (["--adapter", "./no/adapter"], "adapter not found"),
         (["--n", "0"], "--n must be >= 1"),
         (["--backend", "vllm"], "needs vLLM"),
+        (["--benchmarks", "x/b.jsonl,y/b.jsonl"], "two benchmarks share a name"),
     ],
 )
 def test_eval_cli_errors(

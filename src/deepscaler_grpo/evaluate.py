@@ -624,11 +624,18 @@ def choose_backend(backend: str) -> str:
 
 
 def run_eval(config: EvalConfig) -> dict[str, dict[str, float]]:
-    """Load benchmarks, generate, score, write outputs; returns {benchmark: summary}."""
-    benches = {parse_benchmark_spec(s)[0]: load_benchmark(s, config.limit) for s in config.benchmarks}
+    """Load benchmarks, generate, score, write outputs; returns {benchmark: summary}.
+
+    summary.json is rewritten after each benchmark, so a crash keeps the finished ones.
+    """
+    names = [parse_benchmark_spec(s)[0] for s in config.benchmarks]
+    if len(set(names)) < len(names):
+        raise EvalError(f"two benchmarks share a name in {names}: name them, e.g. --benchmarks a=x.json,b=y/x.json")
+    benches = {name: load_benchmark(spec, config.limit) for name, spec in zip(names, config.benchmarks, strict=True)}
     backend = choose_backend(config.backend)
     generate = make_generator(config, backend)
     out_dir = Path(config.output_dir)
+    meta = {k: v for k, v in asdict(config).items() if k != "progress"}
     summaries: dict[str, dict[str, float]] = {}
     for name, rows in benches.items():
         started = time.perf_counter()
@@ -641,9 +648,8 @@ def run_eval(config: EvalConfig) -> dict[str, dict[str, float]]:
         )
         write_jsonl(out_dir / f"{name}.jsonl", response_lines(result))
         summaries[name] = {**result.summary, "seconds": round(time.perf_counter() - started, 2)}
-    meta = {k: v for k, v in asdict(config).items() if k != "progress"}
-    payload = {"run": {**meta, "backend": backend}, "benchmarks": summaries}
-    atomic_write_text(out_dir / "summary.json", json.dumps(payload, indent=2, default=str) + "\n")
+        payload = {"run": {**meta, "backend": backend}, "benchmarks": summaries}
+        atomic_write_text(out_dir / "summary.json", json.dumps(payload, indent=2, default=str) + "\n")
     return summaries
 
 
