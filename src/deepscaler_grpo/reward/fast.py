@@ -69,6 +69,14 @@ _SLASH_RE = re.compile(rf"([+-]?)\(?([+-]?{_UNSIGNED})\)?/\(?([+-]?{_UNSIGNED})\
 _REPEAT_RE = re.compile(r"([+-]?)(\d*)\.(\d*)\\(?:overline|bar|dot)\{?(\d+)\}?")
 _INF_RE = re.compile(r"([+-]?)(?:\\infty|\\infinity|\\inf|∞|oo|infinity)")
 
+_UNICODE = {"\u2212": "-", "\u2013": "-", "\u00d7": "\\times ", "\u00b7": "\\cdot ", "\u03c0": "\\pi ",
+            "\u221e": "\\infty ", "\u2264": "\\le ", "\u2265": "\\ge ", "\u2260": "\\ne ", "\u2205": "\\emptyset ",
+            "\u00bd": "\\frac{1}{2}", "\u00bc": "\\frac{1}{4}", "\u00be": "\\frac{3}{4}", "\\varnothing": "\\emptyset",
+            "\\lbrace": "\\{", "\\rbrace": "\\}", "\\leqslant": "\\le", "\\geqslant": "\\ge"}
+_UNICODE_SQRT_RE = re.compile(r"\u221a\s*(\([^()]*\)|\{[^{}]*\}|[\w.]+)")
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
 _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}", "\\lbrace": "\\rbrace", "\\langle": "\\rangle"}
 
 
@@ -98,6 +106,13 @@ def _balanced(s: str) -> bool:
 def clean(s: str) -> str:
     """Light normalisation kept for the symbolic grader too: spacing, ``\\dfrac``, units, ``\\$``."""
     s = s.replace("\\$", "").strip().strip("$").strip()
+    if not s.isascii() or "\\var" in s or "brace" in s or "slant" in s:
+        s = _UNICODE_SQRT_RE.sub(lambda m: "\\sqrt{" + m.group(1).strip("(){}") + "}", s)
+        for old, new in _UNICODE.items():
+            s = s.replace(old, new)
+    word = _TEXT_RE.sub(r"\1", s).strip().lower()
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
     s = _NOISE_RE.sub(" ", s)
     s = _FRAC_ALIAS_RE.sub(r"\\frac", s)
     s = _BINOM_ALIAS_RE.sub(r"\\binom", s)
@@ -122,6 +137,17 @@ def strip_assignment(s: str) -> str:
     if _ASSIGN_RE.match(s) or numeric_lhs:
         return rhs.strip()
     return s
+
+
+def _assigned_name(s: str) -> str | None:
+    match = _ASSIGN_RE.match(s) if "," not in s and ";" not in s else None
+    return re.sub(r"\s+", "", match.group(0)[:-1]) if match else None
+
+
+def _assigned_names_differ(pred: str, gold: str) -> bool:
+    """``y = 3`` against ``x = 3``: both assign, to different names."""
+    pred_name, gold_name = _assigned_name(pred), _assigned_name(gold)
+    return pred_name is not None and gold_name is not None and pred_name != gold_name
 
 
 def text_key(s: str) -> str:
@@ -330,6 +356,8 @@ def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool 
         return False  # no gold answer is this long
     if text_key(pred_c) == text_key(gold_c):
         return True
+    if _assigned_names_differ(pred_c, gold_c):
+        return False
     if _GOLD_CHOICE_RE.fullmatch(gold_c):
         return choice_letter(pred_c) == choice_letter(gold_c)
     gold_num, pred_num = parse_number(gold_c), parse_number(pred_c)

@@ -80,6 +80,6 @@ def symbolic_equal(pred: str, golds: list[str]) -> bool:
         return False
     for gold in golds:
         parsed_gold = parse_latex_answer(gold)
-        if parsed_gold and verify(parsed_gold, parsed_pred, timeout_seconds=None):
+        if parsed_gold and verify(parsed_gold, parsed_pred, timeout_seconds=None, allow_set_relation_comp=True):
             return True
     return False

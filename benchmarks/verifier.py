@@ -1,0 +1,409 @@
+"""Benchmark: this verifier vs math-verify on a labelled set built from the real DeepScaleR answers.
+
+The set is generated here with a fixed seed (nothing is committed): every gold answer in
+../shared/data/deepscaler/test_*.json (plus a sample of train_math.json) is rewritten into
+equivalent forms (\\dfrac vs /, decimals vs fractions, thousands separators, ``x =`` prefixes,
+\\text units, percent/degree signs, reordered lists/sets, \\left( \\right), boxed vs answer tag)
+and non-equivalent ones (off-by-one, sign flips, swapped tuples, changed interval brackets,
+close-but-different decimals, dropped list elements, changed digits). Both verifiers get the same
+extracted answer (``extract_answer``); math-verify runs with its default parse/verify settings.
+
+    python benchmarks/verifier.py                      # full set
+    python benchmarks/verifier.py --max-golds 300      # quicker
+    python benchmarks/verifier.py --show-errors 20     # print this verifier's FP/FN examples
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+from deepscaler_grpo.reward import check, extract_answer, get_pool, gold_strings
+
+DATA_FILES = ["test_aime.json", "test_amc.json", "test_math.json", "test_minerva.json", "test_olympiad_bench.json"]
+INT_RE = re.compile(r"-?\d+")
+FRAC_RE = re.compile(r"(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}")
+DEC_RE = re.compile(r"-?\d+\.\d+")
+
+
+@dataclass(frozen=True)
+class Case:
+    gold: object
+    response: str
+    label: bool
+    kind: str  # the rewrite that produced it
+    gold_class: str  # integer | fraction | decimal | other
+
+
+def gold_class(gold: str) -> str:
+    if INT_RE.fullmatch(gold):
+        return "integer"
+    if FRAC_RE.fullmatch(gold) or re.fullmatch(r"-?\d+/\d+", gold):
+        return "fraction"
+    if DEC_RE.fullmatch(gold):
+        return "decimal"
+    return "other"
+
+
+def _frac_value(gold: str) -> Fraction | None:
+    match = FRAC_RE.fullmatch(gold)
+    if not match or int(match.group(3)) == 0:
+        return None
+    value = Fraction(int(match.group(2)), int(match.group(3)))
+    return -value if match.group(1) else value
+
+
+def _terminating_decimal(value: Fraction) -> str | None:
+    den = value.denominator
+    for p in (2, 5):
+        while den % p == 0:
+            den //= p
+    if den != 1:
+        return None
+    digits = 0
+    while (value * 10**digits).denominator != 1:
+        digits += 1
+    return f"{float(value):.{digits}f}" if digits else str(value.numerator)
+
+
+def _split_list(gold: str) -> list[str] | None:
+    parts, depth, cur = [], 0, ""
+    for ch in gold:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    return parts if len(parts) > 1 and all(parts) else None
+
+
+def equivalent_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
+    """(kind, rewritten answer) pairs that mean the same as ``gold``."""
+    out = [("identity", gold), ("spaces", gold.replace(",", ", ").replace("=", " = "))]
+    if INT_RE.fullmatch(gold):
+        value = int(gold)
+        out += [("trailing .0", f"{value}.0"), ("x= prefix", f"x = {value}"), ("text unit", f"{value} \\text{{ units}}")]
+        out += [("leading +", f"+{value}")] if value > 0 else []
+        out += [("thousands", f"{value:,}")] if abs(value) >= 1000 else []
+        out += [("fraction form", f"\\frac{{{value * 2}}}{{2}}")]
+        if value != 0 and abs(value) >= 10**5 and str(value).endswith("000"):
+            stripped = str(abs(value)).rstrip("0")
+            exponent = len(str(abs(value))) - len(stripped)
+            out += [("sci notation", f"{'-' if value < 0 else ''}{stripped} \\times 10^{{{exponent}}}")]
+    value = _frac_value(gold)
+    if value is not None:
+        out += [("dfrac", gold.replace("\\frac", "\\dfrac")), ("slash", f"{value.numerator}/{value.denominator}")]
+        out += [("unreduced", f"\\frac{{{value.numerator * 3}}}{{{value.denominator * 3}}}")]
+        out += [("sign inside", f"\\frac{{{value.numerator}}}{{{value.denominator}}}")]
+        decimal = _terminating_decimal(value)
+        out += [("decimal", decimal)] if decimal else []
+    if DEC_RE.fullmatch(gold):
+        frac = Fraction(gold)
+        out += [("as fraction", f"\\frac{{{frac.numerator}}}{{{frac.denominator}}}"), ("trailing zero", gold + "0")]
+    parts = _split_list(gold)
+    if parts and not gold.startswith(("(", "[")):
+        shuffled = parts[:]
+        rng.shuffle(shuffled)
+        out += [("reordered list", ", ".join(shuffled))]
+    if gold.startswith("\\{") and parts is None:
+        inner = _split_list(gold[2:-2]) if gold.endswith("\\}") else None
+        if inner:
+            out += [("reordered set", "\\{" + ", ".join(reversed(inner)) + "\\}")]
+    if gold.startswith("(") and gold.endswith(")") and _split_list(gold[1:-1]):
+        out += [("left right", "\\left(" + gold[1:-1] + "\\right)")]
+    out += _symbolic_rewrites(gold)
+    if gold.endswith("^\\circ"):
+        out += [("no degree", gold[: -len("^\\circ")]), ("degree sign", gold[: -len("^\\circ")] + "°")]
+    if gold.endswith("\\%"):
+        out += [("no percent", gold[:-2].strip())]
+    return out
+
+
+def top_level_terms(expr: str) -> list[str] | None:
+    """Signed summands of ``expr`` split at depth-0 + and - (None when there is only one)."""
+    if any(tok in expr for tok in ("=", ",", "\\pm", "\\cup", "<", ">", "\\le", "\\ge", "\\text", "^-", "_", "&",
+                                   "\\begin", "\\\\", "\\mp")):
+        return None
+    terms, depth, cur = [], 0, ""
+    for i, ch in enumerate(expr):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch in "+-" and depth == 0 and cur.strip() and not expr[:i].rstrip().endswith(("\\cdot", "\\times", "e", "E")):
+            terms.append(cur.strip())
+            cur = ch
+        else:
+            cur += ch
+    terms.append(cur.strip())
+    return terms if len(terms) > 1 and all(t.strip("+-") for t in terms) else None
+
+
+def _join_terms(terms: list[str]) -> str:
+    text = " ".join(t if t[0] in "+-" else "+ " + t for t in terms)
+    return text.lstrip("+ ") if text.startswith("+") else text
+
+
+def _symbolic_rewrites(gold: str) -> list[tuple[str, str]]:
+    """Rewrites of symbolic answers: reordered summands, \\dfrac everywhere, bmatrix, unicode minus."""
+    out = []
+    terms = top_level_terms(gold)
+    if terms:
+        out += [("reordered terms", _join_terms(terms[::-1]))]
+    if "\\frac" in gold and not FRAC_RE.fullmatch(gold):
+        out += [("dfrac everywhere", gold.replace("\\frac", "\\dfrac"))]
+    if "pmatrix" in gold:
+        out += [("bmatrix", gold.replace("pmatrix", "bmatrix"))]
+    if gold.startswith("-") and INT_RE.fullmatch(gold):
+        out += [("unicode minus", "\u2212" + gold[1:])]
+    if re.fullmatch(r"\\frac\{\d\}\{\d\}", gold):
+        out += [("frac shorthand", "\\frac" + gold[6] + gold[9])]
+    if re.fullmatch(r"0\.\d+", gold):
+        out += [("leading dot", gold[1:])]
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\\%", gold.replace(" ", ""))
+    if match:
+        out += [("percent as decimal", str(Fraction(match.group(1)) / 100 if "." in match.group(1) else
+                                          _terminating_decimal(Fraction(int(match.group(1)), 100))))]
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)e(-?\d+)", gold)
+    if match:
+        out += [("e to times", f"{match.group(1)} \\times 10^{{{match.group(2)}}}")]
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*\\times\s*10\^\{?(-?\d+)\}?", gold)
+    if match:
+        out += [("times to e", f"{match.group(1)}e{match.group(2)}")]
+    return out
+
+
+def irrational_approximation(gold: str) -> str | None:
+    """8 significant digits of an irrational numeric gold (parsed by latex2sympy: trusted data)."""
+    from math_verify import LatexExtractionConfig, parse
+
+    if "." in gold or re.search(r"\de|e\d", gold):
+        return None
+    try:
+        parsed = parse("\\boxed{" + gold + "}", [LatexExtractionConfig()], parsing_timeout=None)
+        value = parsed[0] if parsed else None
+        if value is None or isinstance(value, str) or not value.is_number or value.is_rational:
+            return None
+        approx = value.evalf(8)
+        return str(approx) if approx.is_real and approx != 0 else None
+    except Exception:  # noqa: BLE001 - any gold sympy cannot handle is skipped
+        return None
+
+
+def _bump_digit(gold: str, rng: random.Random) -> str | None:
+    digits = [m.start() for m in re.finditer(r"\d", gold)]
+    if not digits:
+        return None
+    i = rng.choice(digits)
+    return gold[:i] + str((int(gold[i]) + 1) % 10) + gold[i + 1 :]
+
+
+def wrong_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
+    """(kind, answer) pairs that differ in meaning from ``gold``."""
+    out = []
+    if INT_RE.fullmatch(gold):
+        value = int(gold)
+        out += [("off by one", str(value + 1)), ("off by one", str(value - 1))]
+        out += [("sign flip", str(-value))] if value else []
+        out += [("thousands off", f"{value + 1000:,}")] if abs(value) >= 1000 else []
+        out += [("x= wrong", f"x = {value + 2}")]
+        return out
+    value = _frac_value(gold)
+    if value is not None:
+        out += [("numerator+1", f"\\frac{{{value.numerator + 1}}}{{{value.denominator}}}")]
+        out += [("sign flip", f"{'' if value < 0 else '-'}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}")]
+        if value.numerator != value.denominator and value.numerator:
+            out += [("reciprocal", f"\\frac{{{value.denominator}}}{{{value.numerator}}}")]
+        out += [("rounded decimal", f"{float(value):.4f}")] if _terminating_decimal(value) is None else []
+        return out
+    if DEC_RE.fullmatch(gold):
+        out += [("close float", gold + "1"), ("last digit", gold[:-1] + str((int(gold[-1]) + 1) % 10))]
+        out += [("scaled", str(Fraction(gold) * 10))]
+        return out
+    parts = _split_list(gold[1:-1]) if gold[:1] in "([" and gold[-1:] in ")]" else None
+    if parts and len(parts) == 2 and parts[0] != parts[1] and "\\cup" not in gold:
+        out += [("swapped tuple", gold[0] + parts[1] + ", " + parts[0] + gold[-1])]
+        flipped = {"(": "[", "[": "("}[gold[0]] + gold[1:]
+        out += [("bracket changed", flipped)]
+    listed = _split_list(gold)
+    if listed and not gold.startswith(("(", "[")):
+        out += [("dropped element", ", ".join(listed[:-1]))]
+    terms = top_level_terms(gold)
+    if terms:
+        flipped_first = ("-" + terms[1].lstrip("+").strip()) if terms[1][0] == "+" else ("+ " + terms[1][1:].strip())
+        out += [("flipped sign", _join_terms([terms[0], flipped_first, *terms[2:]]))]
+    approx = irrational_approximation(gold)
+    if approx:
+        out += [("irrational approx", approx)]
+    bumped = _bump_digit(gold, rng)
+    if bumped and bumped != gold:
+        out += [("changed digit", bumped)]
+    return out
+
+
+def wrap(answer: str, rng: random.Random) -> str:
+    """A response around the answer: <answer> tag, \\boxed{}, or both."""
+    style = rng.randrange(3)
+    if style == 0:
+        return f"Some reasoning.\n<answer>{answer}</answer>"
+    if style == 1:
+        return f"Some reasoning, so the answer is $\\boxed{{{answer}}}$."
+    return f"Reasoning \\boxed{{0}} ... <answer>\n$\\boxed{{{answer}}}$\n</answer>"
+
+
+def load_golds(data_dir: Path, max_golds: int | None, rng: random.Random) -> list[object]:
+    golds: list[object] = []
+    for name in DATA_FILES:
+        golds += [row["answer"] for row in json.loads((data_dir / name).read_text()) if row.get("answer") is not None]
+    train = [r["answer"] for r in json.loads((data_dir / "train_math.json").read_text()) if r.get("answer")]
+    golds += rng.sample(train, min(500, len(train)))
+    if max_golds and len(golds) > max_golds:
+        golds = rng.sample(golds, max_golds)
+    return golds
+
+
+def build_cases(golds: list[object], rng: random.Random) -> list[Case]:
+    cases = []
+    for gold in golds:
+        first = gold_strings(gold)[0] if gold_strings(gold) else None
+        if not first:
+            continue
+        klass = gold_class(first)
+        for label, rewrites in ((True, equivalent_rewrites), (False, wrong_rewrites)):
+            for kind, answer in rewrites(first, rng):
+                if not label and answer.replace(" ", "") == first.replace(" ", ""):
+                    continue
+                cases.append(Case(gold, wrap(answer, rng), label, kind, klass))
+    return cases
+
+
+def ours(pred: str | None, gold: object) -> tuple[bool, bool]:
+    verdict = check(pred, gold)
+    return verdict.correct, verdict.method == "timeout"
+
+
+def math_verify_baseline(pred: str | None, gold: object) -> tuple[bool, bool]:
+    from math_verify import parse, verify
+
+    if pred is None:
+        return False, False
+    start = time.monotonic()
+    parsed_pred = parse("\\boxed{" + pred + "}")
+    correct = any(verify(parse("\\boxed{" + g + "}"), parsed_pred) for g in gold_strings(gold))
+    return correct, time.monotonic() - start >= 5.0  # its own 5 s signal timeouts return False
+
+
+@dataclass
+class Stats:
+    correct: int = 0
+    false_pos: int = 0
+    false_neg: int = 0
+    timeouts: int = 0
+    total_s: float = 0.0
+
+
+def run(name: str, grade: Callable[[str | None, object], tuple[bool, bool]], cases: list[Case]) -> dict:
+    latencies, errors, by_class = [], [], Counter()
+    stats = Stats()
+    class_time: Counter = Counter()
+    for case in cases:
+        start = time.perf_counter()
+        pred = extract_answer(case.response)
+        result, timed_out = grade(pred, case.gold)
+        elapsed = time.perf_counter() - start
+        latencies.append(elapsed)
+        class_time[case.gold_class] += elapsed
+        by_class[case.gold_class] += 1
+        stats.timeouts += timed_out
+        if result == case.label:
+            stats.correct += 1
+        else:
+            stats.false_pos += result and not case.label
+            stats.false_neg += case.label and not result
+            errors.append((case, pred, result))
+    stats.total_s = sum(latencies)
+    ordered = sorted(latencies)
+    return {
+        "name": name,
+        "accuracy": stats.correct / len(cases),
+        "false_pos": stats.false_pos,
+        "false_neg": stats.false_neg,
+        "timeouts": stats.timeouts,
+        "answers_per_s": len(cases) / stats.total_s,
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))],
+        "max_ms": 1000 * ordered[-1],
+        "int_per_s": by_class["integer"] / class_time["integer"] if class_time["integer"] else 0.0,
+        "frac_per_s": by_class["fraction"] / class_time["fraction"] if class_time["fraction"] else 0.0,
+        "errors": errors,
+    }
+
+
+def print_table(results: list[dict], cases: list[Case]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    labels = Counter(c.label for c in cases)
+    classes = Counter(c.gold_class for c in cases)
+    table = Table(title=f"verifier benchmark: {len(cases)} cases ({labels[True]} equivalent, {labels[False]} not); "
+                  f"integer {classes['integer']}, fraction {classes['fraction']}")
+    table.add_column("metric")
+    for result in results:
+        table.add_column(result["name"], justify="right")
+    rows = [("accuracy", "{:.4f}"), ("false_pos", "{}"), ("false_neg", "{}"), ("timeouts", "{}"),
+            ("answers_per_s", "{:.0f}"), ("p50_ms", "{:.3f}"), ("p99_ms", "{:.2f}"), ("max_ms", "{:.1f}"),
+            ("int_per_s", "{:.0f}"), ("frac_per_s", "{:.0f}")]
+    for key, fmt in rows:
+        table.add_row(key, *(fmt.format(r[key]) for r in results))
+    base, mine = results[1], results[0]
+    table.add_row("speed-up int / frac", f"{mine['int_per_s'] / max(base['int_per_s'], 1e-9):.1f}x / "
+                  f"{mine['frac_per_s'] / max(base['frac_per_s'], 1e-9):.1f}x", "1x")
+    Console().print(table)
+
+
+def print_errors(result: dict, limit: int) -> None:
+    kinds = Counter((c.label, c.kind) for c, _, _ in result["errors"])
+    print(f"\n{result['name']} errors by (label, rewrite): {dict(kinds.most_common())}")
+    for case, pred, got in result["errors"][:limit]:
+        truth = gold_strings(case.gold)
+        print(f"  [{'FN' if case.label else 'FP'} {case.kind}] gold={truth!r} pred={pred!r} -> {got}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    default_dir = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepscaler"
+    parser.add_argument("--data-dir", type=Path, default=default_dir)
+    parser.add_argument("--max-golds", type=int, default=None, help="sample this many gold answers")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--show-errors", type=int, default=10, help="examples of each verifier's errors to print")
+    parser.add_argument("--skip-math-verify", action="store_true")
+    args = parser.parse_args(argv)
+    if not (args.data_dir / "test_math.json").exists():
+        print(f"data not found in {args.data_dir}; pass --data-dir", file=sys.stderr)
+        return 2
+    rng = random.Random(args.seed)
+    cases = build_cases(load_golds(args.data_dir, args.max_golds, rng), rng)
+    random.Random(args.seed).shuffle(cases)
+    get_pool().warm_up()  # worker start-up is not per-answer latency
+    results = [run("deepscaler_grpo", ours, cases)]
+    if not args.skip_math_verify:
+        results.append(run("math-verify", math_verify_baseline, cases))
+        print_table(results, cases)
+    for result in results:
+        print_errors(result, args.show_errors)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
