@@ -10,6 +10,7 @@ data), so 40k problems take seconds.
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -37,8 +38,14 @@ def dedup_key(text: str) -> str:
     return canonical_text(text)
 
 
-def ngram_hashes(words: Sequence[str], n: int) -> set[int]:
-    """Hashes of the word n-grams; a text shorter than n gives one hash of all its words."""
+def word_ids(key: str, crc32: Any = zlib.crc32) -> list[int]:
+    """Stable integer ids of the words of a canonical text (CRC-32: same in every process, unlike
+    ``hash(str)``, so n-gram hashes and MinHash results are reproducible)."""
+    return [crc32(word) for word in key.encode().split()]
+
+
+def ngram_hashes(words: Sequence[int], n: int) -> set[int]:
+    """Hashes of the word n-grams (of ``word_ids``); a text shorter than n gives one hash of all of it."""
     if len(words) < n:
         return {hash(tuple(words))} if words else set()
     return {hash(tuple(words[i : i + n])) for i in range(len(words) - n + 1)}
@@ -65,7 +72,7 @@ class Decontaminator:
             for problem in problems:
                 key = canonical_text(problem)
                 self.keys.setdefault(key, name)
-                grams = ngram_hashes(key.split(), n)
+                grams = ngram_hashes(word_ids(key), n)
                 for gram in grams:
                     self.index[gram].append(len(self.doc_set))
                 self.doc_set.append(name)
@@ -73,11 +80,12 @@ class Decontaminator:
 
     def flag(self, problems: Sequence[str]) -> list[str | None]:
         """For each problem, the name of the evaluation set it overlaps, or None."""
-        return self.flag_keys([canonical_text(problem) for problem in problems])
+        keys = [canonical_text(problem) for problem in problems]
+        return self.flag_keys(keys, [word_ids(key) for key in keys])
 
-    def flag_keys(self, keys: Sequence[str]) -> list[str | None]:
-        """``flag`` for problems already passed through ``canonical_text``."""
-        matched = [[g for g in ngram_hashes(key.split(), self.n) if g in self.index] for key in keys]
+    def flag_keys(self, keys: Sequence[str], ids: Sequence[Sequence[int]]) -> list[str | None]:
+        """``flag`` for problems already turned into ``canonical_text`` and its ``word_ids``."""
+        matched = [[g for g in ngram_hashes(words, self.n) if g in self.index] for words in ids]
         train_df = Counter(gram for grams in matched for gram in grams)
         common = {g for g, count in train_df.items() if count >= self.common_df}
         common.update(g for g, docs in self.index.items() if len(docs) >= 3)
@@ -150,11 +158,10 @@ def minhash_signatures(shingle_sets: Sequence[set[int]], num_perm: int = 64, see
 
 
 def fuzzy_duplicates(
-    keys: Sequence[str], answers: Sequence[Any], threshold: float = 0.85, shingle: int = 5,
+    ids: Sequence[Sequence[int]], answers: Sequence[Any], threshold: float = 0.85, shingle: int = 5,
     num_perm: int = 48, bands: int = 8,
 ) -> list[int | None]:
-    """For each canonical text (``canonical_text``), the index of an earlier kept one it nearly
-    repeats, else None.
+    """For each text (as ``word_ids``), the index of an earlier kept one it nearly repeats, else None.
 
     Near = Jaccard similarity of word ``shingle``-grams >= ``threshold`` AND the same answer (texts
     differing in a number are usually different problems with different answers). Candidates come
@@ -162,11 +169,11 @@ def fuzzy_duplicates(
     """
     import numpy as np
 
-    sets = [ngram_hashes(key.split(), shingle) for key in keys]
+    sets = [ngram_hashes(words, shingle) for words in ids]
     signatures = minhash_signatures(sets, num_perm)
     rows = num_perm // bands
     weights = np.random.default_rng(1).integers(1, 1 << 62, rows, dtype=np.uint64)
-    band_keys = (signatures[:, : bands * rows].reshape(len(keys), bands, rows) * weights).sum(axis=2).tolist()
+    band_keys = (signatures[:, : bands * rows].reshape(len(ids), bands, rows) * weights).sum(axis=2).tolist()
     buckets: list[dict[int, list[int]]] = [defaultdict(list) for _ in range(bands)]
     result: list[int | None] = []
     for i, keys in enumerate(band_keys):

@@ -2,7 +2,7 @@
 returning what it kept and what it dropped (by reason), so the report can account for every input row.
 
 Rows are ``{"problem": str, "answer": str | list[str], "solution": str, "data_source": str, "key": str}``
-(``key`` = ``dedup_key(problem)``, computed once); an answer is a list only when there are several
+plus ``ids`` (``key`` = ``dedup_key(problem)``, ``ids`` = its ``word_ids``, computed once); an answer is a list only when there are several
 acceptable answers (a one-element list becomes a string).
 
     rows, drops, changes = normalize_rows(load_records("train.json"), data_source="train")
@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from deepscaler_grpo.data.clean import Decontaminator, dedup_key, fuzzy_duplicates
+from deepscaler_grpo.data.clean import Decontaminator, dedup_key, fuzzy_duplicates, word_ids
 from deepscaler_grpo.data.records import DataError, make_prompt, normalize_answer
 
 Row = dict[str, Any]
@@ -60,8 +60,9 @@ def normalize_rows(raw: Sequence[Row], data_source: str) -> tuple[list[Row], Cou
         changes["whitespace_trimmed"] += problem != item.get("problem")
         changes["answer_normalized"] += not _same(answer, item.get("answer"))
         solution = _clean_text(item.get("solution"))
+        key = dedup_key(problem)
         rows.append({"problem": problem, "answer": answer, "solution": solution, "data_source": data_source,
-                     "key": dedup_key(problem)})
+                     "key": key, "ids": word_ids(key)})
     return rows, drops, changes
 
 
@@ -92,7 +93,7 @@ def deduplicate(rows: Sequence[Row], seen: set[str] | None = None) -> tuple[list
 
 def decontaminate(rows: Sequence[Row], decontaminator: Decontaminator) -> tuple[list[Row], Counter]:
     """Drop rows overlapping an evaluation set; the Counter says how many per set."""
-    flags = decontaminator.flag_keys([row["key"] for row in rows])
+    flags = decontaminator.flag_keys([row["key"] for row in rows], [row["ids"] for row in rows])
     kept = [row for row, flag in zip(rows, flags) if flag is None]
     return kept, Counter(flag for flag in flags if flag is not None)
 
@@ -102,7 +103,7 @@ def fuzzy_deduplicate(rows: Sequence[Row], threshold: float) -> tuple[list[Row],
     answer (MinHash LSH, see ``fuzzy_duplicates``); returns (kept rows, dropped count)."""
     if threshold <= 0 or not rows:
         return list(rows), 0
-    matches = fuzzy_duplicates([row["key"] for row in rows], [row["answer"] for row in rows], threshold)
+    matches = fuzzy_duplicates([row["ids"] for row in rows], [row["answer"] for row in rows], threshold)
     kept = [row for row, match in zip(rows, matches) if match is None]
     return kept, len(rows) - len(kept)
 
