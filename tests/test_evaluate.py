@@ -123,9 +123,13 @@ def test_generate_hf_shapes_and_greedy_determinism(tiny) -> None:
 
 @pytest.mark.slow
 def test_generate_hf_sampling_is_seeded(tiny) -> None:
+    import torch
+
     model, tok = tiny
     kwargs = {"n": 4, "temperature": 1.0, "max_tokens": 6, "progress": False, "batch_size": 8}
+    rng_state = torch.get_rng_state()
     first = ev.generate_hf(model, tok, PROMPTS, seed=1, **kwargs)
+    assert torch.equal(torch.get_rng_state(), rng_state)  # a trainer's random stream is left alone
     assert [len(r) for r in first] == [4, 4, 4]
     assert ev.generate_hf(model, tok, PROMPTS, seed=1, **kwargs) == first
     assert any(len(set(r)) > 1 for r in first)  # a random tiny model at T=1 does not repeat itself

@@ -215,39 +215,48 @@ def generate_hf(
     lengths share a batch and an out-of-memory error shows up at once; the output keeps input order.
     """
     import torch
-    from tqdm.auto import tqdm
-    from transformers import set_seed
 
     if n < 1 or max_tokens < 1:
         raise ValueError(f"need n >= 1 and max_tokens >= 1, got n={n}, max_tokens={max_tokens}")
-    if seed is not None:
-        set_seed(seed)
-    sampling = temperature > 0
-    n_gen = n if sampling else 1
+    n_gen = n if temperature > 0 else 1
     texts = render_prompts(tokenizer, prompts)
     lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
     order = sorted(range(len(texts)), key=lambda i: -lengths[i]) if sort_by_length else list(range(len(texts)))
     per_batch = max(1, batch_size // n_gen)
+    batches = [order[i : i + per_batch] for i in range(0, len(order), per_batch)]
     gen_kwargs = generation_kwargs(tokenizer, model, n_gen, temperature, top_p, max_tokens)
     outputs: list[list[str]] = [[] for _ in texts]
     was_training, old_side = model.training, tokenizer.padding_side
-    model.eval()
-    tokenizer.padding_side = "left"
-    try:
-        with torch.inference_mode(), tqdm(total=len(texts), desc="generate", disable=not progress) as bar:
-            for start in range(0, len(order), per_batch):
-                idx = order[start : start + per_batch]
-                enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
-                enc = enc.to(model.device)
-                out = model.generate(**enc, **gen_kwargs)
-                decoded = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    devices = [model.device.index or 0] if model.device.type == "cuda" else []
+    # Seed a private copy of the RNG: validation inside training must not reset the trainer's random stream.
+    with torch.random.fork_rng(devices=devices, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        model.eval()
+        tokenizer.padding_side = "left"
+        try:
+            for idx, decoded in _generate_batches(model, tokenizer, texts, batches, gen_kwargs, progress):
                 for j, i in enumerate(idx):
                     outputs[i] = decoded[j * n_gen : (j + 1) * n_gen] * (n // n_gen)
-                bar.update(len(idx))
-    finally:
-        model.train(was_training)
-        tokenizer.padding_side = old_side
+        finally:
+            model.train(was_training)
+            tokenizer.padding_side = old_side
     return outputs
+
+
+def _generate_batches(
+    model: Any, tokenizer: Any, texts: list[str], batches: list[list[int]], gen_kwargs: dict, progress: bool
+) -> Iterable[tuple[list[int], list[str]]]:
+    """(prompt indices, decoded new text for each returned sequence) per batch, with a progress bar."""
+    import torch
+    from tqdm.auto import tqdm
+
+    with torch.inference_mode(), tqdm(total=len(texts), desc="generate", disable=not progress) as bar:
+        for idx in batches:
+            enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
+            out = model.generate(**enc.to(model.device), **gen_kwargs)
+            yield idx, tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+            bar.update(len(idx))
 
 
 def generation_kwargs(
