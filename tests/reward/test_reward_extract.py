@@ -59,3 +59,19 @@ def test_non_string_input_is_no_answer() -> None:
 def test_huge_nested_braces_are_linear() -> None:
     text = "\\boxed{" + "{" * 100_000 + "1" + "}" * 100_000 + "}"
     assert extract_answer(text) == "{" * 100_000 + "1" + "}" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<answer>The final answer is 5</answer>", "5"),
+        ("<answer>The answer is $\\frac{1}{2}$.</answer>", "\\frac{1}{2}"),
+        ("<answer>Answer: 12</answer>", "12"),
+        ("<answer>**5**</answer>", "5"),
+        ("<answer>$5$ and $7$</answer>", "5, 7"),
+        ("<answer>$a$, $b$</answer>", "a, b"),
+        ("<answer>so we get $x = 4$ in the end</answer>", "x = 4"),
+    ],
+)
+def test_wording_inside_the_tag_is_dropped(text: str, expected: str) -> None:
+    assert extract_answer(text) == expected

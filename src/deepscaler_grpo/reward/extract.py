@@ -9,9 +9,15 @@ hostile text is handled in milliseconds and no regex can backtrack.
 
 from __future__ import annotations
 
+import re
+
 OPEN_TAG = "<answer>"
 CLOSE_TAG = "</answer>"
 BOX_COMMANDS = ("\\boxed", "\\fbox")
+_LEAD_IN_RE = re.compile(
+    r"^(?:(?:so|thus|therefore|hence),?\s+)?(?:the\s+)?(?:final\s+)?answer(?:\s+is)?\s*[:=]?\s*", re.IGNORECASE
+)
+_INLINE_MATH_RE = re.compile(r"\$([^$]+)\$")
 MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
 
@@ -88,6 +94,20 @@ def _strip_delimiters(content: str) -> str:
     return content
 
 
+def _drop_wording(content: str) -> str:
+    """``The final answer is $5$.`` -> ``5``; ``$5$ and $7$`` -> ``5, 7``; ``**5**`` -> ``5``."""
+    content = _LEAD_IN_RE.sub("", content, count=1).strip()
+    if content.startswith("**") and content.endswith("**") and len(content) > 4:
+        content = content[2:-2].strip()
+    if content.count("$") >= 2 and not (content.startswith("$") and content.endswith("$") and content.count("$") == 2):
+        segments = [seg.strip() for seg in _INLINE_MATH_RE.findall(content) if seg.strip()]
+        outside = _INLINE_MATH_RE.sub("", content)
+        joiners_only = not re.sub(r"\b(?:and|or)\b|[,.;\s]", "", outside)
+        if segments and (joiners_only or re.search(r"[A-Za-z]{2}", outside)):
+            content = ", ".join(segments) if joiners_only else segments[-1]
+    return content
+
+
 def unwrap(content: str) -> str:
     """Clean an answer: strip whitespace, ``$..$``/``\\(..\\)`` delimiters, and take a ``\\boxed{}`` inside."""
     content = content.strip()
@@ -95,6 +115,8 @@ def unwrap(content: str) -> str:
         boxed = last_boxed(content)
         if boxed is not None:
             content = boxed.strip()
+    if len(content) < 2000:
+        content = _drop_wording(content.rstrip(".").strip() if not content.endswith("..") else content)
     content = _strip_delimiters(content)
     return content.rstrip(".").strip() if not content.endswith("..") else content
 
