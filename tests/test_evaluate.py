@@ -169,8 +169,8 @@ def test_load_benchmark_parquet_with_prompt_and_ground_truth(tmp_path: Path) -> 
     prompt = [{"role": "system", "content": "sys"}, {"role": "user", "content": "Q1 <answer>"}]
     table = pa.Table.from_pylist(
         [
-            {"problem": "Q1", "answer": "2", "prompt": prompt, "reward_model": {"style": "rule", "ground_truth": ["2", "two"]}},
-            {"problem": "Q2", "answer": "", "prompt": prompt, "reward_model": {"style": "rule", "ground_truth": None}},
+            {"problem": "Q1", "answer": "2", "prompt": prompt, "reward_model": {"ground_truth": ["2", "two"]}},
+            {"problem": "Q2", "answer": "", "prompt": prompt, "reward_model": {"ground_truth": None}},
         ]
     )
     pq.write_table(table, tmp_path / "val.parquet")
@@ -284,7 +284,8 @@ def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> dict:
     vllm.LLM, vllm.SamplingParams = LLM, lambda **kw: kw
     request = types.ModuleType("vllm.lora.request")
     request.LoRARequest = lambda name, idx, path: ("lora", name, idx, path)
-    for name, module in {"vllm": vllm, "vllm.lora": types.ModuleType("vllm.lora"), "vllm.lora.request": request}.items():
+    modules = {"vllm": vllm, "vllm.lora": types.ModuleType("vllm.lora"), "vllm.lora.request": request}
+    for name, module in modules.items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(ev, "vllm_available", lambda: True)
     return calls

@@ -379,7 +379,9 @@ def parse_benchmark_spec(spec: str) -> tuple[str, str]:
     if "=" in spec:
         name, _, source = spec.partition("=")
         if not name.strip() or not source.strip():
-            raise EvalError(f"bad benchmark {spec!r}: use NAME=PATH, e.g. aime24=../shared/data/deepscaler/test_aime.json")
+            raise EvalError(
+                f"bad benchmark {spec!r}: use NAME=PATH, e.g. aime24=../shared/data/deepscaler/test_aime.json"
+            )
         return name.strip(), source.strip()
     if spec.lower() in known_benchmarks():
         return spec.lower(), spec.lower()
@@ -429,7 +431,9 @@ def _load_local(path: Path) -> list[dict]:
 
     if not path.exists():
         names = ", ".join(known_benchmarks())
-        raise EvalError(f"benchmark file not found: {path}\nGive a .json/.jsonl/.parquet file, NAME=PATH, or one of: {names}")
+        raise EvalError(
+            f"benchmark file not found: {path}\nGive a .json/.jsonl/.parquet file, NAME=PATH, or one of: {names}"
+        )
     try:
         return read_local_file(path)
     except DataError as exc:
@@ -458,7 +462,8 @@ def _to_row(raw: dict[str, Any], source: str, index: int) -> dict[str, Any] | No
         prompt = make_prompt(str(problem))
     else:
         prompt = [{"role": m["role"], "content": m["content"]} for m in prompt]
-    return {"problem": str(problem) if problem is not None else prompt[-1]["content"], "prompt": prompt, "answer": answer}
+    problem = str(problem) if problem is not None else prompt[-1]["content"]
+    return {"problem": problem, "prompt": prompt, "answer": answer}
 
 
 def _plain(value: Any) -> Any:
@@ -628,7 +633,9 @@ def choose_backend(backend: str) -> str:
     if vllm_available():
         return "vllm"
     if backend == "vllm":
-        raise EvalError("--backend vllm needs vLLM and a CUDA GPU: pip install 'deepscaler-grpo[vllm]', or use --backend hf")
+        raise EvalError(
+            "--backend vllm needs vLLM and a CUDA GPU: pip install 'deepscaler-grpo[vllm]', or use --backend hf"
+        )
     return "hf"
 
 

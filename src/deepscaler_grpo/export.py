@@ -19,7 +19,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
@@ -123,7 +123,9 @@ def merge(config: ExportConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBas
     inputs = sample_inputs(tokenizer)
     reference = logits(model, inputs) if config.verify else None
     merged = model.merge_and_unload()
-    diff = check_close(reference, logits(merged, inputs), config.atol, "merged vs base+adapter") if config.verify else None
+    diff = None
+    if reference is not None:
+        diff = check_close(reference, logits(merged, inputs), config.atol, "merged vs base+adapter")
     target = saved_dtype if config.dtype == "auto" else getattr(torch, config.dtype)
     if isinstance(target, str):
         target = getattr(torch, target)
@@ -172,7 +174,9 @@ def export_merged(config: ExportConfig) -> ExportReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="deepscaler-grpo export", description="merge a LoRA adapter into its base model")
+    parser = argparse.ArgumentParser(
+        prog="deepscaler-grpo export", description="merge a LoRA adapter into its base model"
+    )
     parser.add_argument("--base", required=True, help="base model: Hub name or local folder (the one trained on)")
     parser.add_argument("--adapter", required=True, help="PEFT adapter folder, e.g. RUN/global_step_N/adapter")
     parser.add_argument("--output-dir", required=True, help="folder for the merged model + tokenizer")

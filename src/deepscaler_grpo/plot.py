@@ -57,7 +57,9 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     if path.is_dir():
         path = path / "metrics.jsonl"
     if not path.exists():
-        raise PlotError(f"{path} not found: pass a training run folder (trainer.default_local_dir) that has metrics.jsonl")
+        raise PlotError(
+            f"{path} not found: pass a training run folder (trainer.default_local_dir) that has metrics.jsonl"
+        )
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
