@@ -332,9 +332,17 @@ def test_prepare_max_prompt_length_with_tiny_tokenizer(tmp_path, tiny_model_dir)
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     train = pd.read_parquet(out / "train.parquet")
-    text = tokenizer.apply_chat_template([[dict(m) for m in train.prompt[0]]], tokenize=False,
-                                         add_generation_prompt=True)[0]
-    assert len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= tokens["max"]
+    texts = tokenizer.apply_chat_template([[dict(m) for m in p] for p in train.prompt], tokenize=False,
+                                          add_generation_prompt=True)
+    counts = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    assert max(counts) == tokens["max"] and report["prompt_tokens_measured_on"] == 12
+    assert all(n <= len(text.encode()) for n, text in zip(counts, texts))  # the bound measure_lengths uses
+
+    code, sampled = prepare(tmp_path, "--source", str(source), "--no-decontaminate", "--val-size", "2",
+                            "--tokenizer", str(tiny_model_dir), "--max-prompt-length", "400",
+                            "--token-stats-sample", "3", out="sampled")
+    assert code == 0 and report_of(sampled)["counts"]["source"]["dropped"]["too_long"] == 1
+    assert report_of(sampled)["prompt_tokens_measured_on"] <= 3
 
 
 # --- bad input: clear error, non-zero exit, nothing written ---------------------------------------

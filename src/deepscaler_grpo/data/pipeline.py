@@ -108,14 +108,25 @@ def fuzzy_deduplicate(rows: Sequence[Row], threshold: float) -> tuple[list[Row],
     return kept, len(rows) - len(kept)
 
 
-def filter_length(
-    rows: Sequence[Row], lengths: Sequence[int], max_length: int | None
-) -> tuple[list[Row], list[int], int]:
-    """Keep rows whose prompt has at most ``max_length`` tokens; returns (rows, their lengths, dropped)."""
-    if max_length is None:
-        return list(rows), list(lengths), 0
-    pairs = [(row, n) for row, n in zip(rows, lengths) if n <= max_length]
-    return [row for row, _ in pairs], [n for _, n in pairs], len(rows) - len(pairs)
+def measure_lengths(
+    tokenizer: Any, texts: Sequence[str], max_length: int | None, sample_size: int = 4096, seed: int = 0,
+    progress: bool = True, margin: int = 16,
+) -> tuple[list[bool], list[int]]:
+    """Which templated prompts fit in ``max_length`` tokens, and token counts of a sample of them.
+
+    A token always covers at least one byte of text (special tokens cover many), so a prompt of at most
+    ``max_length - margin`` UTF-8 bytes fits without tokenising it; only longer prompts and a seeded
+    sample of ``sample_size`` prompts (all when 0 or more than there are), for the report's
+    percentiles, go through the tokenizer. Returns (keep flags, token counts of the kept sampled prompts).
+    """
+    n = len(texts)
+    everything = sample_size <= 0 or sample_size >= n
+    sample = set(range(n)) if everything else set(random.Random(seed).sample(range(n), sample_size))
+    suspects = set() if max_length is None else {i for i, t in enumerate(texts) if len(t.encode()) > max_length - margin}
+    todo = sorted(sample | suspects)
+    counts = dict(zip(todo, count_tokens(tokenizer, [texts[i] for i in todo], progress=progress)))
+    keep = [i not in suspects or counts[i] <= max_length for i in range(n)]
+    return keep, [counts[i] for i in sorted(sample) if keep[i]]
 
 
 def resolve_val_size(val_size: float | None, n_rows: int, auto_max: int = 500, auto_fraction: float = 0.05) -> int:

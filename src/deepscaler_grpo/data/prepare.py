@@ -40,10 +40,9 @@ from deepscaler_grpo.data.output import (
 from deepscaler_grpo.data.pipeline import (
     Row,
     fuzzy_deduplicate,
-    count_tokens,
     decontaminate,
     deduplicate,
-    filter_length,
+    measure_lengths,
     normalize_rows,
     resolve_val_size,
     split_indices,
@@ -83,6 +82,7 @@ class PrepareConfig:
     ngram: int = 8
     overlap_threshold: float = 0.5
     fuzzy_threshold: float = 0.85
+    token_stats_sample: int = 4096
     tokenizer: str | None = None
     max_prompt_length: int | None = None
     overwrite: bool = False
@@ -101,6 +101,8 @@ class PrepareConfig:
             raise DataError("--max-prompt-length needs --tokenizer NAME_OR_PATH and a positive length.")
         if self.ngram < 1 or not 0 < self.overlap_threshold <= 1:
             raise DataError("--ngram must be >= 1 and --overlap-threshold in (0, 1].")
+        if self.token_stats_sample < 0:
+            raise DataError("--token-stats-sample must be >= 0 (0 measures every prompt).")
         if not 0 <= self.fuzzy_threshold <= 1:
             raise DataError("--fuzzy-threshold must be in [0, 1] (0 turns fuzzy deduplication off).")
 
@@ -184,25 +186,25 @@ def dedup_logged(rows: list[Row], log: StepLog, fuzzy_threshold: float, seen: se
 
 
 def length_logged(rows: list[Row], log: StepLog, config: PrepareConfig, tokenizer: Any) -> tuple[list[Row], list[int]]:
-    """Token lengths after the chat template; drop over-long prompts when a maximum is set."""
+    """Drop prompts over the token limit after the chat template; returns (rows, sampled token counts)."""
     if tokenizer is None:
         return rows, []
     texts = templated_prompts(tokenizer, [r["problem"] for r in rows], config.instruction, config.system_prompt)
-    lengths = count_tokens(tokenizer, texts, progress=config.progress)
-    kept, kept_lengths, dropped = filter_length(rows, lengths, config.max_prompt_length)
+    keep, sampled = measure_lengths(tokenizer, texts, config.max_prompt_length, config.token_stats_sample,
+                                    config.seed, config.progress)
+    kept = [row for row, ok in zip(rows, keep) if ok]
     if config.max_prompt_length is not None:
-        log.add("too_long", dropped, len(kept))
-    return kept, kept_lengths
+        log.add("too_long", len(rows) - len(kept), len(kept))
+    return kept, sampled
 
 
 @dataclass
 class Prepared:
-    """Cleaned rows of both splits, their token lengths (empty without a tokenizer) and the counts."""
+    """Cleaned rows of both splits, sampled prompt token counts (empty without a tokenizer), the counts."""
 
     train: list[Row]
     val: list[Row]
-    train_lengths: list[int]
-    val_lengths: list[int]
+    token_sample: list[int]
     log: StepLog
     val_log: StepLog | None
     changes: Counter
@@ -225,14 +227,14 @@ def clean_inputs(config: PrepareConfig, loaded: Loaded, val_loaded: Loaded | Non
         decontaminator = Decontaminator(eval_problems, n=config.ngram, threshold=config.overlap_threshold)
         rows, contaminated = decontaminate(rows, decontaminator)
     log.add("contaminated", sum(contaminated.values()), len(rows))
-    rows, lengths = length_logged(rows, log, config, tokenizer)
+    rows, token_sample = length_logged(rows, log, config, tokenizer)
     if val_log is not None:
-        val_rows, val_lengths = length_logged(val_rows, val_log, config, tokenizer)
+        val_rows, val_sample = length_logged(val_rows, val_log, config, tokenizer)
+        token_sample += val_sample
     else:
         train_idx, val_idx = split_indices(len(rows), resolve_val_size(config.val_size, len(rows)), config.seed)
-        val_rows, val_lengths = [rows[i] for i in val_idx], [lengths[i] for i in val_idx] if lengths else []
-        rows, lengths = [rows[i] for i in train_idx], [lengths[i] for i in train_idx] if lengths else []
-    prepared = Prepared(rows, val_rows, lengths, val_lengths, log, val_log, changes, contaminated)
+        rows, val_rows = [rows[i] for i in train_idx], [rows[i] for i in val_idx]
+    prepared = Prepared(rows, val_rows, token_sample, log, val_log, changes, contaminated)
     _check_not_empty(prepared, config)
     return prepared
 
@@ -262,7 +264,6 @@ def build_report(config: PrepareConfig, prepared: Prepared, eval_sets: list[Eval
         sets.append({"name": "val_source", "origin": config.val_source, "problems": len(prepared.val),
                      "removed": prepared.contaminated.get("val_source", 0), "note": "the validation problems"})
     chars = [sum(len(m["content"]) for m in p) for p in prompts["train"] + prompts["val"]]
-    tokens = prepared.train_lengths + prepared.val_lengths
     return {
         "sources": list(config.sources),
         "val_source": config.val_source,
@@ -275,7 +276,8 @@ def build_report(config: PrepareConfig, prepared: Prepared, eval_sets: list[Eval
                             "sets": sets, "skipped": skipped},
         "answer_types": {"train": answer_type_counts(prepared.train), "val": answer_type_counts(prepared.val)},
         "ground_truth_type": "list[str]" if list_truth else "str",
-        "prompt_length": {"chars": percentiles(chars), "tokens": percentiles(tokens)},
+        "prompt_length": {"chars": percentiles(chars), "tokens": percentiles(prepared.token_sample)},
+        "prompt_tokens_measured_on": len(prepared.token_sample),
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
     }
 
@@ -359,6 +361,9 @@ def build_parser(default_source: str = DEFAULT_SOURCE, known_sets: tuple[str, ..
     parser.add_argument("--tokenizer", default=None, metavar="NAME_OR_PATH", help="measure prompts in tokens")
     parser.add_argument("--max-prompt-length", type=int, default=None, metavar="N",
                         help="drop prompts longer than N tokens after the chat template (needs --tokenizer)")
+    parser.add_argument("--token-stats-sample", type=int, default=4096, metavar="N",
+                        help="token percentiles from a seeded sample of N prompts (0 = all); the length "
+                             "filter is always exact (default 4096)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
@@ -372,6 +377,7 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
         val_source=args.val_source, val_split=args.val_split, seed=args.seed,
         decontaminate_with=() if args.no_decontaminate else tuple(args.decontaminate_with), ngram=args.ngram,
         overlap_threshold=args.overlap_threshold, fuzzy_threshold=args.fuzzy_threshold, tokenizer=args.tokenizer, max_prompt_length=args.max_prompt_length,
+        token_stats_sample=args.token_stats_sample,
         overwrite=args.overwrite, progress=not args.no_progress,
     )
 
