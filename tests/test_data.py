@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from deepscaler_grpo.data import DEFAULT_INSTRUCTION, DataError, load_records, main, make_prompt, normalize_answer
-from deepscaler_grpo.data.clean import Decontaminator, answer_type, dedup_key, fuzzy_duplicates, word_ids
+from deepscaler_grpo.data.clean import Decontaminator, answer_type, dedup_key, fuzzy_duplicates, ngram_hash_sets, word_ids
 from deepscaler_grpo.data.evalsets import load_eval_sets
 from deepscaler_grpo.data.pipeline import deduplicate, normalize_rows
 
@@ -165,7 +165,7 @@ def test_normalize_and_deduplicate_counts():
     assert drops == {"missing_answer": 1, "missing_problem": 1}
     assert changes["whitespace_trimmed"] == 1 and changes["answer_normalized"] == 1
     assert rows[0] == {"problem": "Compute 1+1.", "answer": "2", "solution": "", "data_source": "made",
-                       "key": "compute 1 1", "ids": word_ids("compute 1 1")}
+                       "key": "compute 1 1", "ids": word_ids(["compute 1 1"])[0]}
     kept, dup = deduplicate(rows)
     assert dup == {"exact_duplicate": 1, "near_duplicate": 1, "answer_conflicts": 1}
     assert [r["answer"] for r in kept] == ["2", ["1", "-1"]]
@@ -174,15 +174,22 @@ def test_normalize_and_deduplicate_counts():
 def test_fuzzy_duplicates_need_similar_text_and_same_answer():
     base = ("Twelve congruent disks are placed on a circle of radius 1 so that the twelve disks cover the "
             "circle, no two disks overlap and each disk is tangent to its two neighbors. Find the total area.")
-    keys = [word_ids(dedup_key(t)) for t in (
+    keys = word_ids([dedup_key(t) for t in (
         base,
         base.replace("Twelve congruent", "Twelve congruent, identical"),   # same problem, reworded a bit
         base.replace("radius 1", "radius 2"),                               # different problem
         "What is the sum of the first 100 positive integers?",
-    )]
+    )])
     assert fuzzy_duplicates(keys, ["135", "135", "540", "5050"]) == [None, 0, None, None]
     assert fuzzy_duplicates(keys, ["135", "136", "540", "5050"]) == [None, None, None, None]
     assert fuzzy_duplicates(keys, ["135", "135", "540", "5050"], threshold=0.99) == [None] * 4
+
+
+def test_ngram_hash_sets_share_equal_windows_only():
+    a, b, short, empty = ngram_hash_sets([[1, 2, 3, 4], [9, 2, 3, 4, 5], [1, 2], []], 3)
+    assert len(a) == 2 and len(b) == 3 and len(a & b) == 1  # only (2, 3, 4) is shared
+    assert len(short) == 1 and not short & a and empty == set()
+    assert ngram_hash_sets([[1, 2, 3, 4]], 3)[0] == a  # independent of the other documents
 
 
 BOILERPLATE = " The answer can be written as $\\frac{m}{n}$, where $m$ and $n$ are relatively prime positive integers. Find $m+n$."

@@ -38,17 +38,45 @@ def dedup_key(text: str) -> str:
     return canonical_text(text)
 
 
-def word_ids(key: str, crc32: Any = zlib.crc32) -> list[int]:
-    """Stable integer ids of the words of a canonical text (CRC-32: same in every process, unlike
-    ``hash(str)``, so n-gram hashes and MinHash results are reproducible)."""
-    return [crc32(word) for word in key.encode().split()]
+def word_ids(keys: Sequence[str], crc32: Any = zlib.crc32) -> list[list[int]]:
+    """Stable integer ids of the words of canonical texts (CRC-32: the same in every process, unlike
+    ``hash(str)``, so n-gram hashes and MinHash results are reproducible). Cached per call: words repeat."""
+    cache: dict[bytes, int] = {}
+    out = []
+    for key in keys:
+        ids = []
+        for word in key.encode().split():
+            value = cache.get(word)
+            if value is None:
+                value = cache[word] = crc32(word)
+            ids.append(value)
+        out.append(ids)
+    return out
 
 
-def ngram_hashes(words: Sequence[int], n: int) -> set[int]:
-    """Hashes of the word n-grams (of ``word_ids``); a text shorter than n gives one hash of all of it."""
-    if len(words) < n:
-        return {hash(tuple(words))} if words else set()
-    return {hash(tuple(words[i : i + n])) for i in range(len(words) - n + 1)}
+def ngram_hash_sets(docs: Sequence[Sequence[int]], n: int, seed: int = 12345) -> list[set[int]]:
+    """Per document, the set of hashes of its word n-grams (a document shorter than n: one hash of
+    all of it). All windows of all documents are hashed at once with numpy (polynomial hash mod 2**64)."""
+    import numpy as np
+
+    weights = np.random.default_rng(seed).integers(1, 1 << 62, n + 1, dtype=np.uint64) | np.uint64(1)
+    sizes = [len(doc) for doc in docs]
+    flat = np.fromiter((w for doc in docs for w in doc), dtype=np.uint64, count=sum(sizes))
+    padded = np.concatenate([flat, np.zeros(n, dtype=np.uint64)])
+    hashes = np.zeros(flat.size, dtype=np.uint64)
+    for k in range(n):  # wraps mod 2**64 by design
+        hashes += padded[k : k + flat.size] * weights[k]
+    values = hashes.tolist()
+    short_weights = [int(w) for w in weights]
+    sets, start = [], 0
+    for doc, size in zip(docs, sizes):
+        if size >= n:
+            sets.append(set(values[start : start + size - n + 1]))
+        else:  # whole short text; the length term keeps it apart from full n-grams
+            sets.append({(sum(w * x for w, x in zip(short_weights, doc)) + size * short_weights[n]) % (1 << 64)}
+                        if size else set())
+        start += size
+    return sets
 
 
 class Decontaminator:
@@ -64,28 +92,26 @@ class Decontaminator:
         self, eval_sets: Mapping[str, Iterable[str]], n: int = 8, threshold: float = 0.5, common_df: int = 5
     ) -> None:
         self.n, self.threshold, self.common_df = n, threshold, common_df
-        self.doc_set: list[str] = []
-        self.doc_grams: list[set[int]] = []
-        self.index: dict[int, list[int]] = defaultdict(list)
+        self.doc_set = [name for name, problems in eval_sets.items() for _ in problems]
+        keys = [canonical_text(problem) for problems in eval_sets.values() for problem in problems]
         self.keys: dict[str, str] = {}
-        for name, problems in eval_sets.items():
-            for problem in problems:
-                key = canonical_text(problem)
-                self.keys.setdefault(key, name)
-                grams = ngram_hashes(word_ids(key), n)
-                for gram in grams:
-                    self.index[gram].append(len(self.doc_set))
-                self.doc_set.append(name)
-                self.doc_grams.append(grams)
+        for key, name in zip(keys, self.doc_set):
+            self.keys.setdefault(key, name)
+        self.doc_grams = ngram_hash_sets(word_ids(keys), n)
+        self.index: dict[int, list[int]] = defaultdict(list)
+        for doc, grams in enumerate(self.doc_grams):
+            for gram in grams:
+                self.index[gram].append(doc)
 
     def flag(self, problems: Sequence[str]) -> list[str | None]:
         """For each problem, the name of the evaluation set it overlaps, or None."""
         keys = [canonical_text(problem) for problem in problems]
-        return self.flag_keys(keys, [word_ids(key) for key in keys])
+        return self.flag_keys(keys, word_ids(keys))
 
     def flag_keys(self, keys: Sequence[str], ids: Sequence[Sequence[int]]) -> list[str | None]:
         """``flag`` for problems already turned into ``canonical_text`` and its ``word_ids``."""
-        matched = [[g for g in ngram_hashes(words, self.n) if g in self.index] for words in ids]
+        index = self.index
+        matched = [[g for g in grams if g in index] for grams in ngram_hash_sets(ids, self.n)]
         train_df = Counter(gram for grams in matched for gram in grams)
         common = {g for g, count in train_df.items() if count >= self.common_df}
         common.update(g for g, docs in self.index.items() if len(docs) >= 3)
@@ -169,7 +195,7 @@ def fuzzy_duplicates(
     """
     import numpy as np
 
-    sets = [ngram_hashes(words, shingle) for words in ids]
+    sets = ngram_hash_sets(ids, shingle)
     signatures = minhash_signatures(sets, num_perm)
     rows = num_perm // bands
     weights = np.random.default_rng(1).integers(1, 1 << 62, rows, dtype=np.uint64)

@@ -60,9 +60,10 @@ def normalize_rows(raw: Sequence[Row], data_source: str) -> tuple[list[Row], Cou
         changes["whitespace_trimmed"] += problem != item.get("problem")
         changes["answer_normalized"] += not _same(answer, item.get("answer"))
         solution = _clean_text(item.get("solution"))
-        key = dedup_key(problem)
         rows.append({"problem": problem, "answer": answer, "solution": solution, "data_source": data_source,
-                     "key": key, "ids": word_ids(key)})
+                     "key": dedup_key(problem)})
+    for row, ids in zip(rows, word_ids([row["key"] for row in rows])):
+        row["ids"] = ids
     return rows, drops, changes
 
 
