@@ -43,15 +43,20 @@ def seed_problems(folder: Path) -> list[dict]:
     if rows:
         return rows
     rng = random.Random(0)
-    return [{"problem": f"Compute ${a} \\times {b} + {c}$ and give the remainder mod {m}.",
-             "answer": str((a * b + c) % m)}
-            for a, b, c, m in ((rng.randint(2, 99), rng.randint(2, 99), rng.randint(0, 999), rng.randint(2, 97))
-                               for _ in range(2000))]
+    return [
+        {"problem": f"Compute ${a} \\times {b} + {c}$ and give the remainder mod {m}.", "answer": str((a * b + c) % m)}
+        for a, b, c, m in (
+            (rng.randint(2, 99), rng.randint(2, 99), rng.randint(0, 999), rng.randint(2, 97)) for _ in range(2000)
+        )
+    ]
 
 
 def vary(problem: str, rng: random.Random) -> str:
     """The same problem with its numbers changed (a new, distinct problem for the pipeline)."""
-    return _NUMBER.sub(lambda m: str(int(m.group()) + rng.randint(1, 97)), problem) + f" (Variant {rng.randint(0, 10**9)}.)"
+    return (
+        _NUMBER.sub(lambda m: str(int(m.group()) + rng.randint(1, 97)), problem)
+        + f" (Variant {rng.randint(0, 10**9)}.)"
+    )
 
 
 def synthesize(rows: int, eval_problems: list[str], seed: int) -> list[dict]:
@@ -75,8 +80,13 @@ def synthesize(rows: int, eval_problems: list[str], seed: int) -> list[dict]:
             out.append({"problem": rng.choice(eval_problems), "answer": "1"})
         else:
             base = rng.choice(seeds)
-            out.append({"problem": vary(base["problem"], rng), "answer": base["answer"],
-                        "solution": base.get("solution") or ""})
+            out.append(
+                {
+                    "problem": vary(base["problem"], rng),
+                    "answer": base["answer"],
+                    "solution": base.get("solution") or "",
+                }
+            )
     return out
 
 
@@ -85,8 +95,17 @@ def eval_specs(folder: Path, tmp: Path) -> tuple[list[str], list[str]]:
     files = {name: folder / f"test_{name}.json" for name in ("aime", "amc", "math")}
     if not all(path.exists() for path in files.values()):
         made = tmp / "eval.json"
-        made.write_text(json.dumps([{"problem": f"Evaluation problem {i}: find the {i}-th triangular number.",
-                                     "answer": str(i * (i + 1) // 2)} for i in range(600)]))
+        made.write_text(
+            json.dumps(
+                [
+                    {
+                        "problem": f"Evaluation problem {i}: find the {i}-th triangular number.",
+                        "answer": str(i * (i + 1) // 2),
+                    }
+                    for i in range(600)
+                ]
+            )
+        )
         files = {"made": made}
     problems = [r["problem"] for path in files.values() for r in json.loads(path.read_text())]
     return [f"{name}={path}" for name, path in files.items()], problems
@@ -94,8 +113,12 @@ def eval_specs(folder: Path, tmp: Path) -> tuple[list[str], list[str]]:
 
 def run_cli(args: list[str]) -> tuple[float, dict]:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "deepscaler_grpo.data", *args, "--no-progress", "--overwrite"],
-                            capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    result = subprocess.run(
+        [sys.executable, "-m", "deepscaler_grpo.data", *args, "--no-progress", "--overwrite"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     wall = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"prepare failed:\n{result.stderr}")
@@ -119,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         common = ["--source", str(source), "--decontaminate-with", *specs]
         runs = {
             "no tokenizer": common + ["--output-dir", str(tmp / "a")],
-            "tiny tokenizer, max 1024": common + ["--output-dir", str(tmp / "b"), "--tokenizer", str(tokenizer),
-                                                  "--max-prompt-length", "1024"],
+            "tiny tokenizer, max 1024": common
+            + ["--output-dir", str(tmp / "b"), "--tokenizer", str(tokenizer), "--max-prompt-length", "1024"],
         }
         results = {name: run_cli(cli_args) for name, cli_args in runs.items()}
     print_table(results, args.rows)
@@ -141,9 +164,16 @@ def print_table(results: dict[str, tuple[float, dict]], rows: int) -> None:
         f"target < {TARGET_S:.0f} s (no tokenizer)": ["yes" if results["no tokenizer"][0] < TARGET_S else "NO", "-"],
         "rows/s (wall)": [f"{rows / wall:,.0f}" for wall, _ in results.values()],
         "train / val rows": [f"{r['outputs']['train']} / {r['outputs']['val']}" for r in reports],
-        **{f"dropped: {reason}": [str(d[reason]) for d in dropped] for reason in dropped[0] if any(d[reason] for d in dropped)},
-        "prompt tokens p50 / p99": ["-"] + [f"{r['prompt_length']['tokens']['p50']:.0f} / "
-                                            f"{r['prompt_length']['tokens']['p99']:.0f}" for r in reports[1:]],
+        **{
+            f"dropped: {reason}": [str(d[reason]) for d in dropped]
+            for reason in dropped[0]
+            if any(d[reason] for d in dropped)
+        },
+        "prompt tokens p50 / p99": ["-"]
+        + [
+            f"{r['prompt_length']['tokens']['p50']:.0f} / {r['prompt_length']['tokens']['p99']:.0f}"
+            for r in reports[1:]
+        ],
     }
     for metric, values in lines.items():
         table.add_row(metric, *values)

@@ -12,7 +12,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from deepscaler_grpo.data import DEFAULT_INSTRUCTION, DataError, load_records, main, make_prompt, normalize_answer
-from deepscaler_grpo.data.clean import Decontaminator, answer_type, dedup_key, fuzzy_duplicates, ngram_hash_sets, word_ids
+from deepscaler_grpo.data.clean import (
+    Decontaminator,
+    answer_type,
+    dedup_key,
+    fuzzy_duplicates,
+    ngram_hash_sets,
+    word_ids,
+)
 from deepscaler_grpo.data.evalsets import load_eval_sets
 from deepscaler_grpo.data.pipeline import deduplicate, normalize_rows
 
@@ -26,8 +33,10 @@ def write_json(path: Path, rows: list[dict]) -> Path:
 
 def problems(n: int, start: int = 0) -> list[dict]:
     """Distinct made-up problems with integer answers."""
-    return [{"problem": f"Compute {i} times {i + 7} plus the {i}-th prime.", "answer": str(i * (i + 7))}
-            for i in range(start, start + n)]
+    return [
+        {"problem": f"Compute {i} times {i + 7} plus the {i}-th prime.", "answer": str(i * (i + 7))}
+        for i in range(start, start + n)
+    ]
 
 
 def prepare(tmp_path: Path, *args: str, out: str = "out") -> tuple[int, Path]:
@@ -41,6 +50,7 @@ def report_of(output: Path) -> dict:
 
 
 # --- answers and prompts -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
@@ -75,11 +85,14 @@ def test_make_prompt_default_and_system():
     assert messages == [{"role": "user", "content": DEFAULT_INSTRUCTION.replace("{problem}", "What is $1+1$?")}]
     assert "<answer>" in messages[0]["content"] and "</answer>" in messages[0]["content"]
     with_system = make_prompt("P", "Solve: {problem} Put it in \\boxed{}.", system_prompt="Be brief.")
-    assert with_system == [{"role": "system", "content": "Be brief."},
-                           {"role": "user", "content": "Solve: P Put it in \\boxed{}."}]
+    assert with_system == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Solve: P Put it in \\boxed{}."},
+    ]
 
 
 # --- loading --------------------------------------------------------------------------------------
+
 
 def test_load_records_formats_and_mapping(tmp_path):
     rows = [{"question": "Q1", "final": 1.0, "sol": "S1"}, {"question": "Q2", "final": 2.5}]
@@ -95,16 +108,17 @@ def test_load_records_formats_and_mapping(tmp_path):
         assert [r["problem"] for r in loaded] == ["Q1", "Q2"], path
         assert normalize_answer(loaded[0]["answer"]) == "1"
         assert loaded[0]["solution"] == "S1"
-        assert loaded[1]["solution"] is None or (isinstance(loaded[1]["solution"], float)
-                                                 and math.isnan(loaded[1]["solution"]))
+        assert loaded[1]["solution"] is None or (
+            isinstance(loaded[1]["solution"], float) and math.isnan(loaded[1]["solution"])
+        )
 
 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
         ("missing.json", None, "input file not found"),
-        ("bad.json", "[{\"problem\": 1,", "is not valid JSON (line 1"),
-        ("bad.jsonl", "{\"problem\": \"a\", \"answer\": 1}\nnot json\n", "neither a JSON list nor valid JSON lines (line 2"),
+        ("bad.json", '[{"problem": 1,', "is not valid JSON (line 1"),
+        ("bad.jsonl", '{"problem": "a", "answer": 1}\nnot json\n', "neither a JSON list nor valid JSON lines (line 2"),
         ("empty.json", "", "is empty"),
         ("scalars.json", "[1, 2]", "record 0 is a int, expected an object"),
         ("bad.parquet", "PAR1 garbage", "cannot read"),
@@ -138,6 +152,7 @@ def test_load_records_unreachable_dataset_suggests_local_file():
 
 # --- cleaning -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("a", "b", "same"),
     [
@@ -155,31 +170,44 @@ def test_dedup_key(a, b, same):
 def test_normalize_and_deduplicate_counts():
     raw = [
         {"problem": "  Compute 1+1.  ", "answer": 2.0},
-        {"problem": "Compute 1+1.", "answer": "2"},          # exact duplicate after trimming
-        {"problem": "compute 1 + 1", "answer": "3"},         # near duplicate, conflicting answer
-        {"problem": "Compute 2+2.", "answer": None},          # missing answer
-        {"problem": "", "answer": "1"},                       # missing problem
+        {"problem": "Compute 1+1.", "answer": "2"},  # exact duplicate after trimming
+        {"problem": "compute 1 + 1", "answer": "3"},  # near duplicate, conflicting answer
+        {"problem": "Compute 2+2.", "answer": None},  # missing answer
+        {"problem": "", "answer": "1"},  # missing problem
         {"problem": "Name a root of x^2=1.", "answer": ["1", "-1"]},
     ]
     rows, drops, changes = normalize_rows(raw, "made")
     assert drops == {"missing_answer": 1, "missing_problem": 1}
     assert changes["whitespace_trimmed"] == 1 and changes["answer_normalized"] == 1
-    assert rows[0] == {"problem": "Compute 1+1.", "answer": "2", "solution": "", "data_source": "made",
-                       "key": "compute 1 1", "ids": word_ids(["compute 1 1"])[0]}
+    assert rows[0] == {
+        "problem": "Compute 1+1.",
+        "answer": "2",
+        "solution": "",
+        "data_source": "made",
+        "key": "compute 1 1",
+        "ids": word_ids(["compute 1 1"])[0],
+    }
     kept, dup = deduplicate(rows)
     assert dup == {"exact_duplicate": 1, "near_duplicate": 1, "answer_conflicts": 1}
     assert [r["answer"] for r in kept] == ["2", ["1", "-1"]]
 
 
 def test_fuzzy_duplicates_need_similar_text_and_same_answer():
-    base = ("Twelve congruent disks are placed on a circle of radius 1 so that the twelve disks cover the "
-            "circle, no two disks overlap and each disk is tangent to its two neighbors. Find the total area.")
-    keys = word_ids([dedup_key(t) for t in (
-        base,
-        base.replace("Twelve congruent", "Twelve congruent, identical"),   # same problem, reworded a bit
-        base.replace("radius 1", "radius 2"),                               # different problem
-        "What is the sum of the first 100 positive integers?",
-    )])
+    base = (
+        "Twelve congruent disks are placed on a circle of radius 1 so that the twelve disks cover the "
+        "circle, no two disks overlap and each disk is tangent to its two neighbors. Find the total area."
+    )
+    keys = word_ids(
+        [
+            dedup_key(t)
+            for t in (
+                base,
+                base.replace("Twelve congruent", "Twelve congruent, identical"),  # same problem, reworded a bit
+                base.replace("radius 1", "radius 2"),  # different problem
+                "What is the sum of the first 100 positive integers?",
+            )
+        ]
+    )
     assert fuzzy_duplicates(keys, ["135", "135", "540", "5050"]) == [None, 0, None, None]
     assert fuzzy_duplicates(keys, ["135", "136", "540", "5050"]) == [None, None, None, None]
     assert fuzzy_duplicates(keys, ["135", "135", "540", "5050"], threshold=0.99) == [None] * 4
@@ -192,15 +220,23 @@ def test_ngram_hash_sets_share_equal_windows_only():
     assert ngram_hash_sets([[1, 2, 3, 4]], 3)[0] == a  # independent of the other documents
 
 
-BOILERPLATE = " The answer can be written as $\\frac{m}{n}$, where $m$ and $n$ are relatively prime positive integers. Find $m+n$."
+BOILERPLATE = (
+    " The answer can be written as $\\frac{m}{n}$, where $m$ and $n$ are relatively prime positive integers."
+    " Find $m+n$."
+)
 
 
 def test_decontaminator_ignores_boilerplate_and_catches_copies():
-    eval_problem = ("A bug walks on the edges of a regular octahedron starting at the top vertex, choosing "
-                    "each neighbouring vertex with equal probability. Find the probability it returns after "
-                    "six moves." + BOILERPLATE)
-    unrelated = [f"Let {c} be a real number with {c}^2 = {i}. The probability that a die shows {i} is the "
-                 f"value asked." + BOILERPLATE for i, c in enumerate("abcdefgh")]
+    eval_problem = (
+        "A bug walks on the edges of a regular octahedron starting at the top vertex, choosing "
+        "each neighbouring vertex with equal probability. Find the probability it returns after "
+        "six moves." + BOILERPLATE
+    )
+    unrelated = [
+        f"Let {c} be a real number with {c}^2 = {i}. The probability that a die shows {i} is the "
+        f"value asked." + BOILERPLATE
+        for i, c in enumerate("abcdefgh")
+    ]
     decon = Decontaminator({"aime": [eval_problem, "Compute $\\dbinom{8}{4}$."]})
     reworded = eval_problem.replace("The answer can be written", "It equals").replace("bug", "an ant")
     flags = decon.flag([*unrelated, reworded, "compute \\dbinom{8}{4}", "Compute $\\dbinom{9}{4}$."])
@@ -210,11 +246,23 @@ def test_decontaminator_ignores_boilerplate_and_catches_copies():
 @pytest.mark.parametrize(
     ("answer", "kind"),
     [
-        ("142", "integer"), ("-7", "integer"), ("1,000", "integer"), ("2.5", "decimal"), (".3", "decimal"),
-        ("\\frac{3}{4}", "fraction"), ("-\\dfrac12", "fraction"), ("3/4", "fraction"),
-        ("\\sqrt{2}+1", "expression"), ("(3, -1)", "expression"), ("x", "expression"),
-        (["0.01", "0.02"], "list"), (["5"], "integer"),
-        ("\\text{Friday}", "text"), ("\\text{(C)}", "text"), ("(D)", "text"), ("odd", "text"),
+        ("142", "integer"),
+        ("-7", "integer"),
+        ("1,000", "integer"),
+        ("2.5", "decimal"),
+        (".3", "decimal"),
+        ("\\frac{3}{4}", "fraction"),
+        ("-\\dfrac12", "fraction"),
+        ("3/4", "fraction"),
+        ("\\sqrt{2}+1", "expression"),
+        ("(3, -1)", "expression"),
+        ("x", "expression"),
+        (["0.01", "0.02"], "list"),
+        (["5"], "integer"),
+        ("\\text{Friday}", "text"),
+        ("\\text{(C)}", "text"),
+        ("(D)", "text"),
+        ("odd", "text"),
     ],
 )
 def test_answer_type(answer, kind):
@@ -232,24 +280,40 @@ def test_known_eval_set_falls_back_to_local_copy_or_skips(tmp_path):
 
 # --- the prepare CLI ------------------------------------------------------------------------------
 
+
 def test_prepare_counts_split_and_round_trip(tmp_path):
     rows = problems(40) + [
-        {"problem": "Compute 3 times 10 plus the 3-th prime. ", "answer": 30.0},   # exact dup after trim
-        {"problem": "compute 4 times 11 plus the 4 th prime", "answer": "44"},    # near dup
-        {"problem": "What is 6 * 7?", "answer": None},                             # missing answer
+        {"problem": "Compute 3 times 10 plus the 3-th prime. ", "answer": 30.0},  # exact dup after trim
+        {"problem": "compute 4 times 11 plus the 4 th prime", "answer": "44"},  # near dup
+        {"problem": "What is 6 * 7?", "answer": None},  # missing answer
         {"problem": "Which numbers square to 4?", "answer": ["2", "-2"], "solution": "Both."},
         {"problem": "What day follows Monday?", "answer": "\\text{Tuesday}", "solution": None},
     ]
     source = write_json(tmp_path / "made.json", rows)
     evalset = write_json(tmp_path / "eval.json", [{"problem": rows[5]["problem"], "answer": "x"}])
-    code, out = prepare(tmp_path, "--source", str(source), "--val-size", "0.1", "--seed", "3",
-                        "--decontaminate-with", f"evalx={evalset}", "--system-prompt", "Think.")
+    code, out = prepare(
+        tmp_path,
+        "--source",
+        str(source),
+        "--val-size",
+        "0.1",
+        "--seed",
+        "3",
+        "--decontaminate-with",
+        f"evalx={evalset}",
+        "--system-prompt",
+        "Think.",
+    )
     assert code == 0 and {p.name for p in out.iterdir()} == OUTPUTS
     report = report_of(out)
     counts = report["counts"]["source"]
     assert counts["input"] == 45
     assert {k: v for k, v in counts["dropped"].items() if v} == {
-        "missing_answer": 1, "exact_duplicate": 1, "near_duplicate": 1, "contaminated": 1}
+        "missing_answer": 1,
+        "exact_duplicate": 1,
+        "near_duplicate": 1,
+        "contaminated": 1,
+    }
     assert counts["input"] == counts["kept"] + sum(counts["dropped"].values())
     assert report["outputs"] == {"train": 37, "val": 4}
     assert report["decontamination"]["sets"][0]["removed"] == 1
@@ -259,8 +323,16 @@ def test_prepare_counts_split_and_round_trip(tmp_path):
 
     train = pd.read_parquet(out / "train.parquet")
     val = pd.read_parquet(out / "val.parquet")
-    assert list(train.columns) == ["problem", "answer", "solution", "prompt", "data_source", "ability",
-                                   "reward_model", "extra_info"]
+    assert list(train.columns) == [
+        "problem",
+        "answer",
+        "solution",
+        "prompt",
+        "data_source",
+        "ability",
+        "reward_model",
+        "extra_info",
+    ]
     assert set(train.problem).isdisjoint(val.problem) and rows[5]["problem"] not in set(train.problem)
     both = pd.concat([train, val])
     square = both[both.problem == "Which numbers square to 4?"].iloc[0]
@@ -315,8 +387,18 @@ def test_prepare_instruction_file_and_data_source(tmp_path):
     source = write_json(tmp_path / "s.json", problems(10))
     template = tmp_path / "template.txt"
     template.write_text("Problem: {problem}\nAnswer in <answer></answer>.")
-    code, out = prepare(tmp_path, "--source", str(source), "--no-decontaminate", "--instruction", f"@{template}",
-                        "--data-source", "mine", "--val-size", "0")
+    code, out = prepare(
+        tmp_path,
+        "--source",
+        str(source),
+        "--no-decontaminate",
+        "--instruction",
+        f"@{template}",
+        "--data-source",
+        "mine",
+        "--val-size",
+        "0",
+    )
     assert code == 0
     train = pd.read_parquet(out / "train.parquet")
     assert len(train) == 10 and len(pd.read_parquet(out / "val.parquet")) == 0
@@ -328,8 +410,18 @@ def test_prepare_instruction_file_and_data_source(tmp_path):
 def test_prepare_max_prompt_length_with_tiny_tokenizer(tmp_path, tiny_model_dir):
     rows = problems(12) + [{"problem": "Compute the sum " + " + ".join(map(str, range(300))), "answer": "44850"}]
     source = write_json(tmp_path / "s.json", rows)
-    code, out = prepare(tmp_path, "--source", str(source), "--no-decontaminate", "--val-size", "2",
-                        "--tokenizer", str(tiny_model_dir), "--max-prompt-length", "400")
+    code, out = prepare(
+        tmp_path,
+        "--source",
+        str(source),
+        "--no-decontaminate",
+        "--val-size",
+        "2",
+        "--tokenizer",
+        str(tiny_model_dir),
+        "--max-prompt-length",
+        "400",
+    )
     assert code == 0
     report = report_of(out)
     assert report["counts"]["source"]["dropped"]["too_long"] == 1
@@ -339,41 +431,76 @@ def test_prepare_max_prompt_length_with_tiny_tokenizer(tmp_path, tiny_model_dir)
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     train = pd.read_parquet(out / "train.parquet")
-    texts = tokenizer.apply_chat_template([[dict(m) for m in p] for p in train.prompt], tokenize=False,
-                                          add_generation_prompt=True)
+    texts = tokenizer.apply_chat_template(
+        [[dict(m) for m in p] for p in train.prompt], tokenize=False, add_generation_prompt=True
+    )
     counts = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
     assert max(counts) == tokens["max"] and report["prompt_tokens_measured_on"] == 12
     assert all(n <= len(text.encode()) for n, text in zip(counts, texts))  # the bound measure_lengths uses
 
-    code, sampled = prepare(tmp_path, "--source", str(source), "--no-decontaminate", "--val-size", "2",
-                            "--tokenizer", str(tiny_model_dir), "--max-prompt-length", "400",
-                            "--token-stats-sample", "3", out="sampled")
+    code, sampled = prepare(
+        tmp_path,
+        "--source",
+        str(source),
+        "--no-decontaminate",
+        "--val-size",
+        "2",
+        "--tokenizer",
+        str(tiny_model_dir),
+        "--max-prompt-length",
+        "400",
+        "--token-stats-sample",
+        "3",
+        out="sampled",
+    )
     assert code == 0 and report_of(sampled)["counts"]["source"]["dropped"]["too_long"] == 1
     assert report_of(sampled)["prompt_tokens_measured_on"] <= 3
 
 
 # --- bad input: clear error, non-zero exit, nothing written ---------------------------------------
 
+
 @pytest.mark.parametrize(
     ("make_args", "message"),
     [
         (lambda d: ["--source", str(d / "nope.json")], "input file not found"),
-        (lambda d: ["--source", str(write_json(d / "c.json", [{"question": "q", "answer": 1}]))],
-         "missing required column(s) 'problem' (--problem-key); columns found: 'answer', 'question'"),
-        (lambda d: ["--source", str(write_json(d / "n.json", [{"problem": "q", "answer": None}]))],
-         "no training rows left after cleaning (1 loaded; dropped: missing_answer 1)"),
-        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--instruction", "no placeholder"],
-         "--instruction must contain the placeholder {problem}"),
-        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--val-size", "3"],
-         "--val-size 3 leaves no training rows"),
-        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--fuzzy-threshold", "1.5"],
-         "--fuzzy-threshold must be in [0, 1]"),
-        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--max-prompt-length", "9"],
-         "--max-prompt-length needs --tokenizer"),
-        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--instruction", "@/no/such/file"],
-         "cannot read @/no/such/file"),
-        (lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--decontaminate-with",
-                    str(d / "missing_eval.json")], "input file not found"),
+        (
+            lambda d: ["--source", str(write_json(d / "c.json", [{"question": "q", "answer": 1}]))],
+            "missing required column(s) 'problem' (--problem-key); columns found: 'answer', 'question'",
+        ),
+        (
+            lambda d: ["--source", str(write_json(d / "n.json", [{"problem": "q", "answer": None}]))],
+            "no training rows left after cleaning (1 loaded; dropped: missing_answer 1)",
+        ),
+        (
+            lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--instruction", "no placeholder"],
+            "--instruction must contain the placeholder {problem}",
+        ),
+        (
+            lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--val-size", "3"],
+            "--val-size 3 leaves no training rows",
+        ),
+        (
+            lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--fuzzy-threshold", "1.5"],
+            "--fuzzy-threshold must be in [0, 1]",
+        ),
+        (
+            lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--max-prompt-length", "9"],
+            "--max-prompt-length needs --tokenizer",
+        ),
+        (
+            lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--instruction", "@/no/such/file"],
+            "cannot read @/no/such/file",
+        ),
+        (
+            lambda d: [
+                "--source",
+                str(write_json(d / "s.json", problems(3))),
+                "--decontaminate-with",
+                str(d / "missing_eval.json"),
+            ],
+            "input file not found",
+        ),
     ],
 )
 def test_prepare_errors_write_nothing(tmp_path, capsys, make_args, message):
@@ -421,14 +548,23 @@ def test_prepare_crash_while_writing_leaves_old_outputs(tmp_path, monkeypatch):
 
 # --- the real DeepScaleR files --------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_prepare_real_files_decontaminated(tmp_path, shared_data):
     contaminated = json.loads((shared_data / "test_aime.json").read_text())[:3]
-    extra = write_json(tmp_path / "leak.json", [{"problem": r["problem"] + "  ", "answer": r["answer"]}
-                                                for r in contaminated])
+    extra = write_json(
+        tmp_path / "leak.json", [{"problem": r["problem"] + "  ", "answer": r["answer"]} for r in contaminated]
+    )
     evals = [f"{name}={shared_data / f'test_{name}.json'}" for name in ("aime", "amc", "math")]
-    code, out = prepare(tmp_path, "--source", str(shared_data / "train_math.json"),
-                        str(shared_data / "train_aime.json"), str(extra), "--decontaminate-with", *evals)
+    code, out = prepare(
+        tmp_path,
+        "--source",
+        str(shared_data / "train_math.json"),
+        str(shared_data / "train_aime.json"),
+        str(extra),
+        "--decontaminate-with",
+        *evals,
+    )
     assert code == 0
     report = report_of(out)
     counts = report["counts"]["source"]

@@ -13,6 +13,7 @@ import re
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 # LaTeX that changes spacing or sizing but not meaning; removed before comparing problems.
@@ -38,20 +39,19 @@ def dedup_key(text: str) -> str:
     return canonical_text(text)
 
 
-def word_ids(keys: Sequence[str], crc32: Any = zlib.crc32) -> list[list[int]]:
+class _WordIds(dict):
+    """bytes -> CRC-32, computed on first use (dict lookups stay in C for known words)."""
+
+    def __missing__(self, word: bytes) -> int:
+        value = self[word] = zlib.crc32(word)
+        return value
+
+
+def word_ids(keys: Sequence[str]) -> list[list[int]]:
     """Stable integer ids of the words of canonical texts (CRC-32: the same in every process, unlike
     ``hash(str)``, so n-gram hashes and MinHash results are reproducible). Cached per call: words repeat."""
-    cache: dict[bytes, int] = {}
-    out = []
-    for key in keys:
-        ids = []
-        for word in key.encode().split():
-            value = cache.get(word)
-            if value is None:
-                value = cache[word] = crc32(word)
-            ids.append(value)
-        out.append(ids)
-    return out
+    lookup = _WordIds().__getitem__
+    return [list(map(lookup, key.encode().split())) for key in keys]
 
 
 def ngram_hash_sets(docs: Sequence[Sequence[int]], n: int, seed: int = 12345) -> list[set[int]]:
@@ -61,7 +61,7 @@ def ngram_hash_sets(docs: Sequence[Sequence[int]], n: int, seed: int = 12345) ->
 
     weights = np.random.default_rng(seed).integers(1, 1 << 62, n + 1, dtype=np.uint64) | np.uint64(1)
     sizes = [len(doc) for doc in docs]
-    flat = np.fromiter((w for doc in docs for w in doc), dtype=np.uint64, count=sum(sizes))
+    flat = np.fromiter(chain.from_iterable(docs), dtype=np.uint64, count=sum(sizes))
     padded = np.concatenate([flat, np.zeros(n, dtype=np.uint64)])
     hashes = np.zeros(flat.size, dtype=np.uint64)
     for k in range(n):  # wraps mod 2**64 by design
@@ -73,8 +73,11 @@ def ngram_hash_sets(docs: Sequence[Sequence[int]], n: int, seed: int = 12345) ->
         if size >= n:
             sets.append(set(values[start : start + size - n + 1]))
         else:  # whole short text; the length term keeps it apart from full n-grams
-            sets.append({(sum(w * x for w, x in zip(short_weights, doc)) + size * short_weights[n]) % (1 << 64)}
-                        if size else set())
+            sets.append(
+                {(sum(w * x for w, x in zip(short_weights, doc)) + size * short_weights[n]) % (1 << 64)}
+                if size
+                else set()
+            )
         start += size
     return sets
 
@@ -130,9 +133,7 @@ class Decontaminator:
 
 _INTEGER = re.compile(r"[+-]?\d+|[+-]?\d{1,3}(?:(?:,|\{,\}|\\!)\d{3})+")
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
-_FRACTION = re.compile(
-    r"[+-]?\d+\s*/\s*\d+|[+-]?\\[dt]?frac\s*(?:\{\s*-?\d+\s*\}|\d)\s*(?:\{\s*\d+\s*\}|\d)"
-)
+_FRACTION = re.compile(r"[+-]?\d+\s*/\s*\d+|[+-]?\\[dt]?frac\s*(?:\{\s*-?\d+\s*\}|\d)\s*(?:\{\s*\d+\s*\}|\d)")
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z '.,-]*[A-Za-z.]|\(?[A-Za-z]\)")
 
@@ -171,8 +172,8 @@ def minhash_signatures(shingle_sets: Sequence[set[int]], num_perm: int = 64, see
     mult = rng.integers(1, (1 << 61) - 1, num_perm, dtype=np.uint64)
     add = rng.integers(0, (1 << 61) - 1, num_perm, dtype=np.uint64)
     sizes = np.fromiter((len(s) for s in shingle_sets), dtype=np.int64, count=len(shingle_sets))
-    values = np.fromiter((h & 0x1FFFFFFFFFFFFFFF for s in shingle_sets for h in s), dtype=np.uint64,
-                         count=int(sizes.sum()))
+    values = np.fromiter(chain.from_iterable(shingle_sets), dtype=np.uint64, count=int(sizes.sum()))
+    values &= np.uint64(0x1FFFFFFFFFFFFFFF)  # below the Mersenne prime
     signatures = np.full((len(shingle_sets), num_perm), np.iinfo(np.uint64).max, dtype=np.uint64)
     nonempty = sizes > 0
     if not values.size:
@@ -184,8 +185,12 @@ def minhash_signatures(shingle_sets: Sequence[set[int]], num_perm: int = 64, see
 
 
 def fuzzy_duplicates(
-    ids: Sequence[Sequence[int]], answers: Sequence[Any], threshold: float = 0.85, shingle: int = 5,
-    num_perm: int = 48, bands: int = 8,
+    ids: Sequence[Sequence[int]],
+    answers: Sequence[Any],
+    threshold: float = 0.85,
+    shingle: int = 5,
+    num_perm: int = 48,
+    bands: int = 8,
 ) -> list[int | None]:
     """For each text (as ``word_ids``), the index of an earlier kept one it nearly repeats, else None.
 
@@ -204,8 +209,14 @@ def fuzzy_duplicates(
     result: list[int | None] = []
     for i, keys in enumerate(band_keys):
         candidates = {c for band, key in enumerate(keys) for c in buckets[band].get(key, ())} if sets[i] else ()
-        match = next((c for c in sorted(candidates) if answers[c] == answers[i]
-                      and len(sets[i] & sets[c]) >= threshold * len(sets[i] | sets[c])), None)
+        match = next(
+            (
+                c
+                for c in sorted(candidates)
+                if answers[c] == answers[i] and len(sets[i] & sets[c]) >= threshold * len(sets[i] | sets[c])
+            ),
+            None,
+        )
         result.append(match)
         if match is None:
             for band, key in enumerate(keys):

@@ -100,7 +100,9 @@ def load_eval_sets(
     return loaded, skipped
 
 
-def _load_known(name: str, known: KnownEvalSet, use_hub: bool, search_dirs: Sequence[Path]) -> tuple[EvalSet | None, str]:
+def _load_known(
+    name: str, known: KnownEvalSet, use_hub: bool, search_dirs: Sequence[Path]
+) -> tuple[EvalSet | None, str]:
     reason = f"Hugging Face dataset {known.hf_name} not loaded"
     if use_hub:
         try:

@@ -34,32 +34,41 @@ def parquet_schema(list_ground_truth: bool) -> Any:
 
     message = pa.struct([("role", pa.string()), ("content", pa.string())])
     truth = pa.list_(pa.string()) if list_ground_truth else pa.string()
-    return pa.schema([
-        ("problem", pa.string()),
-        ("answer", pa.string()),
-        ("solution", pa.string()),
-        ("prompt", pa.list_(message)),
-        ("data_source", pa.string()),
-        ("ability", pa.string()),
-        ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", truth)])),
-        ("extra_info", pa.struct([("index", pa.int64()), ("split", pa.string())])),
-    ])
+    return pa.schema(
+        [
+            ("problem", pa.string()),
+            ("answer", pa.string()),
+            ("solution", pa.string()),
+            ("prompt", pa.list_(message)),
+            ("data_source", pa.string()),
+            ("ability", pa.string()),
+            ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", truth)])),
+            ("extra_info", pa.struct([("index", pa.int64()), ("split", pa.string())])),
+        ]
+    )
 
 
-def output_records(rows: Sequence[Mapping[str, Any]], prompts: Sequence[list[dict[str, str]]], split: str,
-                   list_ground_truth: bool) -> list[dict[str, Any]]:
+def output_records(
+    rows: Sequence[Mapping[str, Any]], prompts: Sequence[list[dict[str, str]]], split: str, list_ground_truth: bool
+) -> list[dict[str, Any]]:
     """Rows in the output layout (``extra_info.index`` counts within the split)."""
     records = []
     for index, (row, prompt) in enumerate(zip(rows, prompts)):
         answer = row["answer"]
         first = answer if isinstance(answer, str) else answer[0]
         truth = (list(answer) if not isinstance(answer, str) else [answer]) if list_ground_truth else first
-        records.append({
-            "problem": row["problem"], "answer": first, "solution": row["solution"], "prompt": prompt,
-            "data_source": row["data_source"], "ability": "math",
-            "reward_model": {"style": "rule", "ground_truth": truth},
-            "extra_info": {"index": index, "split": split},
-        })
+        records.append(
+            {
+                "problem": row["problem"],
+                "answer": first,
+                "solution": row["solution"],
+                "prompt": prompt,
+                "data_source": row["data_source"],
+                "ability": "math",
+                "reward_model": {"style": "rule", "ground_truth": truth},
+                "extra_info": {"index": index, "split": split},
+            }
+        )
     return records
 
 
@@ -67,14 +76,17 @@ def check_outputs_free(output_dir: Path, overwrite: bool, names: Sequence[str] =
     """Refuse to run when outputs exist and ``overwrite`` is off, before any work is done."""
     existing = [name for name in names if (output_dir / name).exists()]
     if existing and not overwrite:
-        raise DataError(f"{output_dir} already has {', '.join(existing)}; pass --overwrite to replace them "
-                        "or choose another --output-dir.")
+        raise DataError(
+            f"{output_dir} already has {', '.join(existing)}; pass --overwrite to replace them "
+            "or choose another --output-dir."
+        )
     if output_dir.exists() and not output_dir.is_dir():
         raise DataError(f"--output-dir {output_dir} exists and is not a folder.")
 
 
-def write_outputs(output_dir: Path, tables: Mapping[str, list[dict[str, Any]]], schema: Any,
-                  report: Mapping[str, Any]) -> dict[str, Path]:
+def write_outputs(
+    output_dir: Path, tables: Mapping[str, list[dict[str, Any]]], schema: Any, report: Mapping[str, Any]
+) -> dict[str, Path]:
     """Write every output into a temporary folder inside ``output_dir``, then move them into place.
 
     Nothing is moved unless all files were written, so a crash never leaves a half-written set.
@@ -102,7 +114,7 @@ def percentiles(values: Sequence[int], points: Sequence[int] = (50, 90, 99)) -> 
     if not values:
         return {}
     array = np.asarray(values)
-    stats = {f"p{p}": float(np.percentile(array, p)) for p in points}
+    stats = {f"p{p}": round(float(np.percentile(array, p)), 1) for p in points}
     return {"mean": round(float(array.mean()), 1), **stats, "max": float(array.max())}
 
 

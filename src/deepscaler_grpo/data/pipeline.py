@@ -1,9 +1,9 @@
 """The cleaning steps of ``deepscaler-grpo prepare`` as plain functions over row dicts, each
 returning what it kept and what it dropped (by reason), so the report can account for every input row.
 
-Rows are ``{"problem": str, "answer": str | list[str], "solution": str, "data_source": str, "key": str}``
-plus ``ids`` (``key`` = ``dedup_key(problem)``, ``ids`` = its ``word_ids``, computed once); an answer is a list only when there are several
-acceptable answers (a one-element list becomes a string).
+Rows are ``{"problem": str, "answer": str | list[str], "solution": str, "data_source": str, "key": str,
+"ids": list[int]}`` (``key`` = ``dedup_key(problem)``, ``ids`` = its ``word_ids``, both computed once);
+an answer is a list only when there are several acceptable answers (a one-element list becomes a string).
 
     rows, drops, changes = normalize_rows(load_records("train.json"), data_source="train")
     rows, dup_drops = deduplicate(rows)
@@ -60,8 +60,15 @@ def normalize_rows(raw: Sequence[Row], data_source: str) -> tuple[list[Row], Cou
         changes["whitespace_trimmed"] += problem != item.get("problem")
         changes["answer_normalized"] += not _same(answer, item.get("answer"))
         solution = _clean_text(item.get("solution"))
-        rows.append({"problem": problem, "answer": answer, "solution": solution, "data_source": data_source,
-                     "key": dedup_key(problem)})
+        rows.append(
+            {
+                "problem": problem,
+                "answer": answer,
+                "solution": solution,
+                "data_source": data_source,
+                "key": dedup_key(problem),
+            }
+        )
     for row, ids in zip(rows, word_ids([row["key"] for row in rows])):
         row["ids"] = ids
     return rows, drops, changes
@@ -110,8 +117,13 @@ def fuzzy_deduplicate(rows: Sequence[Row], threshold: float) -> tuple[list[Row],
 
 
 def measure_lengths(
-    tokenizer: Any, texts: Sequence[str], max_length: int | None, sample_size: int = 4096, seed: int = 0,
-    progress: bool = True, margin: int = 16,
+    tokenizer: Any,
+    texts: Sequence[str],
+    max_length: int | None,
+    sample_size: int = 4096,
+    seed: int = 0,
+    progress: bool = True,
+    margin: int = 16,
 ) -> tuple[list[bool], list[int]]:
     """Which templated prompts fit in ``max_length`` tokens, and token counts of a sample of them.
 
@@ -123,7 +135,9 @@ def measure_lengths(
     n = len(texts)
     everything = sample_size <= 0 or sample_size >= n
     sample = set(range(n)) if everything else set(random.Random(seed).sample(range(n), sample_size))
-    suspects = set() if max_length is None else {i for i, t in enumerate(texts) if len(t.encode()) > max_length - margin}
+    suspects = (
+        set() if max_length is None else {i for i, t in enumerate(texts) if len(t.encode()) > max_length - margin}
+    )
     todo = sorted(sample | suspects)
     counts = dict(zip(todo, count_tokens(tokenizer, [texts[i] for i in todo], progress=progress)))
     keep = [i not in suspects or counts[i] <= max_length for i in range(n)]
@@ -136,8 +150,10 @@ def resolve_val_size(val_size: float | None, n_rows: int, auto_max: int = 500, a
         return min(auto_max, max(1, round(n_rows * auto_fraction))) if n_rows > 1 else 0
     count = round(val_size * n_rows) if 0 < val_size < 1 else int(val_size)
     if count >= n_rows:
-        raise DataError(f"--val-size {val_size:g} leaves no training rows ({n_rows} rows after cleaning); "
-                        "use a smaller --val-size or a fraction such as 0.05.")
+        raise DataError(
+            f"--val-size {val_size:g} leaves no training rows ({n_rows} rows after cleaning); "
+            "use a smaller --val-size or a fraction such as 0.05."
+        )
     return count
 
 
@@ -162,8 +178,10 @@ def templated_prompts(
     otherwise every prompt is rendered.
     """
     if getattr(tokenizer, "chat_template", None) is None:
-        raise DataError(f"tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no chat template, so "
-                        "prompt lengths after templating cannot be measured; pick a chat/instruct tokenizer.")
+        raise DataError(
+            f"tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no chat template, so "
+            "prompt lengths after templating cannot be measured; pick a chat/instruct tokenizer."
+        )
 
     def render(items: Sequence[str]) -> list[str]:
         conversations = [make_prompt(p, instruction, system_prompt) for p in items]

@@ -39,9 +39,9 @@ from deepscaler_grpo.data.output import (
 )
 from deepscaler_grpo.data.pipeline import (
     Row,
-    fuzzy_deduplicate,
     decontaminate,
     deduplicate,
+    fuzzy_deduplicate,
     measure_lengths,
     normalize_rows,
     resolve_val_size,
@@ -57,8 +57,16 @@ from deepscaler_grpo.data.records import (
 )
 
 DEFAULT_SOURCE = "agentica-org/DeepScaleR-Preview-Dataset"
-DROP_REASONS = ("missing_problem", "missing_answer", "exact_duplicate", "near_duplicate", "overlaps_val",
-                "fuzzy_duplicate", "contaminated", "too_long")
+DROP_REASONS = (
+    "missing_problem",
+    "missing_answer",
+    "exact_duplicate",
+    "near_duplicate",
+    "overlaps_val",
+    "fuzzy_duplicate",
+    "contaminated",
+    "too_long",
+)
 
 
 @dataclass(frozen=True)
@@ -120,8 +128,10 @@ def load_tokenizer(name_or_path: str) -> Any:
         return AutoTokenizer.from_pretrained(name_or_path)
     except Exception as err:  # missing folder, offline Hub, bad files: one message for the user
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(f"could not load tokenizer {name_or_path!r}: {reason}. Pass a local model folder, "
-                        "or download it once and set HF_HUB_OFFLINE=1.") from err
+        raise DataError(
+            f"could not load tokenizer {name_or_path!r}: {reason}. Pass a local model folder, "
+            "or download it once and set HF_HUB_OFFLINE=1."
+        ) from err
 
 
 class StepLog:
@@ -147,9 +157,13 @@ Loaded = list[tuple[str, list[Row]]]  # (data_source label, raw rows) per source
 
 def load_sources(sources: tuple[str, ...], config: PrepareConfig, split: str) -> Loaded:
     """Raw rows of every source, labelled with their ``data_source``."""
-    return [(config.data_source or source_label(source),
-             load_records(source, config.problem_key, config.answer_key, config.solution_key, split=split))
-            for source in sources]
+    return [
+        (
+            config.data_source or source_label(source),
+            load_records(source, config.problem_key, config.answer_key, config.solution_key, split=split),
+        )
+        for source in sources
+    ]
 
 
 def normalize_logged(loaded: Loaded) -> tuple[list[Row], StepLog, Counter]:
@@ -175,8 +189,11 @@ def dedup_logged(rows: list[Row], log: StepLog, fuzzy_threshold: float, seen: se
     kept, drops = deduplicate(rows, seen)
     log.answer_conflicts += drops["answer_conflicts"]
     remaining = len(rows)
-    for reason in ("overlaps_val", "exact_duplicate", "near_duplicate") if seen is not None else (
-            "exact_duplicate", "near_duplicate"):
+    for reason in (
+        ("overlaps_val", "exact_duplicate", "near_duplicate")
+        if seen is not None
+        else ("exact_duplicate", "near_duplicate")
+    ):
         remaining -= drops[reason]
         log.add(reason, drops[reason], remaining)
     if fuzzy_threshold > 0:
@@ -190,8 +207,9 @@ def length_logged(rows: list[Row], log: StepLog, config: PrepareConfig, tokenize
     if tokenizer is None:
         return rows, []
     texts = templated_prompts(tokenizer, [r["problem"] for r in rows], config.instruction, config.system_prompt)
-    keep, sampled = measure_lengths(tokenizer, texts, config.max_prompt_length, config.token_stats_sample,
-                                    config.seed, config.progress)
+    keep, sampled = measure_lengths(
+        tokenizer, texts, config.max_prompt_length, config.token_stats_sample, config.seed, config.progress
+    )
     kept = [row for row, ok in zip(rows, keep) if ok]
     if config.max_prompt_length is not None:
         log.add("too_long", len(rows) - len(kept), len(kept))
@@ -211,8 +229,13 @@ class Prepared:
     contaminated: Counter
 
 
-def clean_inputs(config: PrepareConfig, loaded: Loaded, val_loaded: Loaded | None,
-                 eval_problems: dict[str, tuple[str, ...]], tokenizer: Any) -> Prepared:
+def clean_inputs(
+    config: PrepareConfig,
+    loaded: Loaded,
+    val_loaded: Loaded | None,
+    eval_problems: dict[str, tuple[str, ...]],
+    tokenizer: Any,
+) -> Prepared:
     """Normalise, deduplicate, decontaminate, length-filter and split (see the module docstring)."""
     rows, log, changes = normalize_logged(loaded)
     val_rows: list[Row] = []
@@ -245,24 +268,48 @@ def _check_not_empty(prepared: Prepared, config: PrepareConfig) -> None:
 
     log, val_log = prepared.log, prepared.val_log
     if not prepared.train:
-        raise DataError(f"no training rows left after cleaning ({log.input} loaded; dropped: {summary(log)}). "
-                        "Check the column mapping, --max-prompt-length and --decontaminate-with.")
+        raise DataError(
+            f"no training rows left after cleaning ({log.input} loaded; dropped: {summary(log)}). "
+            "Check the column mapping, --max-prompt-length and --decontaminate-with."
+        )
     if val_log is not None and not prepared.val:
-        raise DataError(f"no validation rows left from {config.val_source} ({val_log.input} loaded; "
-                        f"dropped: {summary(val_log)}).")
+        raise DataError(
+            f"no validation rows left from {config.val_source} ({val_log.input} loaded; dropped: {summary(val_log)})."
+        )
 
 
-def build_report(config: PrepareConfig, prepared: Prepared, eval_sets: list[EvalSet], skipped: list[dict[str, str]],
-                 prompts: dict[str, list[list[dict[str, str]]]], list_truth: bool) -> dict[str, Any]:
+def build_report(
+    config: PrepareConfig,
+    prepared: Prepared,
+    eval_sets: list[EvalSet],
+    skipped: list[dict[str, str]],
+    prompts: dict[str, list[list[dict[str, str]]]],
+    list_truth: bool,
+) -> dict[str, Any]:
     """The JSON report: counts per step, modifications, decontamination, answer types, prompt lengths."""
     carved = 0 if prepared.val_log else len(prepared.val)
     counts = {"source": prepared.log.as_dict(len(prepared.train) + carved)}
-    sets = [{"name": s.name, "origin": s.origin, "problems": len(s.problems),
-             "removed": prepared.contaminated.get(s.name, 0), "note": s.note} for s in eval_sets]
+    sets = [
+        {
+            "name": s.name,
+            "origin": s.origin,
+            "problems": len(s.problems),
+            "removed": prepared.contaminated.get(s.name, 0),
+            "note": s.note,
+        }
+        for s in eval_sets
+    ]
     if prepared.val_log is not None:
         counts["val_source"] = prepared.val_log.as_dict(len(prepared.val))
-        sets.append({"name": "val_source", "origin": config.val_source, "problems": len(prepared.val),
-                     "removed": prepared.contaminated.get("val_source", 0), "note": "the validation problems"})
+        sets.append(
+            {
+                "name": "val_source",
+                "origin": config.val_source,
+                "problems": len(prepared.val),
+                "removed": prepared.contaminated.get("val_source", 0),
+                "note": "the validation problems",
+            }
+        )
     chars = [sum(len(m["content"]) for m in p) for p in prompts["train"] + prompts["val"]]
     return {
         "sources": list(config.sources),
@@ -272,8 +319,12 @@ def build_report(config: PrepareConfig, prepared: Prepared, eval_sets: list[Eval
         "counts": counts,
         "modified": {key: prepared.changes[key] for key in ("whitespace_trimmed", "answer_normalized")},
         "duplicates_with_other_answer": prepared.log.answer_conflicts,
-        "decontamination": {"ngram": config.ngram, "overlap_threshold": config.overlap_threshold,
-                            "sets": sets, "skipped": skipped},
+        "decontamination": {
+            "ngram": config.ngram,
+            "overlap_threshold": config.overlap_threshold,
+            "sets": sets,
+            "skipped": skipped,
+        },
         "answer_types": {"train": answer_type_counts(prepared.train), "val": answer_type_counts(prepared.val)},
         "ground_truth_type": "list[str]" if list_truth else "str",
         "prompt_length": {"chars": percentiles(chars), "tokens": percentiles(prepared.token_sample)},
@@ -291,16 +342,21 @@ def run_prepare(config: PrepareConfig, warn: Callable[[str], None] | None = None
     loaded = load_sources(config.sources, config, config.split)
     val_loaded = load_sources((config.val_source,), config, config.val_split) if config.val_source else None
     eval_sets, skipped = load_eval_sets(config.decontaminate_with)
-    for message in [s.note for s in eval_sets if s.note] + [f"decontamination against {s['name']} skipped: "
-                                                            f"{s['reason']}" for s in skipped]:
+    for message in [s.note for s in eval_sets if s.note] + [
+        f"decontamination against {s['name']} skipped: {s['reason']}" for s in skipped
+    ]:
         warn(message)
     tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
     prepared = clean_inputs(config, loaded, val_loaded, {s.name: s.problems for s in eval_sets}, tokenizer)
     list_truth = any(not isinstance(row["answer"], str) for row in prepared.train + prepared.val)
-    prompts = {split: [make_prompt(r["problem"], config.instruction, config.system_prompt) for r in rows]
-               for split, rows in (("train", prepared.train), ("val", prepared.val))}
-    tables = {f"{split}.parquet": output_records(getattr(prepared, split), prompts[split], split, list_truth)
-              for split in ("train", "val")}
+    prompts = {
+        split: [make_prompt(r["problem"], config.instruction, config.system_prompt) for r in rows]
+        for split, rows in (("train", prepared.train), ("val", prepared.val))
+    }
+    tables = {
+        f"{split}.parquet": output_records(getattr(prepared, split), prompts[split], split, list_truth)
+        for split in ("train", "val")
+    }
     report = build_report(config, prepared, eval_sets, skipped, prompts, list_truth)
     report["seconds"] = round(time.perf_counter() - started, 3)
     write_outputs(output_dir, tables, parquet_schema(list_truth), report)
@@ -325,45 +381,91 @@ def val_size_option(value: str) -> float:
         raise argparse.ArgumentTypeError(f"{value!r} is not a row count or a fraction such as 0.05") from None
 
 
-def build_parser(default_source: str = DEFAULT_SOURCE, known_sets: tuple[str, ...] = tuple(KNOWN_EVAL_SETS),
-                 default_instruction: str = DEFAULT_INSTRUCTION) -> argparse.ArgumentParser:
+def build_parser(
+    default_source: str = DEFAULT_SOURCE,
+    known_sets: tuple[str, ...] = tuple(KNOWN_EVAL_SETS),
+    default_instruction: str = DEFAULT_INSTRUCTION,
+) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepscaler-grpo prepare",
         description="Clean a math dataset and write train.parquet, val.parquet and prepare_report.json.",
     )
-    parser.add_argument("--source", nargs="+", default=[default_source], metavar="NAME_OR_FILE",
-                        help=f"Hugging Face dataset(s) or .json/.jsonl/.parquet file(s) (default {default_source})")
+    parser.add_argument(
+        "--source",
+        nargs="+",
+        default=[default_source],
+        metavar="NAME_OR_FILE",
+        help=f"Hugging Face dataset(s) or .json/.jsonl/.parquet file(s) (default {default_source})",
+    )
     parser.add_argument("--split", default="train", help="split of a Hugging Face --source (default train)")
-    parser.add_argument("--output-dir", default="data/deepscaler", help="where the outputs go (default data/deepscaler)")
+    parser.add_argument(
+        "--output-dir", default="data/deepscaler", help="where the outputs go (default data/deepscaler)"
+    )
     parser.add_argument("--problem-key", default="problem", help="source column holding the problem")
     parser.add_argument("--answer-key", default="answer", help="source column holding the answer")
     parser.add_argument("--solution-key", default="solution", help="source column holding the solution (optional)")
-    parser.add_argument("--instruction", default=default_instruction, metavar="TEXT|@FILE",
-                        help="user-message template containing {problem} (default asks for <answer>...</answer>)")
+    parser.add_argument(
+        "--instruction",
+        default=default_instruction,
+        metavar="TEXT|@FILE",
+        help="user-message template containing {problem} (default asks for <answer>...</answer>)",
+    )
     parser.add_argument("--system-prompt", default=None, metavar="TEXT|@FILE", help="optional system message")
-    parser.add_argument("--data-source", default=None, help="data_source value for every row (default: the source name)")
+    parser.add_argument(
+        "--data-source", default=None, help="data_source value for every row (default: the source name)"
+    )
     val = parser.add_mutually_exclusive_group()
-    val.add_argument("--val-size", type=val_size_option, default=None, metavar="N|FRACTION",
-                     help="validation rows carved from the source: a count or a fraction (default min(500, 5%%))")
-    val.add_argument("--val-source", default=None, metavar="NAME_OR_FILE", help="take validation rows from here instead")
+    val.add_argument(
+        "--val-size",
+        type=val_size_option,
+        default=None,
+        metavar="N|FRACTION",
+        help="validation rows carved from the source: a count or a fraction (default min(500, 5%%))",
+    )
+    val.add_argument(
+        "--val-source", default=None, metavar="NAME_OR_FILE", help="take validation rows from here instead"
+    )
     parser.add_argument("--val-split", default="train", help="split of a Hugging Face --val-source (default train)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the validation sample (default 42)")
-    parser.add_argument("--decontaminate-with", nargs="+", default=list(known_sets), metavar="SPEC",
-                        help=f"evaluation sets: {', '.join(known_sets)}, a file, NAME=FILE or a dataset name "
-                             "(default: the three known sets)")
+    parser.add_argument(
+        "--decontaminate-with",
+        nargs="+",
+        default=list(known_sets),
+        metavar="SPEC",
+        help=f"evaluation sets: {', '.join(known_sets)}, a file, NAME=FILE or a dataset name "
+        "(default: the three known sets)",
+    )
     parser.add_argument("--no-decontaminate", action="store_true", help="skip decontamination")
     parser.add_argument("--ngram", type=int, default=8, help="word n-gram size for decontamination (default 8)")
-    parser.add_argument("--overlap-threshold", type=float, default=0.5,
-                        help="share of an evaluation problem's n-grams that marks a training problem (default 0.5)")
-    parser.add_argument("--fuzzy-threshold", type=float, default=0.85,
-                        help="also drop problems whose word 5-grams overlap an earlier one's by this Jaccard "
-                             "similarity with the same answer (MinHash); 0 turns it off (default 0.85)")
+    parser.add_argument(
+        "--overlap-threshold",
+        type=float,
+        default=0.5,
+        help="share of an evaluation problem's n-grams that marks a training problem (default 0.5)",
+    )
+    parser.add_argument(
+        "--fuzzy-threshold",
+        type=float,
+        default=0.85,
+        help="also drop problems whose word 5-grams overlap an earlier one's by this Jaccard "
+        "similarity with the same answer (MinHash); 0 turns it off (default 0.85)",
+    )
     parser.add_argument("--tokenizer", default=None, metavar="NAME_OR_PATH", help="measure prompts in tokens")
-    parser.add_argument("--max-prompt-length", type=int, default=None, metavar="N",
-                        help="drop prompts longer than N tokens after the chat template (needs --tokenizer)")
-    parser.add_argument("--token-stats-sample", type=int, default=4096, metavar="N",
-                        help="token percentiles from a seeded sample of N prompts (0 = all); the length "
-                             "filter is always exact (default 4096)")
+    parser.add_argument(
+        "--max-prompt-length",
+        type=int,
+        default=None,
+        metavar="N",
+        help="drop prompts longer than N tokens after the chat template (needs --tokenizer)",
+    )
+    parser.add_argument(
+        "--token-stats-sample",
+        type=int,
+        default=4096,
+        metavar="N",
+        help="token percentiles from a seeded sample of N prompts (0 = all); the length "
+        "filter is always exact (default 4096)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
@@ -371,14 +473,28 @@ def build_parser(default_source: str = DEFAULT_SOURCE, known_sets: tuple[str, ..
 
 def config_from_args(args: argparse.Namespace) -> PrepareConfig:
     return PrepareConfig(
-        sources=tuple(args.source), output_dir=args.output_dir, split=args.split, problem_key=args.problem_key,
-        answer_key=args.answer_key, solution_key=args.solution_key, instruction=text_option(args.instruction),
-        system_prompt=text_option(args.system_prompt), data_source=args.data_source, val_size=args.val_size,
-        val_source=args.val_source, val_split=args.val_split, seed=args.seed,
-        decontaminate_with=() if args.no_decontaminate else tuple(args.decontaminate_with), ngram=args.ngram,
-        overlap_threshold=args.overlap_threshold, fuzzy_threshold=args.fuzzy_threshold, tokenizer=args.tokenizer, max_prompt_length=args.max_prompt_length,
+        sources=tuple(args.source),
+        output_dir=args.output_dir,
+        split=args.split,
+        problem_key=args.problem_key,
+        answer_key=args.answer_key,
+        solution_key=args.solution_key,
+        instruction=text_option(args.instruction),
+        system_prompt=text_option(args.system_prompt),
+        data_source=args.data_source,
+        val_size=args.val_size,
+        val_source=args.val_source,
+        val_split=args.val_split,
+        seed=args.seed,
+        decontaminate_with=() if args.no_decontaminate else tuple(args.decontaminate_with),
+        ngram=args.ngram,
+        overlap_threshold=args.overlap_threshold,
+        fuzzy_threshold=args.fuzzy_threshold,
+        tokenizer=args.tokenizer,
+        max_prompt_length=args.max_prompt_length,
         token_stats_sample=args.token_stats_sample,
-        overwrite=args.overwrite, progress=not args.no_progress,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
     )
 
 
@@ -393,8 +509,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
-        if needs_hub(config) and os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("0", "", "false") \
-                and not hub_reachable():
+        if (
+            needs_hub(config)
+            and os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("0", "", "false")
+            and not hub_reachable()
+        ):
             # Hub unreachable: go straight to the local cache instead of a minute of retries per dataset.
             os.environ["HF_HUB_OFFLINE"] = "1"
             print("warning: the Hugging Face Hub is unreachable; using only locally cached datasets", file=sys.stderr)
@@ -403,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     render_report(report)
-    print(f"wrote {len(report['outputs'])} splits to {config.output_dir}: train {report['outputs']['train']} rows, "
-          f"val {report['outputs']['val']} rows, prepare_report.json ({report['seconds']:.1f} s)")
+    print(
+        f"wrote {len(report['outputs'])} splits to {config.output_dir}: train {report['outputs']['train']} rows, "
+        f"val {report['outputs']['val']} rows, prepare_report.json ({report['seconds']:.1f} s)"
+    )
     return 0

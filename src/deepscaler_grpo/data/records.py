@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_INSTRUCTION = (
-    "{problem}\n\n"
-    "Solve the problem step by step and put the final answer inside <answer> </answer> tags."
+    "{problem}\n\nSolve the problem step by step and put the final answer inside <answer> </answer> tags."
 )
 LOCAL_SUFFIXES = (".json", ".jsonl", ".parquet")
 _DOLLAR_WRAPPED = re.compile(r"^\$+([^$]*)\$+$")
@@ -100,11 +99,7 @@ def _is_sequence(value: Any) -> bool:
 
 def is_local_source(source: str, suffixes: tuple[str, ...] = LOCAL_SUFFIXES) -> bool:
     """True when ``source`` names a file (exists, has a data suffix or looks like a path)."""
-    return (
-        Path(source).expanduser().exists()
-        or source.lower().endswith(suffixes)
-        or source.startswith((".", "/", "~"))
-    )
+    return Path(source).expanduser().exists() or source.lower().endswith(suffixes) or source.startswith((".", "/", "~"))
 
 
 def load_records(
@@ -174,8 +169,10 @@ def read_local_file(path: Path) -> list[dict[str, Any]]:
     rows = _parse_json_or_lines(text, path)
     bad = next((i for i, row in enumerate(rows) if not isinstance(row, dict)), None)
     if bad is not None:
-        raise DataError(f"{path}: record {bad} is a {type(rows[bad]).__name__}, expected an object with "
-                        "'problem' and 'answer' fields.")
+        raise DataError(
+            f"{path}: record {bad} is a {type(rows[bad]).__name__}, expected an object with "
+            "'problem' and 'answer' fields."
+        )
     return rows
 
 
@@ -194,8 +191,9 @@ def _parse_json_or_lines(text: str, path: Path) -> list[Any]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as err:
-                raise DataError(f"{path} is neither a JSON list nor valid JSON lines "
-                                f"(line {number}: {err.msg}).") from err
+                raise DataError(
+                    f"{path} is neither a JSON list nor valid JSON lines (line {number}: {err.msg})."
+                ) from err
     return rows
 
 
