@@ -169,3 +169,23 @@ def test_fast_path_decides_plain_numbers() -> None:
     assert check("1,234", "1234").method == "fast"
     assert check("\\dfrac{3}{4}", "0.75").method == "fast"
     assert check("n^2-n", "n(n-1)").method == "symbolic"
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [
+        ("-5", "\u22125", True),
+        ("\\sqrt{2}", "\u221a2", True),
+        ("2\\pi", "2\u03c0", True),
+        ("\\emptyset", "\\varnothing", True),
+        ("4", "four", True),
+        ("4", "five", False),
+        ("x=3", "y=3", False),
+        ("[1,2)", "1 \\le x < 2", True),
+        ("[1,2)", "1 < x < 2", False),
+        ("x = \\frac{e^{t}}{3} + ce^{-2t}", "x = \\frac{e^{t}}{3} + ce^{-3t}", False),
+        ("\\frac{1}{b-a}\\left(e^{-at}-e^{-bt}\\right)", "\\frac{e^{-at}-e^{-bt}}{b-a}", True),
+    ],
+)
+def test_more_spellings(gold: str, pred: str, expected: bool) -> None:
+    assert verify(pred, gold) is expected, check(pred, gold)

@@ -169,3 +169,16 @@ def test_busy_workers_exit_when_the_parent_is_killed() -> None:
     os.kill(proc.pid, 9)
     proc.wait(timeout=10)
     assert _gone(info["pids"], within_s=10)
+
+
+def _verify_in_child(case: tuple[str, str]) -> bool:
+    return verify(*case)
+
+
+def test_safe_from_several_processes() -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    cases = [("n^2-n", "n(n-1)"), ("n^2+n", "n(n-1)"), ("3/4", "0.75"), ("(x+1)^2", "x^2+2x+1")]
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as executor:
+        assert list(executor.map(_verify_in_child, cases)) == [True, False, True, True]

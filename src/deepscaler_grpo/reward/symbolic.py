@@ -68,6 +68,42 @@ def parse_latex_answer(text: str) -> list:
     return [_rationalize(p) if not isinstance(p, str) else p for p in parsed]
 
 
+def _numeric_value(expr, point: dict) -> complex | None:  # noqa: ANN001 - sympy objects
+    try:
+        value = complex(expr.evalf(30, subs=point))
+    except Exception:  # noqa: BLE001 - functions, sets, symbols left over: unknown
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def clearly_different(gold, pred, points: int = 2) -> bool:  # noqa: ANN001 - sympy objects
+    """Cheap disproof before simplify/solve: the two expressions differ at random exact points.
+
+    Only for plain expressions (or assignments to the same name) over the same symbols, without
+    percent markers; anything it cannot evaluate counts as "not clearly different".
+    """
+    from random import Random
+
+    from sympy import Eq, Expr, Rational, UnevaluatedExpr
+
+    if isinstance(gold, Eq) and isinstance(pred, Eq) and gold.lhs == pred.lhs:
+        gold, pred = gold.rhs, pred.rhs
+    if not (isinstance(gold, Expr) and isinstance(pred, Expr)) or gold.free_symbols != pred.free_symbols:
+        return False
+    if gold.has(UnevaluatedExpr) or pred.has(UnevaluatedExpr):
+        return False
+    rng = Random(0)
+    symbols = sorted(gold.free_symbols, key=str)
+    for _ in range(points if symbols else 1):
+        point = {sym: Rational(rng.randint(300, 2700), 1000) for sym in symbols}
+        a, b = _numeric_value(gold, point), _numeric_value(pred, point)
+        if a is None or b is None:
+            return False
+        if abs(a - b) > 1e-9 * max(1.0, abs(a), abs(b)):
+            return True
+    return False
+
+
 def symbolic_equal(pred: str, golds: list[str]) -> bool:
     """True when ``pred`` is equivalent to any of ``golds`` per math-verify (exact numbers)."""
     from math_verify import verify
@@ -80,6 +116,8 @@ def symbolic_equal(pred: str, golds: list[str]) -> bool:
         return False
     for gold in golds:
         parsed_gold = parse_latex_answer(gold)
+        if parsed_gold and clearly_different(parsed_gold[0], parsed_pred[0]):
+            continue
         if parsed_gold and verify(parsed_gold, parsed_pred, timeout_seconds=None, allow_set_relation_comp=True):
             return True
     return False

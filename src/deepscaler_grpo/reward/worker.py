@@ -41,6 +41,7 @@ def serve(stdin, stdout) -> None:  # noqa: ANN001 - text streams
     """The request loop; one request at a time, stops at end of input."""
     from deepscaler_grpo.reward.symbolic import symbolic_equal
 
+    symbolic_equal("\\frac{x^2+1}{2}", ["(1+x^2)/2", "\\{1,2\\}"])  # load sympy's lazy parts before "ready"
     stdout.write(json.dumps({"ready": True}) + "\n")
     stdout.flush()
     for line in stdin:
