@@ -410,18 +410,8 @@ def test_prepare_instruction_file_and_data_source(tmp_path):
 def test_prepare_max_prompt_length_with_tiny_tokenizer(tmp_path, tiny_model_dir):
     rows = problems(12) + [{"problem": "Compute the sum " + " + ".join(map(str, range(300))), "answer": "44850"}]
     source = write_json(tmp_path / "s.json", rows)
-    code, out = prepare(
-        tmp_path,
-        "--source",
-        str(source),
-        "--no-decontaminate",
-        "--val-size",
-        "2",
-        "--tokenizer",
-        str(tiny_model_dir),
-        "--max-prompt-length",
-        "400",
-    )
+    args = ["--source", str(source), "--no-decontaminate", "--val-size", "2", "--tokenizer", str(tiny_model_dir)]
+    code, out = prepare(tmp_path, *args, "--max-prompt-length", "400")
     assert code == 0
     report = report_of(out)
     assert report["counts"]["source"]["dropped"]["too_long"] == 1
@@ -438,21 +428,7 @@ def test_prepare_max_prompt_length_with_tiny_tokenizer(tmp_path, tiny_model_dir)
     assert max(counts) == tokens["max"] and report["prompt_tokens_measured_on"] == 12
     assert all(n <= len(text.encode()) for n, text in zip(counts, texts))  # the bound measure_lengths uses
 
-    code, sampled = prepare(
-        tmp_path,
-        "--source",
-        str(source),
-        "--no-decontaminate",
-        "--val-size",
-        "2",
-        "--tokenizer",
-        str(tiny_model_dir),
-        "--max-prompt-length",
-        "400",
-        "--token-stats-sample",
-        "3",
-        out="sampled",
-    )
+    code, sampled = prepare(tmp_path, *args, "--max-prompt-length", "400", "--token-stats-sample", "3", out="sampled")
     assert code == 0 and report_of(sampled)["counts"]["source"]["dropped"]["too_long"] == 1
     assert report_of(sampled)["prompt_tokens_measured_on"] <= 3
 
