@@ -4,7 +4,20 @@
     python -m deepscaler_grpo.data --help
 
 Public API (see ``records``): ``DEFAULT_INSTRUCTION``, ``make_prompt``, ``normalize_answer``,
-``load_records``, ``DataError``; ``main`` is the CLI.
+``load_records``, ``DataError``; ``main`` is the CLI. Modules: ``records`` (sources, answers, prompts),
+``clean`` (dedup keys, n-gram decontamination, MinHash, answer classes), ``evalsets`` (AIME/AMC/MATH500
+with local fallback), ``pipeline`` (the steps), ``output`` (schema, atomic writes, report), ``prepare`` (CLI).
+
+Output parquet columns: ``problem`` (str), ``answer`` (str), ``solution`` (str, "" when absent),
+``prompt`` (list of {role, content}), ``data_source`` (str: source file stem or dataset name),
+``ability`` ("math"), ``reward_model`` {style: "rule", ground_truth}, ``extra_info`` {index, split}.
+
+List answers (several accepted answers, e.g. Minerva's ["0.01", "0.02"]): ``answer`` holds the first;
+``reward_model.ground_truth`` holds them all as list[str]. A parquet column has one type, so
+``ground_truth`` is a plain string in every row when no row of the prepared output (train and val
+together) has several answers, and list[str] in every row of both files otherwise (one element for
+ordinary rows); ``prepare_report.json`` says which (``ground_truth_type``). Read back with pandas a list
+is a numpy array; the reward accepts str, list and numpy arrays alike.
 """
 
 from __future__ import annotations
