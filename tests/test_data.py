@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -556,3 +557,34 @@ def test_prepare_real_files_decontaminated(tmp_path, shared_data):
     assert not {dedup_key(r["problem"]) for r in contaminated} & set(train.problem.map(dedup_key))
     assert train.answer.map(type).eq(str).all() and (train.answer != "").all()
     assert sum(report["answer_types"]["train"].values()) == len(train)
+
+
+# --- Hugging Face sources (the Hub itself is never reached in tests) ------------------------------
+
+
+def test_load_records_from_hf_dataset_name(monkeypatch):
+    import datasets
+
+    calls = []
+
+    def fake_load_dataset(name, split):
+        calls.append((name, split))
+        return datasets.Dataset.from_list([{"question": "Q", "answer": 3.0, "solution": "S"}])
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    rows = load_records("org/some-dataset", problem_key="question", split="test")
+    assert calls == [("org/some-dataset", "test")]
+    assert rows == [{"problem": "Q", "answer": 3.0, "solution": "S"}]
+
+
+def test_cli_goes_offline_when_hub_unreachable(tmp_path, monkeypatch, capsys):
+    import deepscaler_grpo.data.prepare as prepare_module
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(prepare_module, "hub_reachable", lambda: False)
+    code, _ = prepare(tmp_path, "--source", "org/unreachable-dataset", "--no-decontaminate")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "the Hugging Face Hub is unreachable; using only locally cached datasets" in err
+    assert "could not load Hugging Face dataset 'org/unreachable-dataset'" in err
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
