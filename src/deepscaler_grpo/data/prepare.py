@@ -227,6 +227,7 @@ class Prepared:
     val_log: StepLog | None
     changes: Counter
     contaminated: Counter
+    val_source_problems: int = 0  # validation problems the training rows were checked against
 
 
 def clean_inputs(
@@ -257,7 +258,9 @@ def clean_inputs(
     else:
         train_idx, val_idx = split_indices(len(rows), resolve_val_size(config.val_size, len(rows)), config.seed)
         rows, val_rows = [rows[i] for i in train_idx], [rows[i] for i in val_idx]
-    prepared = Prepared(rows, val_rows, token_sample, log, val_log, changes, contaminated)
+    prepared = Prepared(
+        rows, val_rows, token_sample, log, val_log, changes, contaminated, len(eval_problems.get("val_source", ()))
+    )
     _check_not_empty(prepared, config)
     return prepared
 
@@ -305,7 +308,7 @@ def build_report(
             {
                 "name": "val_source",
                 "origin": config.val_source,
-                "problems": len(prepared.val),
+                "problems": prepared.val_source_problems,
                 "removed": prepared.contaminated.get("val_source", 0),
                 "note": "the validation problems",
             }
