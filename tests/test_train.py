@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -259,7 +261,7 @@ def test_cli_two_step_run_trains_lora_only(tiny_model_dir: Path, tmp_path: Path,
     _install_spy(monkeypatch, spy)
     run = tmp_path / "run"
     overrides = _tiny_overrides(tiny_model_dir, tmp_path / "data", run)
-    assert cli_main(["train", *overrides, "trainer.save_freq=5", "trainer.test_freq=1"]) == 0
+    assert cli_main(["train", *overrides, "trainer.save_freq=5", "trainer.test_freq=1", "trainer.val_before_train=True"]) == 0
 
     lora = [k for k in spy.end if "lora_" in k]
     base = [k for k in spy.end if "lora_" not in k]
@@ -268,7 +270,9 @@ def test_cli_two_step_run_trains_lora_only(tiny_model_dir: Path, tmp_path: Path,
     assert all(torch.equal(spy.begin[k], spy.end[k]) for k in base)  # base weights frozen
 
     rows = read_jsonl(run / "metrics.jsonl")
-    assert [r["step"] for r in rows] == [1, 2]
+    assert [r["step"] for r in rows] == [0, 1, 2]  # step 0: val_before_train
+    assert set(rows[0]) == {"step", "val/accuracy", "timing_s/testing"} and 0 <= rows[0]["val/accuracy"] <= 1
+    rows = rows[1:]
     for key in ("critic/score/mean", "response_length/mean", "response_length/clip_ratio", "actor/kl_loss",
                 "actor/entropy", "actor/grad_norm", "actor/lr", "timing_s/step", "perf/throughput", "val/accuracy"):
         assert all(isinstance(r[key], (int, float)) for r in rows), key
@@ -313,6 +317,29 @@ def test_crashed_run_resumes_from_its_checkpoint(tiny_model_dir: Path, tmp_path:
     assert (run / LATEST_FILE).read_text().strip() == "2"
     state = json.loads((run / "global_step_2" / "trainer_state.json").read_text())
     assert state["global_step"] == 4
+
+
+@pytest.mark.slow
+def test_killed_process_resumes(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """SIGKILL a real training process once its first checkpoint exists; a rerun finishes the remaining steps."""
+    run = tmp_path / "run"
+    overrides = _tiny_overrides(tiny_model_dir, tmp_path / "data", run, steps=3)
+    proc = subprocess.Popen([sys.executable, "-m", "deepscaler_grpo.train", *overrides],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    try:
+        while not (run / LATEST_FILE).exists():
+            assert proc.poll() is None, "training exited before its first checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint within 300 s"
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.wait()
+    killed_at = int((run / LATEST_FILE).read_text())
+    assert killed_at < 3
+    assert cli_main(["train", *overrides]) == 0
+    assert [r["step"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2, 3]
+    assert (run / LATEST_FILE).read_text().strip() == "3" and not list(run.glob("checkpoint-*"))
 
 
 # ------------------------------------------------------------------------------------------------ the script
