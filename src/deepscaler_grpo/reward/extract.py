@@ -94,17 +94,26 @@ def _strip_delimiters(content: str) -> str:
     return content
 
 
+def _only_joiners(text: str) -> bool:
+    return not re.sub(r"\b(?:and|or)\b|[,.;\s]", "", text)
+
+
 def _drop_wording(content: str) -> str:
-    """``The final answer is $5$.`` -> ``5``; ``$5$ and $7$`` -> ``5, 7``; ``**5**`` -> ``5``."""
+    """``The final answer is $5$.`` -> ``5``; ``The roots are $1$ and $2$`` -> ``1, 2``; ``**5**`` -> ``5``.
+
+    Several ``$..$`` pieces separated only by commas/and/or are one list answer, whatever wording
+    comes before or after them; wording between them (``$x=3$, so the answer is $5$``) keeps the last.
+    """
     content = _LEAD_IN_RE.sub("", content, count=1).strip()
     if content.startswith("**") and content.endswith("**") and len(content) > 4:
         content = content[2:-2].strip()
     if content.count("$") >= 2 and not (content.startswith("$") and content.endswith("$") and content.count("$") == 2):
-        segments = [seg.strip() for seg in _INLINE_MATH_RE.findall(content) if seg.strip()]
+        pieces = [m for m in _INLINE_MATH_RE.finditer(content) if m.group(1).strip()]
         outside = _INLINE_MATH_RE.sub("", content)
-        joiners_only = not re.sub(r"\b(?:and|or)\b|[,.;\s]", "", outside)
-        if segments and (joiners_only or re.search(r"[A-Za-z]{2}", outside)):
-            content = ", ".join(segments) if joiners_only else segments[-1]
+        if pieces and (_only_joiners(outside) or re.search(r"[A-Za-z]{2}", outside)):
+            between = [content[a.end() : b.start()] for a, b in zip(pieces, pieces[1:])]
+            segments = [m.group(1).strip() for m in pieces]
+            content = ", ".join(segments) if all(map(_only_joiners, between)) else segments[-1]
     return content
 
 

@@ -9,11 +9,29 @@ symbolic grader. It covers the bulk of math answers: integers (``1,234``, ``+5``
 units, ``x = 3``, multiple-choice letters, and comma lists / tuples / sets / intervals of those.
 
 Every comparison is exact: ``123456788`` never equals ``123456789`` and ``0.333`` never equals
-``1/3``. Inputs are bounded (``max_chars``) before any regex or integer conversion.
+``1/3``; a short decimal never equals an irrational gold (``0.866`` is not ``\\frac{\\sqrt3}{2}``).
+Inputs are bounded (``max_chars``) before any regex or integer conversion.
+
+Policies (one direction each, gold first):
+
+- percent: gold ``25\\%`` accepts ``25\\%``, ``25`` (sign left out) and ``0.25`` (its value);
+  gold ``0.25`` / ``\\frac14`` accepts ``25\\%`` (same value); a ``%`` added to a gold written as a
+  plain numeral is read as a unit (gold ``25`` accepts ``25\\%``), but never for a fraction gold
+  (gold ``\\frac14`` rejects ``0.25\\%``).
+- degrees: the sign is optional on either side (``90^\\circ`` == ``90`` == ``90°`` ==
+  ``90^\\circ\\text{C}``); degrees never equal radians (``90^\\circ`` is not ``\\frac{\\pi}{2}``),
+  since MATH-style questions fix the unit.
+- ratios ``a:b(:c...)`` of numbers: equal to a proportional ratio (``1:2`` == ``2:4``); a two-part
+  ratio also equals its quotient (``1:2`` == ``\\frac12``); longer ratios equal no single number
+  (``1:2:3`` is not ``\\frac16``). Clock times (``3:30``, ``10:05 p.m.``) only equal the same time.
+- base subscripts: gold ``1011_2`` accepts ``1011_{2}``, ``(1011)_2`` and the bare digits ``1011``,
+  never another base (``1011_3``) nor the decimal value (``11``): the question asks for base 2.
+- a single number in parentheses is the number (``\\textbf{(051)}`` == ``51``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -31,6 +49,16 @@ _FRAC_ALIAS_RE = re.compile(r"\\[dtc]frac(?![A-Za-z])")
 _BINOM_ALIAS_RE = re.compile(r"\\[dt]binom(?![A-Za-z])")
 _DEGREE_RE = re.compile(r"\{\}\^\{\\circ\}|\^\s*\{?\s*\\circ\s*\}?|°|\\circ(?![A-Za-z])|\\degree(?![A-Za-z])")
 _PERCENT_RE = re.compile(r"\\?%\s*$|\\percent(?![A-Za-z])")
+_PERCENT_WORD_RE = re.compile(r"(?<=[\d}])\s*(?:\\text\{\s*percent\s*\}|\s(?:percent|per\s?cent))\.?\s*$")
+_TEMPERATURE_RE = re.compile(
+    r"(\^\s*\{?\s*\\circ\s*\}?|°)\s*(?:\\(?:text|mathrm|textrm)\s*\{\s*[CFK]\s*\}|[CFK](?![A-Za-z]))\s*$"
+)
+_PRIME_RE = re.compile(r"\^\s*\{\s*((?:\\prime\s*)+)\}|\^\s*\\prime(?![A-Za-z])")
+_NUMERIC_PRIME_RE = re.compile(r"(?<=[\d.])\s*'{1,2}$")  # arcminutes/seconds, feet/inches
+_SCRIPT_BRACES_RE = re.compile(r"([_^])\{(\w)\}")
+_PAREN_NUMBER_RE = re.compile(r"\(([^(),\[\]{}]*)\)")
+_BASE_RE = re.compile(r"\(?([0-9A-Za-z]+)\)?_\{?\(?(\d{1,2})\)?\}?|([0-9A-Fa-f]+)")
+_CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})(?:\s*(?:\\text\{\s*)?([ap])\.?\s*m\.?\s*\}?)?", re.IGNORECASE)
 _TEXT_CMD = r"\\(?:text|textbf|textit|textrm|texttt|mbox|mathrm|mathit|textnormal|operatorname)\s*"
 _TEXT_RE = re.compile(_TEXT_CMD + r"\{([^{}]*)\}")
 _UNIT_WORDS = (
@@ -82,10 +110,15 @@ _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}", "\\lbrace": "\\rbrace", "\\langle
 
 @dataclass(frozen=True)
 class Number:
-    """An exact value parsed from an answer; ``percent`` records a trailing % sign."""
+    """An exact value parsed from an answer.
+
+    ``percent`` records a trailing % sign; ``plain`` that it was written as a bare integer or
+    decimal (not a fraction, power or repeating decimal), for the percent-as-unit reading.
+    """
 
     value: Fraction | float  # float only for +-infinity
     percent: bool = False
+    plain: bool = False
 
 
 def _strip_outer_braces(s: str) -> str:
@@ -122,6 +155,9 @@ def clean(s: str) -> str:
     s = re.sub(r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{", s)
     s = re.sub(r"\\sqrt\s*(\d)", r"\\sqrt{\1}", s)
     s = _APPROX_PREFIX_RE.sub("", s)
+    s = _PRIME_RE.sub(lambda m: "'" * max(1, m.group(0).count("\\prime")), s)
+    s = _TEMPERATURE_RE.sub(r"\1", s)
+    s = _PERCENT_WORD_RE.sub("\\%", s)
     s = _UNIT_TAIL_RE.sub("", s).strip()
     if s.endswith(".") and not s.endswith(".."):
         s = s[:-1].strip()
@@ -153,7 +189,7 @@ def _assigned_names_differ(pred: str, gold: str) -> bool:
 def text_key(s: str) -> str:
     """Comparison key for exact string equality: no spacing, ``\\text{}`` unwrapped, words lowercased."""
     s = _TEXT_RE.sub(r"\1", s)
-    s = re.sub(r"\s+", "", s)
+    s = _SCRIPT_BRACES_RE.sub(r"\1\2", re.sub(r"\s+", "", s))  # E_{1} -> E_1
     if len(s) > 1 and re.fullmatch(r"[A-Za-z'\-]+", s):
         s = s.lower()
     return s
@@ -259,24 +295,107 @@ def parse_number(s: str, max_chars: int = MAX_FAST_CHARS) -> Number | None:
     s = _PERCENT_RE.sub("", s)
     s = _DEGREE_RE.sub("", s)
     s = _strip_outer_braces(re.sub(r"\s+", "", _TEXT_RE.sub(r"\1", s)))
+    s = _NUMERIC_PRIME_RE.sub("", s)
+    if _PAREN_NUMBER_RE.fullmatch(s):  # (051): a lone number in parentheses
+        s = s[1:-1]
     if s.startswith("+"):
         s = s[1:]
     s = _strip_outer_braces(s)
     if not s or len(s) > max_chars:
         return None
     value = _parse_plain(s)
-    return None if value is None else Number(value, percent)
+    return None if value is None else Number(value, percent, _NUM_RE.fullmatch(s) is not None)
 
 
 def numbers_equal(pred: Number, gold: Number) -> bool:
-    """Exact equality; a % on one side also accepts the /100 reading (8% == 0.08)."""
-    if pred.value == gold.value:
-        return True
-    if pred.percent != gold.percent and not isinstance(pred.value, float) and not isinstance(gold.value, float):
-        scaled_pred = pred.value / 100 if pred.percent else pred.value
-        scaled_gold = gold.value / 100 if gold.percent else gold.value
-        return scaled_pred == scaled_gold
-    return False
+    """Exact equality with the one-directional percent policy of the module doc."""
+    if pred.percent == gold.percent or isinstance(pred.value, float) or isinstance(gold.value, float):
+        return pred.value == gold.value
+    if gold.percent:  # gold 25%: 25 (sign left out) or 0.25 (the value)
+        return pred.value in (gold.value, gold.value / 100)
+    # pred 25%: the value 0.25, or a unit on a gold written as a plain numeral (gold 25)
+    return pred.value / 100 == gold.value or (gold.plain and pred.value == gold.value)
+
+
+def _clock_time(s: str) -> tuple[int, int, int] | None:
+    """(hour mod 12, minute, half: 0 unknown / 1 a.m. / 2 p.m.) when ``s`` reads as a time, not a ratio.
+
+    A time: a.m./p.m. given, or minutes with a leading zero (``3:05``), two-digit hours
+    (``10:30``), or a pair no one would leave unreduced as a ratio (``3:30``).
+    """
+    match = _CLOCK_RE.fullmatch(s)
+    if match is None:
+        return None
+    hours, minutes, half = int(match.group(1)), int(match.group(2)), (match.group(3) or "").lower()
+    if hours > 24 or minutes > 59:
+        return None
+    looks_like_time = half or match.group(2)[0] == "0" or len(match.group(1)) == 2 or math.gcd(hours, minutes) > 1
+    if not looks_like_time:
+        return None
+    half_code = {"a": 1, "p": 2}.get(half, 2 if hours > 12 else 0)
+    return hours % 12, minutes, half_code
+
+
+def _ratio_parts(s: str, clock_ok: bool = True) -> tuple[list[Number], bool] | None:
+    """(parts, is_clock_time) of ``a:b(:c...)`` whose parts are all plain numbers, else None."""
+    s = s.replace("\\colon", ":")
+    if ":" not in s or s.count(":") > 20:
+        return None
+    clock = _clock_time(s.strip()) if clock_ok else None
+    if clock is not None:
+        return [Number(Fraction(part)) for part in clock], True
+    parts = [parse_number(part.strip()) for part in s.split(":")]
+    if len(parts) < 2 or any(p is None or p.percent or isinstance(p.value, float) for p in parts):
+        return None
+    return parts, False  # type: ignore[return-value]
+
+
+def _proportional(pred: list[Number], gold: list[Number]) -> bool:
+    if len(pred) != len(gold) or all(g.value == 0 for g in gold):
+        return False
+    pivot = next(i for i, g in enumerate(gold) if g.value != 0)
+    factor = pred[pivot].value / gold[pivot].value
+    return factor > 0 and all(p.value == factor * g.value for p, g in zip(pred, gold))
+
+
+def _valid_in_base(digits: str, base: str) -> bool:
+    radix = int(base)
+    return 2 <= radix <= 36 and radix != 10 and all(int(d, 36) < radix for d in digits)
+
+
+def base_verdict(pred: str, gold: str) -> bool | None:
+    """Numbers written in a base (``1011_2``): same digits, same or omitted base; None if the gold has no base."""
+    gold_match = _BASE_RE.fullmatch(re.sub(r"\s+", "", gold))
+    if gold_match is None or gold_match.group(1) is None or not _valid_in_base(*gold_match.group(1, 2)):
+        return None  # no base, or a subscripted variable (x_1)
+    pred_match = _BASE_RE.fullmatch(re.sub(r"\s+", "", pred))
+    if pred_match is None:
+        return False
+    if pred_match.group(3) is not None:  # bare digits
+        return pred_match.group(3).lower() == gold_match.group(1).lower()
+    return (pred_match.group(1).lower(), int(pred_match.group(2))) == (gold_match.group(1).lower(), int(gold_match.group(2)))
+
+
+def ratio_verdict(pred: str, gold: str) -> bool | None:
+    """Decide numeric ratios and clock times (see the module doc); None when neither side is one.
+
+    Decided here, never symbolically: latex2sympy reads ``:`` as division (``1:2:3`` -> 1/6).
+    """
+    gold_ratio = _ratio_parts(gold)
+    pred_ratio = _ratio_parts(pred, clock_ok=gold_ratio is not None and gold_ratio[1])  # the gold says if it is a time
+    if gold_ratio is None and pred_ratio is None:
+        return None
+    if gold_ratio is not None and pred_ratio is not None:
+        (g_parts, g_clock), (p_parts, _) = gold_ratio, pred_ratio
+        if g_clock:  # same hour and minute; a.m./p.m. must agree only when both give it
+            (p_hour, p_min, *p_half), (g_hour, g_min, g_half) = p_parts, g_parts
+            halves_agree = not p_half or 0 in (p_half[0].value, g_half.value) or p_half[0].value == g_half.value
+            return (p_hour.value, p_min.value) == (g_hour.value, g_min.value) and halves_agree
+        return _proportional(p_parts, g_parts)
+    (parts, clock), other = (gold_ratio, parse_number(pred)) if gold_ratio else (pred_ratio, parse_number(gold))
+    if clock or other is None or len(parts) != 2 or parts[1].value == 0:
+        return False if other is not None or gold_ratio is not None else None
+    return other.value == parts[0].value / parts[1].value
 
 
 def split_top_level(s: str) -> list[str]:
@@ -360,6 +479,10 @@ def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool 
         return False
     if _GOLD_CHOICE_RE.fullmatch(gold_c):
         return choice_letter(pred_c) == choice_letter(gold_c)
+    for decide in (base_verdict, ratio_verdict):
+        verdict = decide(pred_c, gold_c)
+        if verdict is not None:
+            return verdict
     gold_num, pred_num = parse_number(gold_c), parse_number(pred_c)
     if gold_num is not None and pred_num is not None and numbers_equal(pred_num, gold_num):
         return True

@@ -104,6 +104,30 @@ def clearly_different(gold, pred, points: int = 2) -> bool:  # noqa: ANN001 - sy
     return False
 
 
+def _align_symbols(gold, pred):  # noqa: ANN001, ANN202 - sympy objects
+    """``pred`` with each symbol replaced by the gold's symbol of the same name.
+
+    latex2sympy gives ``t`` ``real=True`` in one answer and ``real=False`` in another (e.g. when
+    ``i`` appears in parentheses); such symbols never compare equal, so the names decide.
+    """
+    try:
+        by_name = {str(sym): sym for sym in gold.free_symbols}
+        mapping = {sym: by_name[str(sym)] for sym in pred.free_symbols if str(sym) in by_name and by_name[str(sym)] != sym}
+        return pred.xreplace(mapping) if mapping else pred
+    except Exception:  # noqa: BLE001 - strings, matrices without free_symbols
+        return pred
+
+
+def _unreliable(expr) -> bool:  # noqa: ANN001 - sympy objects
+    """latex2sympy output that is not the answer: ``\\gamma^{2}`` becomes ``zoo**2``."""
+    from sympy import nan, zoo
+
+    try:
+        return bool(expr.has(zoo) or expr.has(nan))
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def symbolic_equal(pred: str, golds: list[str]) -> bool:
     """True when ``pred`` is equivalent to any of ``golds`` per math-verify (exact numbers)."""
     from math_verify import verify
@@ -114,10 +138,17 @@ def symbolic_equal(pred: str, golds: list[str]) -> bool:
     parsed_pred = parse_latex_answer(pred)
     if not parsed_pred:
         return False
+    if _unreliable(parsed_pred[0]):
+        return False
     for gold in golds:
         parsed_gold = parse_latex_answer(gold)
-        if parsed_gold and clearly_different(parsed_gold[0], parsed_pred[0]):
+        if not parsed_gold or _unreliable(parsed_gold[0]):
             continue
-        if parsed_gold and verify(parsed_gold, parsed_pred, timeout_seconds=None, allow_set_relation_comp=True):
+        pred_expr = _align_symbols(parsed_gold[0], parsed_pred[0])
+        if pred_expr == parsed_gold[0]:
+            return True  # identical parse: skip math-verify's simplify, which can hang on exp/complex
+        if clearly_different(parsed_gold[0], pred_expr):
+            continue
+        if verify(parsed_gold, [pred_expr, *parsed_pred[1:]], timeout_seconds=None, allow_set_relation_comp=True):
             return True
     return False
