@@ -96,6 +96,17 @@ def test_resolve_rollout(name: str, cuda: bool, installed: bool, use_vllm: bool,
     assert (message is None) if note is None else (note in message)
 
 
+def test_resume_refuses_changed_batch_geometry(tmp_path: Path) -> None:
+    from deepscaler_grpo.config import config_to_yaml
+
+    saved = tmp_path / "config.yaml"
+    train.check_resume_geometry(load_config([]), saved)  # nothing saved yet: fine
+    saved.write_text(config_to_yaml(load_config([])))
+    train.check_resume_geometry(load_config(["trainer.total_training_steps=100", "actor_rollout_ref.actor.optim.lr=1e-5"]), saved)
+    with pytest.raises(train.TrainError, match="data.train_batch_size: 64 -> 128"):
+        train.check_resume_geometry(load_config(["data.train_batch_size=128"]), saved)
+
+
 def test_world_size_must_match_launcher() -> None:
     cfg = load_config(["trainer.n_gpus_per_node=8"])
     train.check_world_size(cfg, 8)
@@ -190,6 +201,7 @@ def test_cli_print_config_and_config_errors(capsys: pytest.CaptureFixture[str]) 
     ("extra", "message"),
     [
         (["data.train_files=/nonexistent/train.parquet"], "deepscaler-grpo prepare"),
+        (["data.val_files=/nonexistent/val.parquet"], "or data.val_files=null to train without validation"),
         (["data.max_prompt_length=4", "data.filter_overlong_prompts=False"], "longer than data.max_prompt_length=4"),
         (["data.max_prompt_length=4"], "only 0 usable training prompts"),
         (["data.train_batch_size=16", "actor_rollout_ref.actor.ppo_mini_batch_size=16"], "only 8 usable training prompts"),

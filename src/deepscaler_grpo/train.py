@@ -212,17 +212,20 @@ def load_tokenizer(path: str, trust_remote_code: bool = False) -> PreTrainedToke
     return tokenizer
 
 
-def read_parquet_rows(path: str, key: str, max_samples: int = -1) -> list[dict[str, Any]]:
+def read_parquet_rows(
+    path: str, key: str, columns: tuple[str, ...] = ("prompt", "answer"), max_samples: int = -1
+) -> list[dict[str, Any]]:
     """Rows of a parquet file as dicts; fails clearly on a missing file or missing columns."""
     import pyarrow.parquet as pq
 
     if not Path(path).is_file():
+        skip = " (or data.val_files=null to train without validation)" if key == "data.val_files" else ""
         raise TrainError(
             f"{key}={path} not found; create it with `deepscaler-grpo prepare --output-dir data/deepscaler` "
-            f"or pass {key}=PATH.parquet"
+            f"or pass {key}=PATH.parquet{skip}"
         )
     table = pq.read_table(path)
-    missing = [col for col in ("prompt", "answer") if col not in table.column_names]
+    missing = [col for col in columns if col not in table.column_names]
     if missing:
         raise TrainError(f"{path} lacks column(s) {missing}; expected the parquet written by `deepscaler-grpo prepare`")
     if max_samples > 0:
@@ -230,9 +233,10 @@ def read_parquet_rows(path: str, key: str, max_samples: int = -1) -> list[dict[s
     return table.to_pylist()
 
 
-def prompt_lengths(tokenizer: PreTrainedTokenizerBase, prompts: list[list[dict[str, str]]]) -> list[int]:
-    """Token counts of the chat-templated prompts, exactly as TRL will feed them to generation."""
-    texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+def prompt_lengths(tokenizer: PreTrainedTokenizerBase, prompts: list[Any]) -> list[int]:
+    """Token counts of the prompts (chat messages get the chat template), as TRL will feed them to generation."""
+    template = tokenizer.apply_chat_template
+    texts = [p if isinstance(p, str) else template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
     return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
 
@@ -241,9 +245,9 @@ def load_train_dataset(cfg: Config, tokenizer: PreTrainedTokenizerBase) -> Datas
     from datasets import Dataset
 
     data = cfg.data
-    rows = read_parquet_rows(data.train_files, "data.train_files", data.train_max_samples)
+    rows = read_parquet_rows(data.train_files, "data.train_files", (data.prompt_key, "answer"), data.train_max_samples)
     for row in rows:
-        row["prompt"] = row.pop(data.prompt_key) if data.prompt_key != "prompt" else row["prompt"]
+        row["prompt"] = row.pop(data.prompt_key)  # TRL reads the "prompt" column
     lengths = prompt_lengths(tokenizer, [row["prompt"] for row in rows])
     too_long = [i for i, length in enumerate(lengths) if length > data.max_prompt_length]
     if too_long and not data.filter_overlong_prompts:
@@ -267,7 +271,7 @@ def load_val_rows(cfg: Config) -> list[dict[str, Any]]:
     """Validation rows for evaluate_model: chat ``prompt`` and the full ground truth as ``answer``."""
     if not cfg.data.val_files:
         return []
-    rows = read_parquet_rows(cfg.data.val_files, "data.val_files", cfg.data.val_max_samples)
+    rows = read_parquet_rows(cfg.data.val_files, "data.val_files", (cfg.data.prompt_key, "answer"), cfg.data.val_max_samples)
     out = []
     for row in rows:
         truth = (row.get("reward_model") or {}).get("ground_truth")
@@ -317,12 +321,14 @@ def make_validator(trainer: Any, tokenizer: PreTrainedTokenizerBase, rows: list[
         model = acc.unwrap_model(trainer.model)
         was_training = model.training
         model.eval()
-        try:
-            with torch.no_grad():
+        devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+        try:  # fork_rng: validation sampling/seeding must not shift the training RNG stream
+            with torch.no_grad(), torch.random.fork_rng(devices=devices):
                 summary = _evaluate_shard(evaluate_model, model, tokenizer, shard, cfg, acc.is_main_process)
         finally:
             model.train(was_training)
-        parts = gather_object([(summary.get("pass@1", 0.0), len(shard))]) if acc.num_processes > 1 else [(summary["pass@1"], len(shard))]
+        mine = [(summary["pass@1"], len(shard))]
+        parts = gather_object(mine) if acc.num_processes > 1 else mine
         total = sum(count for _, count in parts)
         return sum(score * count for score, count in parts) / total if total else float("nan")
 
@@ -369,6 +375,30 @@ def build_callbacks(cfg: Config, trainer: Any, validate: Any, total_steps: int) 
     ]
 
 
+GEOMETRY_KEYS = (
+    "data.train_batch_size",
+    "actor_rollout_ref.actor.ppo_mini_batch_size",
+    "actor_rollout_ref.actor.ppo_epochs",
+    "actor_rollout_ref.rollout.n",
+)
+
+
+def check_resume_geometry(cfg: Config, saved_config: Path, keys: tuple[str, ...] = GEOMETRY_KEYS) -> None:
+    """A resumed run must keep the batch settings that map saved optimizer steps onto training steps."""
+    if not saved_config.is_file():
+        return
+    from omegaconf import OmegaConf
+
+    saved, now = OmegaConf.load(saved_config), OmegaConf.structured(cfg)
+    changed = [f"{k}: {OmegaConf.select(saved, k)} -> {OmegaConf.select(now, k)}" for k in keys
+               if OmegaConf.select(saved, k) != OmegaConf.select(now, k)]
+    if changed:
+        raise TrainError(
+            f"cannot resume {saved_config.parent} with different batch settings ({'; '.join(changed)}); keep them, "
+            "or start over with trainer.resume_mode=disable or a new trainer.default_local_dir"
+        )
+
+
 def prepare_run_dir(cfg: Config, resume: Path | None) -> None:
     """Create the run dir, save the resolved config, drop crash leftovers and metrics of steps to be redone."""
     from deepscaler_grpo.trl_ext import atomic_write_text, checkpoint_step, remove_incomplete_checkpoints, truncate_metrics
@@ -377,7 +407,8 @@ def prepare_run_dir(cfg: Config, resume: Path | None) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", config_to_yaml(cfg))
     remove_incomplete_checkpoints(run_dir)
-    truncate_metrics(run_dir / "metrics.jsonl", checkpoint_step(resume) or 0 if resume else -1)
+    # keep metrics up to the resumed step (all of them are redone on a fresh start)
+    truncate_metrics(run_dir / "metrics.jsonl", (checkpoint_step(resume) or 0) if resume else -1)
 
 
 def run_training(cfg: Config) -> Path:
@@ -398,6 +429,8 @@ def run_training(cfg: Config) -> Path:
     if note and state.is_main_process:
         print(f"note: {note}", file=sys.stderr)
     resume = find_resume_checkpoint(cfg)
+    if resume is not None:
+        check_resume_geometry(cfg, resume.parent / "config.yaml")
     if state.is_main_process:
         prepare_run_dir(cfg, resume)
         print(f"{'resuming from ' + str(resume) if resume else 'starting a fresh run'} in {cfg.trainer.default_local_dir}")

@@ -145,6 +145,7 @@ class DeepscalerGRPOTrainer(GRPOTrainer):
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         super()._save_checkpoint(model, trial)  # writes run_dir/checkpoint-{optimizer_step}
+        self.accelerator.wait_for_everyone()  # every rank has written its files (e.g. rng_state_{rank}.pth)
         if self.args.should_save:
             src = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
             step = -(-self.state.global_step // self.optimizer_steps_per_step)
