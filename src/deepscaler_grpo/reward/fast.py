@@ -59,7 +59,7 @@ _SCRIPT_BRACES_RE = re.compile(r"([_^])\{(\w)\}")
 _PAREN_NUMBER_RE = re.compile(r"\(([^(),\[\]{}]*)\)")
 _BASE_RE = re.compile(r"\(?([0-9A-Za-z]+)\)?_\{?\(?(\d{1,2})\)?\}?|([0-9A-Fa-f]+)")
 _CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})(?:\s*(?:\\text\{\s*)?([ap])\.?\s*m\.?\s*\}?)?", re.IGNORECASE)
-_TEXT_CMD = r"\\(?:text|textbf|textit|textrm|texttt|mbox|mathrm|mathit|textnormal|operatorname)\s*"
+_TEXT_CMD = r"\\(?:text|textbf|textit|textrm|texttt|textsf|mbox|mathrm|mathit|mathbf|mathsf|boldsymbol|textnormal|operatorname)\s*"
 _TEXT_RE = re.compile(_TEXT_CMD + r"\{([^{}]*)\}")
 _UNIT_WORDS = (
     "units?|square units?|sq\\.? units?|cubic units?|cm|mm|km|m|meters?|metres?|centimeters?|"
@@ -149,6 +149,7 @@ def clean(s: str) -> str:
     s = _NOISE_RE.sub(" ", s)
     s = _FRAC_ALIAS_RE.sub(r"\\frac", s)
     s = _BINOM_ALIAS_RE.sub(r"\\binom", s)
+    s = re.sub(r"(?<=\d)\{,\}(?=\d{3}(?!\d))", "", s)  # 2{,}340: always a thousands separator
     s = s.replace("{,}", ",").replace("\\dots", "\\ldots").replace("\\cdots", "\\ldots")
     s = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", s)
     s = re.sub(r"\\frac\s*\{([^{}]*)\}\s*(\d)", r"\\frac{\1}{\2}", s)
@@ -338,7 +339,7 @@ def _clock_time(s: str) -> tuple[int, int, int] | None:
 
 def _ratio_parts(s: str, clock_ok: bool = True) -> tuple[list[Number], bool] | None:
     """(parts, is_clock_time) of ``a:b(:c...)`` whose parts are all plain numbers, else None."""
-    s = s.replace("\\colon", ":")
+    s = re.sub(r"\s*(?::|\\colon)\s*", ":", s)
     if ":" not in s or s.count(":") > 20:
         return None
     clock = _clock_time(s.strip()) if clock_ok else None
@@ -431,7 +432,7 @@ def bracketed(s: str) -> tuple[str, str, str]:
 
 
 def _element_numbers(items: list[str]) -> list[Number] | None:
-    values = [parse_number(strip_assignment(item)) for item in items]
+    values = [parse_number(strip_assignment(clean(item))) for item in items]
     return None if any(v is None for v in values) else values  # type: ignore[return-value]
 
 

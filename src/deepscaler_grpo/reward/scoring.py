@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from deepscaler_grpo.reward.extract import extract_answer, has_answer_tag, unwrap
-from deepscaler_grpo.reward.fast import clean, fast_verdict
+from deepscaler_grpo.reward.fast import clean, fast_verdict, strip_assignment
 from deepscaler_grpo.reward.sandbox import get_pool
 from deepscaler_grpo.reward.symbolic import is_safe_for_symbolic
 
@@ -87,6 +87,8 @@ def fast_check(pred: str | None, ground_truth: GroundTruth) -> Verdict | tuple[s
     if not undecided:
         return Verdict(False, "fast")
     pred_clean = clean(pred)
+    if not any("=" in gold for gold in undecided):  # "x = a + b" against "a + b": compare the value
+        pred_clean = strip_assignment(pred_clean)
     if not is_safe_for_symbolic(pred_clean):
         return Verdict(False, "rejected")
     return pred_clean, tuple(undecided)
