@@ -68,3 +68,18 @@ def test_olympiad_multiple_answers_are_unordered(shared_data: Path) -> None:
     for gold in simple[:20]:
         reordered = ",".join(reversed(gold.split(",")))
         assert verify(reordered, gold), gold
+
+
+def test_human_written_final_answers_match_their_gold(shared_data: Path) -> None:
+    """Real equivalent pairs: the last \\boxed{} of each AIME solution against the gold answer.
+
+    Solutions write answers differently from the gold (``\\textbf{(051)}`` for ``051``,
+    ``0{,}5``...); every AIME pair must verify.
+    """
+    from deepscaler_grpo.reward.extract import last_boxed
+
+    rows = [r for r in _rows(shared_data, "train_aime.json") if last_boxed(r.get("solution") or "")]
+    assert len(rows) > 900
+    verdicts = check_many([last_boxed(r["solution"]) for r in rows], [r["answer"] for r in rows])
+    wrong = [(last_boxed(r["solution"]), r["answer"]) for r, v in zip(rows, verdicts) if not v.correct]
+    assert not wrong, wrong[:5]

@@ -356,7 +356,7 @@ def _proportional(pred: list[Number], gold: list[Number]) -> bool:
         return False
     pivot = next(i for i, g in enumerate(gold) if g.value != 0)
     factor = pred[pivot].value / gold[pivot].value
-    return factor > 0 and all(p.value == factor * g.value for p, g in zip(pred, gold))
+    return factor != 0 and all(p.value == factor * g.value for p, g in zip(pred, gold))
 
 
 def _valid_in_base(digits: str, base: str) -> bool:
