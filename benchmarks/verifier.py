@@ -3,9 +3,13 @@
 The set is generated here with a fixed seed (nothing is committed): every gold answer in
 ../shared/data/deepscaler/test_*.json (plus a sample of train_math.json) is rewritten into
 equivalent forms (\\dfrac vs /, decimals vs fractions, thousands separators, ``x =`` prefixes,
-\\text units, percent/degree signs, reordered lists/sets, \\left( \\right), boxed vs answer tag)
-and non-equivalent ones (off-by-one, sign flips, swapped tuples, changed interval brackets,
-close-but-different decimals, dropped list elements, changed digits). Both verifiers get the same
+\\text units, percent/degree signs, reordered lists/sets, \\left( \\right), boxed vs answer tag,
+and the model-style classes of ``model_style_rewrites``: ``{,}`` separators, ``\\textbf{(051)}``,
+ratios ``a:b`` for fractions, percent values, base subscripts, thin spaces, ``y =`` prefixes on
+expressions, case of text answers, roots listed in words) and non-equivalent ones (off-by-one,
+sign flips, swapped tuples, changed interval brackets, close-but-different decimals, dropped list
+elements, changed digits, and ``near_misses``: reversed ratios, ``0.25\\%`` for ``\\frac14``, other
+bases, decimal values of base numbers, degrees as radians, a dropped ``\\pm`` root, sqrt2/sqrt3). Both verifiers get the same
 extracted answer (``extract_answer``); math-verify runs with its default parse/verify settings.
 
     python benchmarks/verifier.py                      # full set
@@ -125,10 +129,74 @@ def equivalent_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
     if gold.startswith("(") and gold.endswith(")") and _split_list(gold[1:-1]):
         out += [("left right", "\\left(" + gold[1:-1] + "\\right)")]
     out += _symbolic_rewrites(gold)
+    out += model_style_rewrites(gold)
     if gold.endswith("^\\circ"):
         out += [("no degree", gold[: -len("^\\circ")]), ("degree sign", gold[: -len("^\\circ")] + "°")]
     if gold.endswith("\\%"):
         out += [("no percent", gold[:-2].strip())]
+    return out
+
+
+BASE_GOLD_RE = re.compile(r"([0-9A-Z]+)_\{?(\d+)\}?")
+DEGREE_TO_RADIANS = {30: "\\frac{\\pi}{6}", 45: "\\frac{\\pi}{4}", 60: "\\frac{\\pi}{3}", 90: "\\frac{\\pi}{2}",
+                     120: "\\frac{2\\pi}{3}", 135: "\\frac{3\\pi}{4}", 150: "\\frac{5\\pi}{6}", 180: "\\pi"}
+
+
+def model_style_rewrites(gold: str) -> list[tuple[str, str]]:
+    """Equivalent spellings seen in model outputs (the classes of the policy tests)."""
+    out = []
+    if INT_RE.fullmatch(gold) and abs(int(gold)) >= 1000:
+        out += [("{,} thousands", f"{int(gold):,}".replace(",", "{,}"))]
+    if INT_RE.fullmatch(gold) and 0 <= int(gold) < 1000:
+        out += [("aime textbf", f"\\textbf{{({int(gold):03d})}}")]
+    value = _frac_value(gold)
+    if value is not None and value > 0:
+        out += [("ratio", f"{value.numerator}:{value.denominator}"),
+                ("unreduced ratio", f"{2 * value.numerator}:{2 * value.denominator}")]
+        percent = _terminating_decimal(value * 100)
+        out += [("percent value", f"{percent}\\%")] if percent else []
+    match = BASE_GOLD_RE.fullmatch(gold)
+    if match:
+        out += [("base braces", f"{match.group(1)}_{{{match.group(2)}}}"), ("base omitted", match.group(1))]
+    if re.fullmatch(r"\\text\{[A-Za-z ]{2,}\}", gold):  # not choice letters: c may be a variable
+        out += [("upper case text", gold[6:-1].upper()), ("lower case text", gold[6:-1].lower())]
+    if gold.startswith("(") and gold.count(",") >= 1 and "\\cup" not in gold:
+        out += [("thin spaces", gold.replace(",", ",\\,"))]
+    if re.search(r"[a-z]", gold) and top_level_terms(gold) and "=" not in gold and not re.search(r"\\(?:text|in)", gold):
+        out += [("y = prefix", f"y = {gold}")]
+    parts = _split_list(gold)
+    if parts and not gold.startswith(("(", "[", "\\{")) and len(parts) <= 4 and "$" not in gold and "\\!" not in gold:
+        out += [("roots in words", "WORDS:The solutions are " + ", ".join(f"${p}$" for p in parts[:-1])
+                 + f" and ${parts[-1]}$.")]
+    match = re.fullmatch(r"(\d+)\^\\circ", gold)
+    if match:
+        out += [("degree word", f"{match.group(1)} degrees")]
+    return out
+
+
+def near_misses(gold: str) -> list[tuple[str, str]]:
+    """Non-equivalent answers a loose verifier accepts (the classes of the policy tests)."""
+    out = []
+    value = _frac_value(gold)
+    if value is not None and value > 0:
+        if value != 1:
+            out += [("reversed ratio", f"{value.denominator}:{value.numerator}")]
+        out += [("three-part ratio", f"{value.numerator}:{value.denominator}:1")]
+        decimal = _terminating_decimal(value)
+        out += [("fraction as percent number", f"{decimal}\\%")] if decimal and value < 1 else []
+    match = BASE_GOLD_RE.fullmatch(gold)
+    if match and all(int(d, 36) < int(match.group(2)) for d in match.group(1)):
+        out += [("other base", f"{match.group(1)}_{{{int(match.group(2)) + 1}}}"),
+                ("decimal value of base number", str(int(match.group(1), int(match.group(2)))))]
+    match = re.fullmatch(r"(\d+)\^\\circ", gold)
+    if match and int(match.group(1)) in DEGREE_TO_RADIANS:
+        out += [("degrees as radians", DEGREE_TO_RADIANS[int(match.group(1))])]
+    if "\\pm" in gold:
+        out += [("dropped \\pm root", gold.replace("\\pm", "+"))]
+    if "\\sqrt{2}" in gold:
+        out += [("sqrt2 to sqrt3", gold.replace("\\sqrt{2}", "\\sqrt{3}", 1))]
+    if re.fullmatch(r"\\text\{[A-Za-z ]+\}", gold):
+        out += [("other word", "\\text{" + gold[6:-1] + "s}")]
     return out
 
 
@@ -211,7 +279,7 @@ def _bump_digit(gold: str, rng: random.Random) -> str | None:
 
 def wrong_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
     """(kind, answer) pairs that differ in meaning from ``gold``."""
-    out = []
+    out = near_misses(gold)
     if INT_RE.fullmatch(gold):
         value = int(gold)
         out += [("off by one", str(value + 1)), ("off by one", str(value - 1))]
@@ -254,6 +322,8 @@ def wrong_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
 
 def wrap(answer: str, rng: random.Random) -> str:
     """A response around the answer: <answer> tag, \\boxed{}, or both."""
+    if answer.startswith("WORDS:"):  # wording around several $..$ pieces inside the tag
+        return f"Some reasoning.\n<answer>{answer[len('WORDS:'):]}</answer>"
     style = rng.randrange(3)
     if style == 0:
         return f"Some reasoning.\n<answer>{answer}</answer>"

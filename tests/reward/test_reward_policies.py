@@ -172,3 +172,11 @@ def test_listed_roots_in_words_match_an_unordered_gold() -> None:
     pred = extract_answer("<answer>The roots are $x=2$ and $x=-1$.</answer>")
     assert verify(pred, "-1, 2") is True
     assert verify(pred, "-1, 3") is False
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [("0.56 = 56\\%", "0.56 = 56\\%", True), ("0.56 = 56\\%", "0.57 = 56\\%", False), ("0.56 = 56\\%", "56\\%", True)],
+)
+def test_numeric_equations_compare_both_sides(gold: str, pred: str, expected: bool) -> None:
+    assert verify(pred, gold) is expected

@@ -187,6 +187,17 @@ def _assigned_names_differ(pred: str, gold: str) -> bool:
     return pred_name is not None and gold_name is not None and pred_name != gold_name
 
 
+def numeric_equation_verdict(pred: str, gold: str) -> bool | None:
+    """``0.56 = 56\\%`` against ``0.57 = 56\\%``: both sides of two numeric equations must agree."""
+    if pred.count("=") != 1 or gold.count("=") != 1:
+        return None
+    pred_sides = [parse_number(side.strip()) for side in pred.split("=")]
+    gold_sides = [parse_number(side.strip()) for side in gold.split("=")]
+    if any(side is None for side in pred_sides + gold_sides):
+        return None
+    return all(numbers_equal(p, g) for p, g in zip(pred_sides, gold_sides))  # type: ignore[arg-type]
+
+
 def text_key(s: str) -> str:
     """Comparison key for exact string equality: no spacing, ``\\text{}`` unwrapped, words lowercased."""
     s = _TEXT_RE.sub(r"\1", s)
@@ -478,6 +489,9 @@ def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool 
         return True
     if _assigned_names_differ(pred_c, gold_c):
         return False
+    sides = numeric_equation_verdict(pred_c, gold_c)
+    if sides is not None:
+        return sides
     if _GOLD_CHOICE_RE.fullmatch(gold_c):
         return choice_letter(pred_c) == choice_letter(gold_c)
     for decide in (base_verdict, ratio_verdict):
