@@ -1,0 +1,581 @@
+"""``deepscaler-grpo demo``: the whole pipeline on a tiny model, on CPU, in a few minutes, no download.
+
+Stages (each through the project's own code, scaled down):
+
+1. problems: :mod:`deepscaler_grpo.demo_data` writes DeepScaleR-format JSON (integer, negative, fraction
+   and decimal answers) and ``deepscaler-grpo prepare`` turns it into ``data/train.parquet`` and
+   ``data/val.parquet`` (the held-out set);
+2. model: a tiny Qwen3-architecture model and BPE tokenizer (:mod:`deepscaler_grpo.tiny`);
+3. warm start: a short supervised fine-tune on a careless teacher's answers, so the model answers in
+   the ``<answer>`` format but is often wrong;
+4. GRPO: ``deepscaler-grpo train`` with dotted overrides (LoRA, hf rollout, small batches);
+5. held-out accuracy before and after with ``deepscaler_grpo.evaluate`` (greedy), plots with
+   ``deepscaler_grpo.plot``; a summary table and ``demo_summary.json``.
+
+GRPO must raise held-out accuracy by ``--min-improvement`` (10 points by default); otherwise the demo
+says so and exits with status 1. ``--quick`` runs a smaller smoke version whose bar is not enforced.
+
+    deepscaler-grpo demo                          # -> ./demo_run
+    deepscaler-grpo demo --output-dir /tmp/demo --seed 1
+    deepscaler-grpo demo --quick                  # a smoke run in well under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deepscaler_grpo.demo_data import (
+    FAMILIES,
+    DemoProblem,
+    answer_type_counts,
+    format_completion,
+    make_problem_set,
+    teacher_answer,
+    write_json,
+)
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from deepscaler_grpo.evaluate import EvalResult
+
+MARKER = ".deepscaler-demo"  # marks a folder the demo may clean and reuse
+OUTPUT_PARTS = ("problems", "data", "base_model", "sft_model", "grpo_run", "plots", "eval_before.jsonl", "eval_after.jsonl")
+
+
+class DemoError(RuntimeError):
+    """A problem the user can fix (output folder, a failed stage); printed without a traceback."""
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Everything the demo does, sized for 2 CPU cores; ``quick_config`` shrinks it for tests."""
+
+    seed: int = 0
+    num_train: int = 2000
+    num_heldout: int = 200
+    # tiny Qwen3 (deepscaler_grpo.tiny); wider than tiny.py's default so the copy-and-sign skills fit
+    hidden_size: int = 128
+    num_layers: int = 2
+    vocab_size: int = 1024
+    # warm start: the teacher makes its typical mistake this often (see demo_data)
+    mistake_rate: float = 0.6
+    sft_steps: int = 600
+    sft_batch_size: int = 32
+    sft_lr: float = 1e-3
+    # GRPO (verl names in the comments)
+    grpo_steps: int = 80  # trainer.total_training_steps
+    prompts_per_step: int = 8  # data.train_batch_size
+    rollout_n: int = 8  # actor_rollout_ref.rollout.n
+    temperature: float = 1.0
+    grpo_lr: float = 2e-3  # high for LoRA, right for a 0.4M-parameter model
+    lora_rank: int = 16
+    max_response_length: int = 16
+    test_freq: int = 10
+    # the bar
+    min_improvement: float = 0.10
+    enforce: bool = True
+    threads: int = 1  # tiny matrices gain little from threads; 1 avoids spin-waiting on a busy machine
+
+    def __post_init__(self) -> None:
+        if self.num_train < self.prompts_per_step or self.num_heldout < 1:
+            raise ValueError(
+                f"num_train={self.num_train} must be >= prompts_per_step={self.prompts_per_step} and "
+                f"num_heldout={self.num_heldout} >= 1: raise the problem counts"
+            )
+        if self.rollout_n < 2:
+            raise ValueError(f"rollout_n={self.rollout_n}: GRPO compares responses within a group, use at least 2")
+        if not 0.0 <= self.mistake_rate <= 1.0:
+            raise ValueError(f"mistake_rate={self.mistake_rate} must be a probability in [0, 1]")
+        if min(self.sft_steps, self.grpo_steps, self.threads, self.hidden_size) < 1:
+            raise ValueError("sft_steps, grpo_steps, threads and hidden_size must be positive")
+        if self.hidden_size % 4:
+            raise ValueError(f"hidden_size={self.hidden_size} must be a multiple of 4 (4 attention heads)")
+
+
+def quick_config(seed: int = 0) -> DemoConfig:
+    """A smoke-test version: every stage runs, in well under a minute; the bar is reported, not enforced."""
+    return DemoConfig(
+        seed=seed,
+        num_train=160,
+        num_heldout=24,
+        hidden_size=64,
+        vocab_size=512,
+        sft_steps=40,
+        sft_batch_size=16,
+        grpo_steps=2,
+        prompts_per_step=4,
+        rollout_n=4,
+        test_freq=1,
+        enforce=False,
+    )
+
+
+# --------------------------------------------------------------------------------------------- the bar
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    improvement: float
+    message: str
+
+
+def verdict(before: float, after: float, min_improvement: float) -> Verdict:
+    """Did GRPO raise held-out accuracy (fractions in [0, 1]) by at least ``min_improvement``?"""
+    gain = after - before
+    points = f"{100 * before:.1f}% -> {100 * after:.1f}% ({100 * gain:+.1f} points)"
+    if gain + 1e-9 >= min_improvement:
+        return Verdict(True, gain, f"GRPO raised held-out accuracy {points}")
+    return Verdict(
+        False,
+        gain,
+        f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. "
+        "Try another --seed; on a very slow or busy machine results can differ.",
+    )
+
+
+def exit_code(result: Verdict, enforce: bool) -> int:
+    """0 when the bar is met or not enforced (quick mode), 1 when it is enforced and missed."""
+    return 0 if result.passed or not enforce else 1
+
+
+# ----------------------------------------------------------------------------------------- stages
+
+
+def prepare_output_dir(path: Path) -> Path:
+    """Create ``path`` or reuse an earlier demo's folder (its outputs are replaced); refuse other folders."""
+    if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
+        raise DemoError(
+            f"{path} exists and is not a demo output folder; pass --output-dir with a new or empty folder"
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    (path / MARKER).touch()
+    for part in OUTPUT_PARTS:
+        target = path / part
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    return path
+
+
+def prepare_data(
+    cfg: DemoConfig, out: Path, prepare: Callable[[list[str]], int] | None = None
+) -> tuple[list[DemoProblem], list[DemoProblem], Path]:
+    """Write the problem set as JSON and run ``deepscaler-grpo prepare`` on it; returns (train, heldout, data dir)."""
+    from deepscaler_grpo import data
+
+    train, heldout = make_problem_set(cfg.num_train, cfg.num_heldout, cfg.seed)
+    train_json = write_json(train, out / "problems" / "train.json")
+    heldout_json = write_json(heldout, out / "problems" / "heldout.json")
+    data_dir = out / "data"
+    argv = [
+        "--source", str(train_json), "--val-source", str(heldout_json), "--output-dir", str(data_dir),
+        "--data-source", "demo", "--seed", str(cfg.seed), "--no-decontaminate", "--no-progress",
+    ]  # fmt: skip
+    if (prepare or data.main)(argv) != 0:
+        raise DemoError(f"deepscaler-grpo prepare failed on {train_json} (see its message above)")
+    return train, heldout, data_dir
+
+
+def read_rows(parquet: Path) -> list[dict[str, Any]]:
+    """Rows of a prepared parquet file as plain dicts (prompt = list of chat messages)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(parquet).to_pylist()
+
+
+def tokenizer_corpus(rows: Sequence[dict[str, Any]], problems: dict[str, DemoProblem]) -> list[str]:
+    """Prompts and both teacher answers, so BPE merges the instruction and numbers into few tokens."""
+    texts = []
+    for row in rows:
+        problem = problems.get(row["problem"])
+        answers = (problem.answer, problem.mistake) if problem else (row["answer"],)
+        texts.append(" ".join([m["content"] for m in row["prompt"]] + [format_completion(a) for a in answers]))
+    return texts
+
+
+def build_base_model(cfg: DemoConfig, out: Path, corpus: list[str]) -> Path:
+    """A randomly initialised tiny Qwen3 model and its tokenizer, trained on ``corpus``, saved to out/base_model."""
+    from deepscaler_grpo.tiny import TinyModelConfig, save_tiny_model
+
+    model_cfg = TinyModelConfig(
+        vocab_size=cfg.vocab_size,
+        hidden_size=cfg.hidden_size,
+        intermediate_size=2 * cfg.hidden_size,
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=cfg.hidden_size // 4,
+        max_position_embeddings=512,
+        seed=cfg.seed,
+    )
+    return save_tiny_model(out / "base_model", texts=corpus, config=model_cfg)
+
+
+def encode_examples(
+    tokenizer: PreTrainedTokenizerBase, rows: Sequence[dict[str, Any]], problems: dict[str, DemoProblem]
+) -> list[tuple[list[int], list[int], list[int]]]:
+    """(prompt ids, right-answer ids, mistake ids) per training row, rendered as TRL renders prompts."""
+    examples = []
+    for row in rows:
+        problem = problems.get(row["problem"])
+        if problem is None:
+            continue
+        text = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=False)
+        prompt_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        right, wrong = (
+            tokenizer(format_completion(a) + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+            for a in (problem.answer, problem.mistake)
+        )
+        examples.append((prompt_ids, right, wrong))
+    if not examples:
+        raise DemoError("no training row matched the generated problems; the prepared data looks wrong")
+    return examples
+
+
+def collate(batch: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dict[str, Any]:
+    """Right-padded input ids, attention mask and labels that score only the completion tokens."""
+    import torch
+
+    width = max(len(p) + len(c) for p, c in batch)
+    ids = torch.full((len(batch), width), pad_id)
+    labels = torch.full((len(batch), width), -100)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, (prompt, completion) in enumerate(batch):
+        seq = prompt + completion
+        ids[i, : len(seq)] = torch.tensor(seq)
+        mask[i, : len(seq)] = 1
+        labels[i, len(prompt) : len(seq)] = torch.tensor(completion)
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def warm_start(
+    cfg: DemoConfig, base_dir: Path, out_dir: Path, rows: Sequence[dict[str, Any]], problems: dict[str, DemoProblem]
+) -> tuple[Path, float]:
+    """Supervised fine-tune on the careless teacher's answers (full model, AdamW); returns (folder, last loss)."""
+    import random
+
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    examples = encode_examples(tokenizer, rows, problems)
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.sft_lr, weight_decay=0.0)
+    warmup = max(1, cfg.sft_steps // 30)
+    # linear warm-up, then linear decay to 10%: a settled model whatever the seed
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, 1.0 - 0.9 * s / cfg.sft_steps)
+    )
+    model.train()
+    loss_value = float("nan")
+    bar = tqdm(range(cfg.sft_steps), desc="warm start (SFT)", unit="step", dynamic_ncols=True)
+    for _ in bar:
+        picks = [examples[rng.randrange(len(examples))] for _ in range(cfg.sft_batch_size)]
+        batch = [(p, wrong if rng.random() < cfg.mistake_rate else right) for p, right, wrong in picks]
+        loss = model(**collate(batch, tokenizer.pad_token_id)).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_value = loss.item()
+        bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
+    model.eval()
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir, loss_value
+
+
+def heldout_eval(
+    cfg: DemoConfig, model_dir: Path, rows: list[dict[str, Any]], adapter: Path | None = None
+) -> EvalResult:
+    """Greedy pass@1 on the held-out rows with ``deepscaler_grpo.evaluate`` (the trainer's val path)."""
+    import torch
+
+    from deepscaler_grpo.evaluate import evaluate_model, load_model
+
+    model, tokenizer = load_model(str(model_dir), str(adapter) if adapter else None, device="cpu")
+    with torch.no_grad():
+        return evaluate_model(
+            model,
+            tokenizer,
+            rows,
+            n=1,
+            temperature=0.0,
+            max_tokens=cfg.max_response_length,
+            batch_size=64,
+            seed=cfg.seed,
+            progress=False,
+        )
+
+
+def family_accuracy(result: EvalResult, problems: dict[str, DemoProblem]) -> dict[str, float]:
+    """pass@1 per problem family (families absent from the held-out set are left out)."""
+    scores: dict[str, list[float]] = defaultdict(list)
+    for record in result.records:
+        problem = problems.get(record["problem"])
+        if problem is not None:
+            scores[problem.family].append(sum(record["accs"]) / len(record["accs"]))
+    return {f: sum(scores[f]) / len(scores[f]) for f in FAMILIES if scores[f]}
+
+
+def grpo_overrides(cfg: DemoConfig, data_dir: Path, model_dir: Path, run_dir: Path) -> list[str]:
+    """The ``deepscaler-grpo train`` command line: the recipe's config tree, scaled down for a CPU."""
+    return [
+        f"data.train_files={data_dir / 'train.parquet'}",
+        f"data.val_files={data_dir / 'val.parquet'}",
+        f"data.train_batch_size={cfg.prompts_per_step}",
+        "data.max_prompt_length=256",
+        f"data.max_response_length={cfg.max_response_length}",
+        "data.val_batch_size=64",
+        f"actor_rollout_ref.model.path={model_dir}",
+        f"actor_rollout_ref.model.lora_rank={cfg.lora_rank}",
+        f"actor_rollout_ref.model.lora_alpha={2 * cfg.lora_rank}",
+        "actor_rollout_ref.model.enable_gradient_checkpointing=false",
+        f"actor_rollout_ref.actor.ppo_mini_batch_size={cfg.prompts_per_step}",
+        f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={cfg.prompts_per_step * cfg.rollout_n}",
+        "actor_rollout_ref.actor.use_kl_loss=false",  # no reference forward pass: faster on CPU
+        f"actor_rollout_ref.actor.optim.lr={cfg.grpo_lr}",
+        "actor_rollout_ref.rollout.name=hf",
+        f"actor_rollout_ref.rollout.n={cfg.rollout_n}",
+        f"actor_rollout_ref.rollout.temperature={cfg.temperature}",
+        f"trainer.total_training_steps={cfg.grpo_steps}",
+        f"trainer.save_freq={cfg.grpo_steps}",
+        f"trainer.test_freq={cfg.test_freq}",
+        "trainer.val_before_train=true",
+        f"trainer.default_local_dir={run_dir}",
+        "trainer.resume_mode=disable",
+        f"trainer.seed={cfg.seed}",
+        "trainer.experiment_name=demo",
+    ]
+
+
+def run_grpo(cfg: DemoConfig, data_dir: Path, model_dir: Path, run_dir: Path) -> Path:
+    """GRPO through ``deepscaler_grpo.train.main``; returns the final LoRA adapter folder."""
+    from deepscaler_grpo import train
+
+    if train.main(grpo_overrides(cfg, data_dir, model_dir, run_dir)) != 0:
+        raise DemoError(f"deepscaler-grpo train failed (see its message above); run folder: {run_dir}")
+    adapter = run_dir / f"global_step_{cfg.grpo_steps}" / "adapter"
+    if not (adapter / "adapter_config.json").exists():
+        raise DemoError(f"training finished but wrote no adapter at {adapter}")
+    return adapter
+
+
+def make_plots(run_dir: Path, out_dir: Path) -> list[Path]:
+    """Training curves from the run's metrics.jsonl (``deepscaler-grpo plot``)."""
+    from deepscaler_grpo.plot import plot_run
+
+    paths, _notes = plot_run(run_dir, out_dir)
+    return paths
+
+
+# ------------------------------------------------------------------------------------------ report
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What the summary shows and demo_summary.json holds."""
+
+    seed: int
+    quick: bool
+    answer_types: dict[str, int]
+    train_rows: int
+    heldout_rows: int
+    sft_loss: float
+    grpo_steps: int
+    before: dict[str, float]
+    after: dict[str, float]
+    before_by_family: dict[str, float]
+    after_by_family: dict[str, float]
+    improvement: float
+    passed: bool
+    message: str
+    seconds: dict[str, float]
+    paths: dict[str, str]
+
+
+def print_summary(report: DemoReport) -> None:
+    """A rich table: held-out accuracy and format rate before/after, per family, then timings and paths."""
+    from rich.console import Console
+    from rich.table import Table
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}%"
+
+    table = Table(title=f"GRPO demo (seed {report.seed}{', quick' if report.quick else ''}): held-out, greedy")
+    for name, justify in (("", "left"), ("after warm start", "right"), ("after GRPO", "right"), ("change", "right")):
+        table.add_column(name, justify=justify)
+    rows = [("accuracy (pass@1)", report.before["pass@1"], report.after["pass@1"])]
+    rows.append(("format rate", report.before["format_rate"], report.after["format_rate"]))
+    rows += [(f"  {f}", report.before_by_family.get(f), report.after_by_family.get(f)) for f in FAMILIES]
+    for name, before, after in rows:
+        change = None if before is None or after is None else after - before
+        table.add_row(name, pct(before), pct(after), "-" if change is None else f"{100 * change:+.1f}")
+    console = Console()
+    console.print(table)
+    times = ", ".join(f"{k} {v:.0f}s" for k, v in report.seconds.items())
+    console.print(f"problems: {report.train_rows} train / {report.heldout_rows} held-out rows, answers {report.answer_types}")
+    console.print(f"GRPO steps: {report.grpo_steps}; time: {times}")
+    for name, path in report.paths.items():
+        console.print(f"{name:>12}: {path}")
+    style = "bold green" if report.passed else ("bold yellow" if report.quick else "bold red")
+    console.print(f"[{style}]{report.message}[/]")
+
+
+def write_report(report: DemoReport, path: Path) -> Path:
+    from deepscaler_grpo.evaluate import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(asdict(report), indent=2) + "\n")
+
+
+# ------------------------------------------------------------------------------------------ driver
+
+
+def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
+    """All stages; returns the report (also written to out/demo_summary.json)."""
+    from deepscaler_grpo.evaluate import response_lines, write_jsonl
+
+    clock: dict[str, float] = {}
+    start = time.perf_counter()
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        clock[name] = round(now - since, 1)
+        return now
+
+    out = prepare_output_dir(out)
+    stage(1, "problem set -> deepscaler-grpo prepare")
+    train, heldout, data_dir = prepare_data(cfg, out)
+    problems = {p.problem: p for p in [*train, *heldout]}
+    train_rows, val_rows = read_rows(data_dir / "train.parquet"), read_rows(data_dir / "val.parquet")
+    t = lap("prepare", start)
+    stage(2, "tiny Qwen3 model + tokenizer, warm start on a careless teacher")
+    base_dir = build_base_model(cfg, out, tokenizer_corpus(train_rows, problems))
+    sft_dir, sft_loss = warm_start(cfg, base_dir, out / "sft_model", train_rows, problems)
+    t = lap("warm start", t)
+    stage(3, "held-out accuracy before GRPO")
+    before = heldout_eval(cfg, sft_dir, val_rows)
+    write_jsonl(out / "eval_before.jsonl", response_lines(before))
+    print(f"before GRPO: pass@1 {100 * before.summary['pass@1']:.1f}%")
+    t = lap("eval", t)
+    stage(4, "GRPO: deepscaler-grpo train")
+    run_dir = out / "grpo_run"
+    adapter = run_grpo(cfg, data_dir, sft_dir, run_dir)
+    t = lap("GRPO", t)
+    stage(5, "held-out accuracy after GRPO, plots")
+    after = heldout_eval(cfg, sft_dir, val_rows, adapter)
+    write_jsonl(out / "eval_after.jsonl", response_lines(after))
+    plots = make_plots(run_dir, out / "plots")
+    lap("eval + plots", t)
+    clock["total"] = round(time.perf_counter() - start, 1)
+    result = verdict(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement)
+    report = DemoReport(
+        seed=cfg.seed,
+        quick=quick,
+        answer_types=answer_type_counts(train),
+        train_rows=len(train_rows),
+        heldout_rows=len(val_rows),
+        sft_loss=sft_loss,
+        grpo_steps=cfg.grpo_steps,
+        before=before.summary,
+        after=after.summary,
+        before_by_family=family_accuracy(before, problems),
+        after_by_family=family_accuracy(after, problems),
+        improvement=result.improvement,
+        passed=result.passed,
+        message=result.message if cfg.enforce else f"{result.message} (quick mode: bar not enforced)",
+        seconds=clock,
+        paths={
+            "outputs": str(out),
+            "data": str(data_dir),
+            "sft model": str(sft_dir),
+            "adapter": str(adapter),
+            "metrics": str(run_dir / "metrics.jsonl"),
+            "plots": str(plots[-1].parent) if plots else "-",
+            "summary": str(out / "demo_summary.json"),
+        },
+    )
+    write_report(report, out / "demo_summary.json")
+    return report
+
+
+def stage(number: int, title: str) -> None:
+    from rich.console import Console
+
+    Console().rule(f"[bold]{number}/5 {title}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepscaler-grpo demo",
+        description="The whole pipeline (prepare, warm start, GRPO train, eval, plot) on a tiny local model, on CPU.",
+    )
+    parser.add_argument("--output-dir", default="demo_run", help="where everything goes (default ./demo_run)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the problems, model, warm start and GRPO")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (the 10-point bar is not enforced)")
+    parser.add_argument(
+        "--min-improvement",
+        type=float,
+        default=None,
+        help="required gain in held-out accuracy, in points (default 10; enforced in --quick too when given)",
+    )
+    parser.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default 80, quick 2)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> DemoConfig:
+    cfg = quick_config(args.seed) if args.quick else DemoConfig(seed=args.seed)
+    if args.min_improvement is not None:
+        cfg = replace(cfg, min_improvement=args.min_improvement / 100, enforce=True)
+    if args.grpo_steps is not None:
+        cfg = replace(cfg, grpo_steps=args.grpo_steps)
+    if args.threads is not None:
+        cfg = replace(cfg, threads=args.threads)
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except ValueError as exc:
+        print(f"deepscaler-grpo demo: {exc}", file=sys.stderr)
+        return 2
+    # offline and quiet: everything the demo needs is built locally
+    for key, value in (("HF_HUB_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    torch.set_num_threads(cfg.threads)
+    hf_logging.disable_progress_bar()
+    try:
+        report = run_demo(cfg, Path(args.output_dir).resolve(), quick=args.quick)
+    except DemoError as exc:
+        print(f"deepscaler-grpo demo: {exc}", file=sys.stderr)
+        return 1
+    print_summary(report)
+    return exit_code(Verdict(report.passed, report.improvement, report.message), cfg.enforce)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
