@@ -129,7 +129,7 @@ def equivalent_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
     if gold.startswith("(") and gold.endswith(")") and _split_list(gold[1:-1]):
         out += [("left right", "\\left(" + gold[1:-1] + "\\right)")]
     out += _symbolic_rewrites(gold)
-    out += model_style_rewrites(gold)
+    out += model_style_rewrites(gold, rng)
     if gold.endswith("^\\circ"):
         out += [("no degree", gold[: -len("^\\circ")]), ("degree sign", gold[: -len("^\\circ")] + "°")]
     if gold.endswith("\\%"):
@@ -142,12 +142,15 @@ DEGREE_TO_RADIANS = {30: "\\frac{\\pi}{6}", 45: "\\frac{\\pi}{4}", 60: "\\frac{\
                      120: "\\frac{2\\pi}{3}", 135: "\\frac{3\\pi}{4}", 150: "\\frac{5\\pi}{6}", 180: "\\pi"}
 
 
-def model_style_rewrites(gold: str) -> list[tuple[str, str]]:
+def model_style_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
     """Equivalent spellings seen in model outputs (the classes of the policy tests)."""
     out = []
+    approx = irrational_approximation(gold)
+    if approx:
+        out += [("exact with approximation", f"{gold} \\approx {approx}")]
     if INT_RE.fullmatch(gold) and abs(int(gold)) >= 1000:
         out += [("{,} thousands", f"{int(gold):,}".replace(",", "{,}"))]
-    if INT_RE.fullmatch(gold) and 0 <= int(gold) < 1000:
+    if INT_RE.fullmatch(gold) and 0 <= int(gold) < 1000 and rng.random() < 0.1:  # AIME solutions' style
         out += [("aime textbf", f"\\textbf{{({int(gold):03d})}}")]
     value = _frac_value(gold)
     if value is not None and value > 0:

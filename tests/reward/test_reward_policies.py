@@ -180,3 +180,20 @@ def test_listed_roots_in_words_match_an_unordered_gold() -> None:
 )
 def test_numeric_equations_compare_both_sides(gold: str, pred: str, expected: bool) -> None:
     assert verify(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [
+        ("\\frac{\\sqrt{3}}{2}", "\\frac{\\sqrt{3}}{2} \\approx 0.866", True),  # the exact side is the answer
+        ("\\frac{\\sqrt{3}}{2}", "\\frac{\\sqrt{3}}{2} = 0.866", True),
+        ("\\frac{\\sqrt{3}}{2}", "0.866 \\approx \\frac{\\sqrt{3}}{2}", True),
+        ("\\frac{\\sqrt{3}}{2}", "\\frac{\\sqrt{2}}{2} \\approx 0.866", False),
+        ("\\frac{\\sqrt{2}}{2}", "\\frac{\\sqrt{3}}{2} = 0.707", False),
+        ("0.866", "\\frac{\\sqrt{3}}{2} \\approx 0.866", True),  # a decimal gold: the decimal side
+        ("0.866", "\\frac{\\sqrt{3}}{2} \\approx 0.867", False),
+        ("\\frac{1}{4}", "\\frac{1}{4} = 0.25", True),
+    ],
+)
+def test_exact_value_with_its_approximation(gold: str, pred: str, expected: bool) -> None:
+    assert verify(pred, gold) is expected, check(pred, gold)

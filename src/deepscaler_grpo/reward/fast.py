@@ -78,6 +78,8 @@ _UNIT_TAIL_RE = re.compile(
     re.IGNORECASE,
 )
 _APPROX_PREFIX_RE = re.compile(r"^(?:\\approx|\\sim|\\simeq|≈)\s*")
+_APPROX_RE = re.compile(r"\\approx(?![A-Za-z])|≈")
+_DECIMAL_RE = re.compile(r"[+-]?\d*\.\d+")
 _ASSIGN_RE = re.compile(
     r"^\s*(?:\\[A-Za-z]+|[A-Za-z]{1,3})(?:_\{?[A-Za-z0-9]+\}?)?(?:\s*\(\s*[A-Za-z]\s*\))?\s*=(?!=)"
 )
@@ -156,6 +158,7 @@ def clean(s: str) -> str:
     s = re.sub(r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{", s)
     s = re.sub(r"\\sqrt\s*(\d)", r"\\sqrt{\1}", s)
     s = _APPROX_PREFIX_RE.sub("", s)
+    s = exact_side(s, _APPROX_RE)
     s = _PRIME_RE.sub(lambda m: "'" * max(1, m.group(0).count("\\prime")), s)
     s = _TEMPERATURE_RE.sub(r"\1", s)
     s = _PERCENT_WORD_RE.sub("\\%", s)
@@ -165,12 +168,23 @@ def clean(s: str) -> str:
     return _strip_outer_braces(s)
 
 
+def exact_side(s: str, separator: re.Pattern[str]) -> str:
+    """``\\frac{\\sqrt3}{2} \\approx 0.866`` -> the exact side; the decimal only when it is all there is."""
+    sides = [side.strip() for side in separator.split(s)]
+    if len(sides) != 2 or not all(sides):
+        return s
+    first, last = sides
+    return last if _DECIMAL_RE.fullmatch(first) and not _DECIMAL_RE.fullmatch(last) else first
+
+
 def strip_assignment(s: str) -> str:
     """``x = 3`` -> ``3``, ``f(x)=x^2`` -> ``x^2``, ``0.56 = 56\\%`` -> ``56\\%`` (the last side)."""
     if "=" not in s or any(op in s for op in ("\\le", "\\ge", "<", ">", "\\ne", ",", ";")):
         return s
     lhs, rhs = s.split("=", 1)[0], s.rsplit("=", 1)[1]
     numeric_lhs = bool(re.search(r"\d", lhs)) and not re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", lhs))
+    if numeric_lhs and s.count("=") == 1 and _DECIMAL_RE.fullmatch(rhs.strip()) and not _NUM_RE.fullmatch(lhs.strip()):
+        return lhs.strip()  # "\frac{\sqrt3}{2} = 0.866": the decimal is an approximation of the exact lhs
     if _ASSIGN_RE.match(s) or numeric_lhs:
         return rhs.strip()
     return s
@@ -482,7 +496,10 @@ def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool 
     """True/False when decidable exactly without symbolic work, else None (see module doc)."""
     if len(gold) > max_chars:
         return None
-    pred_c, gold_c = clean(pred[: max_chars + 1]), clean(gold)
+    gold_c = clean(gold)
+    if len(pred) <= max_chars and _DECIMAL_RE.fullmatch(gold_c) and _APPROX_RE.search(pred):
+        pred = _APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
+    pred_c = clean(pred[: max_chars + 1])
     if len(pred) > max_chars:
         return False  # no gold answer is this long
     if text_key(pred_c) == text_key(gold_c):
