@@ -82,6 +82,12 @@ BASES = [
     ("2516_8", "2{,}516_8", True),
     ("x_1", "x_{1}", True),  # a subscripted variable, not a base
     ("E_1, E_2", "E_{1},E_{2}", True),
+    ("E_1, E_2", "E_2, E_1", True),  # unordered lists of names (latex2sympy cannot parse these)
+    ("E_1, E_2", "E_1, E_3", False),
+    ("A, C, D", "D, A, C", True),
+    ("A, C, D", "A, C", False),
+    ("\\text{Monday}, \\text{Friday}", "friday, monday", True),
+    ("(a, b)", "(b, a)", False),
 ]
 
 SPELLINGS = [

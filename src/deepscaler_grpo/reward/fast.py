@@ -58,6 +58,7 @@ _NUMERIC_PRIME_RE = re.compile(r"(?<=[\d.])\s*'{1,2}$")  # arcminutes/seconds, f
 _SCRIPT_BRACES_RE = re.compile(r"([_^])\{(\w)\}")
 _PAREN_NUMBER_RE = re.compile(r"\(([^(),\[\]{}]*)\)")
 _BASE_RE = re.compile(r"\(?([0-9A-Za-z]+)\)?_\{?\(?(\d{1,2})\)?\}?|([0-9A-Fa-f]+)")
+_ATOM_RE = re.compile(r"\\?[A-Za-z]+(?:_\w)?|[A-Za-z][A-Za-z' -]*")  # a name: E_1, \\alpha, Friday
 _CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})(?:\s*(?:\\text\{\s*)?([ap])\.?\s*m\.?\s*\}?)?", re.IGNORECASE)
 _TEXT_CMD = r"\\(?:text|textbf|textit|textrm|texttt|textsf|mbox|mathrm|mathit|mathbf|mathsf|boldsymbol|textnormal|operatorname)\s*"
 _TEXT_RE = re.compile(_TEXT_CMD + r"\{([^{}]*)\}")
@@ -479,10 +480,12 @@ def list_verdict(pred: str, gold: str) -> bool | None:
     g_items = split_top_level(_LIST_AND_RE.sub(",", g_inner))
     if len(g_items) < 2 and not g_open:
         return None
+    sets = {"", "\\{", "\\lbrace"}
     p_nums, g_nums = _element_numbers(p_items), _element_numbers(g_items)
     if p_nums is None or g_nums is None:
+        if p_open in sets and g_open in sets and all(_ATOM_RE.fullmatch(text_key(i)) for i in p_items + g_items):
+            return sorted(map(text_key, p_items)) == sorted(map(text_key, g_items))  # E_1, E_2 / Monday, Friday
         return None
-    sets = {"", "\\{", "\\lbrace"}
     if p_open in sets and g_open in sets:  # bare lists and sets of solutions: unordered
         return _same_multiset(p_nums, g_nums)
     if not p_open or not g_open:
