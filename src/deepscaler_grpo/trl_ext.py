@@ -25,6 +25,8 @@ from tqdm.auto import tqdm
 from transformers import TrainerCallback
 from trl import GRPOTrainer
 
+from deepscaler_grpo.io import atomic_write_text
+
 ADAPTER_DIR = "adapter"
 LATEST_FILE = "latest_checkpointed_iteration.txt"
 CKPT_PREFIX = "global_step_"
@@ -85,15 +87,6 @@ def latest_complete_checkpoint(run_dir: str | Path) -> Path | None:
     return max(found, key=lambda p: checkpoint_step(p) or 0, default=None)
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write a temp file beside ``path``, fsync it, then ``os.replace`` (readers never see half a file)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def publish_checkpoint(src: str | Path, run_dir: str | Path, step: int, keep: int | None = None) -> Path:

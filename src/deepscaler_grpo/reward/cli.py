@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from deepscaler_grpo.io import atomic_write_text
 
 RESPONSE_KEYS = ("response", "completion", "output", "solution_str")
 ANSWER_KEYS = ("answer", "ground_truth", "reward_model.ground_truth")
@@ -126,17 +126,6 @@ def score_rows(rows: list[dict[str, Any]], response_key: str, answer_key: str, b
     return results
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder, then rename (no half-written file on a crash)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def print_summary(summary: dict[str, Any], output: Path, summary_path: Path) -> None:
@@ -174,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                          args.batch_size, not args.no_progress)
     summary = summarize(results, time.monotonic() - start)
     lines = [json.dumps({**row, **result}, ensure_ascii=False, default=str) for row, result in zip(rows, results)]
-    write_atomic(output, "\n".join(lines) + "\n")
-    write_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(output, "\n".join(lines) + "\n")
+    atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
     print_summary(summary, output, summary_path)
     return 0
 
