@@ -58,7 +58,7 @@ def test_answers_are_right_and_mistakes_are_wrong(family: str) -> None:
         if family == "opposite":
             assert value == -numbers[0] and p.mistake == negate(p.answer)
         elif family == "larger":
-            assert value == max(numbers) and p.mistake in p.problem
+            assert value == max(numbers) and p.mistake in p.problem and min(numbers) < 0 < max(numbers)
         elif family == "fraction":
             assert value == numbers[0] / numbers[1] and Fraction(p.mistake) == 1 / value
         else:

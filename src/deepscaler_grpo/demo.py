@@ -69,12 +69,12 @@ class DemoConfig:
     num_layers: int = 2
     vocab_size: int = 1024
     # warm start: the teacher makes its typical mistake this often (see demo_data)
-    mistake_rate: float = 0.6
-    sft_steps: int = 600
+    mistake_rate: float = 0.7
+    sft_steps: int = 800
     sft_batch_size: int = 32
     sft_lr: float = 1e-3
     # GRPO (verl names in the comments)
-    grpo_steps: int = 80  # trainer.total_training_steps
+    grpo_steps: int = 120  # trainer.total_training_steps
     prompts_per_step: int = 8  # data.train_batch_size
     rollout_n: int = 8  # actor_rollout_ref.rollout.n
     temperature: float = 1.0
@@ -111,7 +111,7 @@ def quick_config(seed: int = 0) -> DemoConfig:
         num_heldout=24,
         hidden_size=64,
         vocab_size=512,
-        sft_steps=40,
+        sft_steps=150,
         sft_batch_size=16,
         grpo_steps=2,
         prompts_per_step=4,
@@ -278,10 +278,7 @@ def warm_start(
     rng = random.Random(cfg.seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.sft_lr, weight_decay=0.0)
     warmup = max(1, cfg.sft_steps // 30)
-    # linear warm-up, then linear decay to 10%: a settled model whatever the seed
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, 1.0 - 0.9 * s / cfg.sft_steps)
-    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min((s + 1) / warmup, 1.0))
     model.train()
     loss_value = float("nan")
     bar = tqdm(range(cfg.sft_steps), desc="warm start (SFT)", unit="step", dynamic_ncols=True)
@@ -536,7 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="required gain in held-out accuracy, in points (default 10; enforced in --quick too when given)",
     )
-    parser.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default 80, quick 2)")
+    parser.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default 120, quick 2)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
     return parser
 

@@ -5,7 +5,7 @@ GRPO visibly helps. Four families of one-step problems, with answers that are in
 fractions and decimals:
 
 * ``opposite``: "What is the opposite of -3/4?" -> ``3/4``
-* ``larger``:   "Which is larger, -2.5 or 1.7?" -> ``1.7``
+* ``larger``:   "Which is larger, -2.5 or 17/3?" -> ``17/3`` (one number negative, one positive)
 * ``fraction``: "Write -5 divided by 12 as a fraction." -> ``-5/12``
 * ``add_zero``: "What is 0 plus 41?" -> ``41``
 
@@ -30,7 +30,6 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 from pathlib import Path
 
 FAMILIES = ("opposite", "larger", "fraction", "add_zero")
@@ -49,11 +48,11 @@ class DemoProblem:
 
 
 def random_number(rng: random.Random) -> str:
-    """A signed integer (up to 999), one-decimal number or proper-or-improper fraction, as text."""
+    """A signed integer (up to 99: one token each, easy to copy), one-decimal number or fraction, as text."""
     sign = rng.choice(("", "-"))
     kind = rng.choice(("integer", "decimal", "fraction"))
     if kind == "integer":
-        return f"{sign}{rng.randint(1, 999)}"
+        return f"{sign}{rng.randint(1, 99)}"
     if kind == "decimal":
         return f"{sign}{rng.randint(0, 99)}.{rng.randint(1, 9)}"
     numerator, denominator = coprime_pair(rng)
@@ -79,10 +78,11 @@ def make_problem(rng: random.Random, family: str) -> DemoProblem:
         x = random_number(rng)
         answer = negate(x)
         return DemoProblem(f"What is the opposite of {x}?", answer, f"The opposite of {x} is {answer}.", family, x)
-    if family == "larger":
-        x, y = (f"{v}" if rng.random() < 0.5 else f"{v / 10:.1f}" for v in rng.sample(range(-99, 100), 2))
-        answer = x if Fraction(x) > Fraction(y) else y
-        return DemoProblem(f"Which is larger, {x} or {y}?", answer, f"{answer} is to the right on the number line.", family, x)
+    if family == "larger":  # one negative, one positive number: the sign decides
+        positive, negative = random_number(rng).lstrip("-"), "-" + random_number(rng).lstrip("-")
+        x, y = (positive, negative) if rng.random() < 0.5 else (negative, positive)
+        problem = f"Which is larger, {x} or {y}?"
+        return DemoProblem(problem, positive, f"{positive} is positive and {negative} is negative.", family, x)
     if family == "fraction":
         a, b = coprime_pair(rng)
         sign = rng.choice(("", "-"))
