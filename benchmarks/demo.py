@@ -25,7 +25,7 @@ def run_seed(seed: int, out: Path, quick: bool) -> dict:
     """One demo run in a fresh process; its demo_summary.json plus exit status and wall time."""
     cmd = [sys.executable, "-m", "deepscaler_grpo.demo", "--seed", str(seed), "--output-dir", str(out)]
     start = time.perf_counter()
-    proc = subprocess.run(cmd + (["--quick"] if quick else []), capture_output=True, text=True)
+    proc = subprocess.run(cmd + (["--quick"] if quick else []), check=False, capture_output=True, text=True)
     wall = time.perf_counter() - start
     summary_path = out / "demo_summary.json"
     if not summary_path.exists():
@@ -55,8 +55,10 @@ def print_table(rows: list[dict]) -> None:
         )
     Console().print(table)
     gains = [100 * r["improvement"] for r in rows]
-    print(f"gain: min {min(gains):+.1f}, mean {sum(gains) / len(gains):+.1f} points; "
-          f"slowest run {max(r['wall_s'] for r in rows):.0f}s (budget {TIME_BUDGET_S:.0f}s)")
+    print(
+        f"gain: min {min(gains):+.1f}, mean {sum(gains) / len(gains):+.1f} points; "
+        f"slowest run {max(r['wall_s'] for r in rows):.0f}s (budget {TIME_BUDGET_S:.0f}s)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from deepscaler_grpo.demo import DemoConfig, DemoError, exit_code, prepare_output_dir, verdict
+from deepscaler_grpo.demo import (
+    DemoConfig,
+    DemoError,
+    exit_code,
+    prepare_output_dir,
+    verdict,
+)
 from deepscaler_grpo.demo_data import (
     ANSWER_TYPES,
     FAMILIES,
@@ -26,7 +32,14 @@ from deepscaler_grpo.demo_data import (
 
 @pytest.mark.parametrize(
     ("answer", "expected"),
-    [("41", "integer"), ("-7", "negative"), ("-3/4", "fraction"), ("5/12", "fraction"), ("0.5", "decimal"), ("-12.3", "decimal")],
+    [
+        ("41", "integer"),
+        ("-7", "negative"),
+        ("-3/4", "fraction"),
+        ("5/12", "fraction"),
+        ("0.5", "decimal"),
+        ("-12.3", "decimal"),
+    ],
 )
 def test_answer_type(answer: str, expected: str) -> None:
     assert answer_type(answer) == expected
@@ -53,7 +66,9 @@ def test_answers_are_right_and_mistakes_are_wrong(family: str) -> None:
     rng = random.Random(0)
     for _ in range(200):
         p = make_problem(rng, family)
-        numbers = [Fraction(tok.rstrip("?,.")) for tok in p.problem.split() if tok.rstrip("?,.").lstrip("-")[:1].isdigit()]
+        numbers = [
+            Fraction(tok.rstrip("?,.")) for tok in p.problem.split() if tok.rstrip("?,.").lstrip("-")[:1].isdigit()
+        ]
         value = Fraction(p.answer)
         if family == "opposite":
             assert value == -numbers[0] and p.mistake == negate(p.answer)

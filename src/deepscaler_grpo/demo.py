@@ -40,7 +40,6 @@ from deepscaler_grpo.demo_data import (
     answer_type_counts,
     format_completion,
     make_problem_set,
-    teacher_answer,
     write_json,
 )
 
@@ -50,7 +49,16 @@ if TYPE_CHECKING:
     from deepscaler_grpo.evaluate import EvalResult
 
 MARKER = ".deepscaler-demo"  # marks a folder the demo may clean and reuse
-OUTPUT_PARTS = ("problems", "data", "base_model", "sft_model", "grpo_run", "plots", "eval_before.jsonl", "eval_after.jsonl")
+OUTPUT_PARTS = (
+    "problems",
+    "data",
+    "base_model",
+    "sft_model",
+    "grpo_run",
+    "plots",
+    "eval_before.jsonl",
+    "eval_after.jsonl",
+)
 
 
 class DemoError(RuntimeError):
@@ -156,9 +164,7 @@ def exit_code(result: Verdict, enforce: bool) -> int:
 def prepare_output_dir(path: Path) -> Path:
     """Create ``path`` or reuse an earlier demo's folder (its outputs are replaced); refuse other folders."""
     if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
-        raise DemoError(
-            f"{path} exists and is not a demo output folder; pass --output-dir with a new or empty folder"
-        )
+        raise DemoError(f"{path} exists and is not a demo output folder; pass --output-dir with a new or empty folder")
     path.mkdir(parents=True, exist_ok=True)
     (path / MARKER).touch()
     for part in OUTPUT_PARTS:
@@ -428,7 +434,9 @@ def print_summary(report: DemoReport) -> None:
     console = Console()
     console.print(table)
     times = ", ".join(f"{k} {v:.0f}s" for k, v in report.seconds.items())
-    console.print(f"problems: {report.train_rows} train / {report.heldout_rows} held-out rows, answers {report.answer_types}")
+    console.print(
+        f"problems: {report.train_rows} train / {report.heldout_rows} held-out rows, answers {report.answer_types}"
+    )
     console.print(f"GRPO steps: {report.grpo_steps}; time: {times}")
     for name, path in report.paths.items():
         console.print(f"{name:>12}: {path}")
@@ -437,7 +445,7 @@ def print_summary(report: DemoReport) -> None:
 
 
 def write_report(report: DemoReport, path: Path) -> Path:
-    from deepscaler_grpo.evaluate import atomic_write_text
+    from deepscaler_grpo.io import atomic_write_text
 
     return atomic_write_text(path, json.dumps(asdict(report), indent=2) + "\n")
 

@@ -23,10 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -146,14 +144,10 @@ def format_completion(answer: str) -> str:
 
 def write_json(problems: Sequence[DemoProblem], path: str | Path) -> Path:
     """DeepScaleR-format JSON (problem / answer / solution, plus family) written atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from deepscaler_grpo.io import atomic_write_text
+
     rows = [{k: v for k, v in asdict(p).items() if k != "mistake"} for p in problems]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(rows, handle, indent=1)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, json.dumps(rows, indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:
