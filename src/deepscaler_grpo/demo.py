@@ -29,7 +29,7 @@ import shutil
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,14 +82,14 @@ class DemoConfig:
     sft_batch_size: int = 32
     sft_lr: float = 1e-3
     # GRPO (verl names in the comments)
-    grpo_steps: int = 120  # trainer.total_training_steps
+    grpo_steps: int = 200  # trainer.total_training_steps
     prompts_per_step: int = 8  # data.train_batch_size
     rollout_n: int = 8  # actor_rollout_ref.rollout.n
     temperature: float = 1.0
     grpo_lr: float = 2e-3  # high for LoRA, right for a 0.4M-parameter model
     lora_rank: int = 16
     max_response_length: int = 16
-    test_freq: int = 10
+    test_freq: int = 20
     # the bar
     min_improvement: float = 0.10
     enforce: bool = True
@@ -176,9 +176,7 @@ def prepare_output_dir(path: Path) -> Path:
     return path
 
 
-def prepare_data(
-    cfg: DemoConfig, out: Path, prepare: Callable[[list[str]], int] | None = None
-) -> tuple[list[DemoProblem], list[DemoProblem], Path]:
+def prepare_data(cfg: DemoConfig, out: Path) -> tuple[list[DemoProblem], list[DemoProblem], Path]:
     """Write the problem set as JSON and run ``deepscaler-grpo prepare`` on it; returns (train, heldout, data dir)."""
     from deepscaler_grpo import data
 
@@ -190,7 +188,7 @@ def prepare_data(
         "--source", str(train_json), "--val-source", str(heldout_json), "--output-dir", str(data_dir),
         "--data-source", "demo", "--seed", str(cfg.seed), "--no-decontaminate", "--no-progress",
     ]  # fmt: skip
-    if (prepare or data.main)(argv) != 0:
+    if data.main(argv) != 0:
         raise DemoError(f"deepscaler-grpo prepare failed on {train_json} (see its message above)")
     return train, heldout, data_dir
 
@@ -541,7 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="required gain in held-out accuracy, in points (default 10; enforced in --quick too when given)",
     )
-    parser.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default 120, quick 2)")
+    parser.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default 200, quick 2)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
     return parser
 
