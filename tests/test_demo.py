@@ -170,3 +170,27 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
     # a second run reuses its own folder (outputs replaced, no resume of the old GRPO run)
     assert main(["demo", "--quick", "--output-dir", str(out)]) == 0
+
+
+def test_collate_scores_only_the_completion() -> None:
+    from deepscaler_grpo.demo import collate
+
+    batch = collate([([5, 6, 7], [8, 9]), ([5], [8])], pad_id=0)
+    assert batch["input_ids"].tolist() == [[5, 6, 7, 8, 9], [5, 8, 0, 0, 0]]
+    assert batch["labels"].tolist() == [[-100, -100, -100, 8, 9], [-100, 8, -100, -100, -100]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]]
+
+
+@pytest.mark.parametrize("cfg", [DemoConfig(), DemoConfig(prompts_per_step=4, rollout_n=4, grpo_steps=2)])
+def test_grpo_overrides_are_a_valid_train_config(cfg: DemoConfig, tmp_path: Path) -> None:
+    """The demo's command line passes the trainer's own config checks (keys, batch geometry)."""
+    from deepscaler_grpo.config import load_config
+    from deepscaler_grpo.demo import grpo_overrides
+    from deepscaler_grpo.train import optimizer_steps_per_step
+
+    train_cfg = load_config(grpo_overrides(cfg, tmp_path / "data", tmp_path / "sft", tmp_path / "run"), None)
+    rollout = train_cfg.actor_rollout_ref.rollout
+    assert (rollout.n, rollout.name, rollout.temperature) == (cfg.rollout_n, "hf", cfg.temperature)
+    assert train_cfg.trainer.total_training_steps == cfg.grpo_steps
+    assert train_cfg.actor_rollout_ref.model.path == str(tmp_path / "sft")
+    assert optimizer_steps_per_step(train_cfg) == 1  # one rollout batch, one optimizer step
