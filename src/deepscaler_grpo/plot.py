@@ -11,7 +11,6 @@ with a note. Uses matplotlib's Agg backend, so it works on headless machines.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -20,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from deepscaler_grpo.io import read_jsonl
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -60,14 +61,7 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
         raise PlotError(
             f"{path} not found: pass a training run folder (trainer.default_local_dir) that has metrics.jsonl"
         )
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict) and "step" in row:
-            rows.append(row)
+    rows = [row for row in read_jsonl(path) if "step" in row]
     if not rows:
         raise PlotError(f"{path} has no metric rows with a 'step' yet: train for at least one step, then plot")
     return rows

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from transformers import TrainerCallback
 from trl import GRPOTrainer
 
-from deepscaler_grpo.io import atomic_write_text
+from deepscaler_grpo.io import atomic_write_text, read_jsonl
 
 ADAPTER_DIR = "adapter"
 LATEST_FILE = "latest_checkpointed_iteration.txt"
@@ -181,16 +181,6 @@ def append_jsonl(path: str | Path, record: Mapping[str, Any]) -> None:
         os.fsync(handle.fileno())
 
 
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL file, skipping a torn last line."""
-    rows = []
-    if Path(path).is_file():
-        for line in Path(path).read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
 
 
 def truncate_metrics(path: str | Path, max_step: int) -> int:
