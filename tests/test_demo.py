@@ -186,7 +186,7 @@ def test_grpo_overrides_are_a_valid_train_config(cfg: DemoConfig, tmp_path: Path
     """The demo's command line passes the trainer's own config checks (keys, batch geometry)."""
     from deepscaler_grpo.config import load_config
     from deepscaler_grpo.demo import grpo_overrides
-    from deepscaler_grpo.train import optimizer_steps_per_step
+    from deepscaler_grpo.mapping import optimizer_steps_per_step
 
     train_cfg = load_config(grpo_overrides(cfg, tmp_path / "data", tmp_path / "sft", tmp_path / "run"), None)
     rollout = train_cfg.actor_rollout_ref.rollout

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from deepscaler_grpo import train
+from deepscaler_grpo import mapping, train
 from deepscaler_grpo.cli import main as cli_main
 from deepscaler_grpo.config import load_config
 from deepscaler_grpo.trl_ext import (
@@ -41,7 +41,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "run_deepscaler_qwen3_4b_instruct
 )
 def test_recipe_maps_to_trl_batch_geometry(world: int, grad_accum: int, steps_per_gen: int) -> None:
     cfg = load_config([f"trainer.n_gpus_per_node={world}"])
-    kw = train.grpo_kwargs(cfg, world)
+    kw = mapping.grpo_kwargs(cfg, world)
     # 64 prompts x 5 = 320 responses per step = 2 optimizer steps of 32 x 5 = 160, micro 2 per GPU
     assert kw["per_device_train_batch_size"] == 2
     assert kw["gradient_accumulation_steps"] == grad_accum
@@ -49,18 +49,18 @@ def test_recipe_maps_to_trl_batch_geometry(world: int, grad_accum: int, steps_pe
     assert kw["per_device_train_batch_size"] * world * kw["gradient_accumulation_steps"] == 160
     assert kw["per_device_train_batch_size"] * world * kw["steps_per_generation"] == 320  # generation batch
     assert kw["num_generations"] == 5 and kw["num_iterations"] == 1
-    assert train.optimizer_steps_per_step(cfg) == 2
+    assert mapping.optimizer_steps_per_step(cfg) == 2
     assert kw["max_steps"] == 50 * 2 and kw["logging_steps"] == 2 and kw["save_steps"] == 20 * 2
 
 
 def test_recipe_maps_to_trl_loss_and_optimizer() -> None:
-    kw = train.grpo_kwargs(load_config([]), 1)
+    kw = mapping.grpo_kwargs(load_config([]), 1)
     assert (kw["beta"], kw["use_bias_correction_kl"], kw["loss_type"]) == (0.001, False, "dapo")
     assert (kw["epsilon"], kw["epsilon_high"], kw["scale_rewards"], kw["entropy_coef"]) == (0.2, 0.2, "group", 0.0)
     assert (kw["learning_rate"], kw["lr_scheduler_type"], kw["warmup_steps"], kw["max_grad_norm"]) == (2e-5, "constant", 0, 1.0)
     assert (kw["max_completion_length"], kw["vllm_max_model_length"]) == (2048, 3072)
     assert kw["report_to"] == "none" and kw["bf16"] is False and kw["model_init_kwargs"]["dtype"] == "float32"
-    gpu = train.grpo_kwargs(load_config(["actor_rollout_ref.actor.use_kl_loss=False", "trainer.logger=[console,tensorboard]"]), 1, cuda=True, use_vllm=True)
+    gpu = mapping.grpo_kwargs(load_config(["actor_rollout_ref.actor.use_kl_loss=False", "trainer.logger=[console,tensorboard]"]), 1, cuda=True, use_vllm=True)
     assert (gpu["beta"], gpu["bf16"], gpu["model_init_kwargs"]["dtype"], gpu["use_vllm"], gpu["vllm_mode"]) == (0.0, True, "bfloat16", True, "colocate")
     assert gpu["report_to"] == ["tensorboard"] and gpu["vllm_gpu_memory_utilization"] == 0.6
 
@@ -71,8 +71,8 @@ def test_ppo_epochs_warmup_and_loss_modes() -> None:
         "actor_rollout_ref.actor.optim.lr_warmup_steps_ratio=0.1", "actor_rollout_ref.actor.loss_agg_mode=seq-mean-token-mean",
         "trainer.total_training_steps=10", "trainer.save_freq=0", "algorithm.norm_adv_by_std_in_grpo=False",
     ])
-    kw = train.grpo_kwargs(cfg, 1)
-    assert train.optimizer_steps_per_step(cfg) == 8  # 2 epochs x 64/16 mini-batches
+    kw = mapping.grpo_kwargs(cfg, 1)
+    assert mapping.optimizer_steps_per_step(cfg) == 8  # 2 epochs x 64/16 mini-batches
     assert (kw["num_iterations"], kw["max_steps"], kw["warmup_steps"], kw["save_steps"]) == (2, 80, 8, 80)
     assert (kw["loss_type"], kw["scale_rewards"]) == ("grpo", "none")
 
@@ -80,7 +80,7 @@ def test_ppo_epochs_warmup_and_loss_modes() -> None:
 def test_to_grpo_config_is_accepted_by_trl(tmp_path: Path) -> None:
     cfg = load_config(["data.train_batch_size=4", "actor_rollout_ref.actor.ppo_mini_batch_size=2", "actor_rollout_ref.rollout.n=2",
                        f"trainer.default_local_dir={tmp_path}", "trainer.total_training_steps=3"])
-    args = train.to_grpo_config(cfg, 1)
+    args = mapping.to_grpo_config(cfg, 1)
     assert (args.generation_batch_size, args.steps_per_generation, args.gradient_accumulation_steps) == (8, 4, 2)
     assert args.max_steps == 6 and args.num_generations == 2 and args.output_dir == str(tmp_path)
 

@@ -35,7 +35,7 @@ LOGGERS = ("console", "tensorboard", "wandb")
 ROLLOUT_NAMES = ("vllm", "hf")
 RESUME_MODES = ("auto", "disable", "resume_path")
 LR_SCHEDULERS = ("constant", "cosine", "linear")
-# verl's loss_agg_mode -> TRL loss_type (see train.grpo_kwargs for the exact normalisation each uses)
+# verl's loss_agg_mode -> TRL loss_type (see mapping.grpo_kwargs for the exact normalisation each uses)
 LOSS_AGG_MODES = {"token-mean": "dapo", "seq-mean-token-mean": "grpo", "seq-mean-token-sum-norm": "dr_grpo"}
 KL_LOSS_TYPES = ("low_var_kl", "k3")
 
