@@ -1,4 +1,4 @@
-"""Benchmark: batched HF generation strategies in ``deepscaler_grpo.evaluate.generate_hf`` on CPU.
+"""Benchmark: batched HF generation strategies in ``deepscaler_grpo.evaluation.generation.generate_hf`` on CPU.
 
 Compares one prompt per ``generate`` call, batches in input order, and batches sorted by prompt
 length (the default), on real MATH500 problems (or synthetic ones when the data folder is absent),
@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
 
     from deepscaler_grpo.data import make_prompt
-    from deepscaler_grpo.evaluate import generate_hf, load_model
+    from deepscaler_grpo.evaluation.generation import generate_hf
+    from deepscaler_grpo.hf import load_model
     from deepscaler_grpo.tiny import save_tiny_model
 
     torch.set_num_threads(2)

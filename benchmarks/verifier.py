@@ -27,10 +27,10 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 
 from deepscaler_grpo.reward import check, extract_answer, get_pool, gold_strings
 

@@ -272,8 +272,8 @@ def test_answer_type(answer, kind):
 
 def test_known_eval_set_falls_back_to_local_copy_or_skips(tmp_path):
     write_json(tmp_path / "test_aime.json", problems(3))
-    loaded, skipped = load_eval_sets(["aime2024", "math500"], search_dirs=[tmp_path])
-    assert [(s.name, len(s.problems)) for s in loaded] == [("aime2024", 3)]
+    loaded, skipped = load_eval_sets(["aime2024", "math500"], use_hub=False, search_dirs=[tmp_path])
+    assert [(s.name, len(s.problems)) for s in loaded] == [("aime24", 3)]
     assert "using the local copy" in loaded[0].note
     assert skipped[0]["name"] == "math500"
     assert "--decontaminate-with math500=path/to/test_math.json" in skipped[0]["reason"]
@@ -485,7 +485,7 @@ def test_prepare_errors_write_nothing(tmp_path, capsys, make_args, message):
     if "--decontaminate-with" not in args:
         args.append("--no-decontaminate")
     code, out = prepare(tmp_path, *args)
-    assert code == 1
+    assert code == 2  # bad input: the usage exit code
     assert message in capsys.readouterr().err
     assert not out.exists()
 
@@ -496,7 +496,7 @@ def test_prepare_refuses_to_overwrite_then_overwrites(tmp_path, capsys):
     before = (tmp_path / "out" / "train.parquet").read_bytes()
     smaller = write_json(tmp_path / "t.json", problems(6))
     code, out = prepare(tmp_path, "--source", str(smaller), "--no-decontaminate")
-    assert code == 1
+    assert code == 2  # bad input: the usage exit code
     assert "already has train.parquet, val.parquet, prepare_report.json; pass --overwrite" in capsys.readouterr().err
     assert (out / "train.parquet").read_bytes() == before
     assert prepare(tmp_path, "--source", str(smaller), "--no-decontaminate", "--overwrite")[0] == 0
@@ -583,7 +583,7 @@ def test_cli_goes_offline_when_hub_unreachable(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(prepare_module, "hub_reachable", lambda: False)
     code, _ = prepare(tmp_path, "--source", "org/unreachable-dataset", "--no-decontaminate")
-    assert code == 1
+    assert code == 2  # bad input: the usage exit code
     err = capsys.readouterr().err
     assert "the Hugging Face Hub is unreachable; using only locally cached datasets" in err
     assert "could not load Hugging Face dataset 'org/unreachable-dataset'" in err

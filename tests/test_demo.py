@@ -182,13 +182,12 @@ def test_collate_scores_only_the_completion() -> None:
 
 
 @pytest.mark.parametrize("cfg", [DemoConfig(), DemoConfig(prompts_per_step=4, rollout_n=4, grpo_steps=2)])
-def test_grpo_overrides_are_a_valid_train_config(cfg: DemoConfig, tmp_path: Path) -> None:
+def test_grpo_config_is_a_valid_train_config(cfg: DemoConfig, tmp_path: Path) -> None:
     """The demo's command line passes the trainer's own config checks (keys, batch geometry)."""
-    from deepscaler_grpo.config import load_config
-    from deepscaler_grpo.demo import grpo_overrides
+    from deepscaler_grpo.demo import grpo_config
     from deepscaler_grpo.mapping import optimizer_steps_per_step
 
-    train_cfg = load_config(grpo_overrides(cfg, tmp_path / "data", tmp_path / "sft", tmp_path / "run"), None)
+    train_cfg = grpo_config(cfg, tmp_path / "data", tmp_path / "sft", tmp_path / "run")
     rollout = train_cfg.actor_rollout_ref.rollout
     assert (rollout.n, rollout.name, rollout.temperature) == (cfg.rollout_n, "hf", cfg.temperature)
     assert train_cfg.trainer.total_training_steps == cfg.grpo_steps

@@ -64,7 +64,8 @@ def test_export_bfloat16_and_overwrite(tiny_model_dir: Path, adapter_dir: Path, 
 
 @pytest.mark.slow
 def test_eval_with_adapter_matches_merged_model(tiny_model_dir: Path, adapter_dir: Path, tmp_path: Path) -> None:
-    from deepscaler_grpo.evaluate import generate_hf, load_model
+    from deepscaler_grpo.evaluation.generation import generate_hf
+    from deepscaler_grpo.hf import load_model
 
     merged_dir = tmp_path / "merged"
     export.export_merged(export.ExportConfig(str(tiny_model_dir), str(adapter_dir), str(merged_dir)))
@@ -82,7 +83,7 @@ def test_eval_with_adapter_matches_merged_model(tiny_model_dir: Path, adapter_di
         (["--adapter", "/no/such/adapter"], "adapter not found"),
         (["--output-dir", "{existing}"], "exists and is not empty"),
         (["--dtype", "int8"], "--dtype must be"),
-        (["--base", "/no/such/base"], "could not load base model"),
+        (["--base", "/no/such/base"], "base model folder /no/such/base does not exist"),
     ],
 )
 def test_export_errors(

@@ -13,21 +13,19 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from deepscaler_grpo import mapping, train
+from deepscaler_grpo import mapping, rundir, train
 from deepscaler_grpo.cli import main as cli_main
 from deepscaler_grpo.config import load_config
-from deepscaler_grpo.trl_ext import (
+from deepscaler_grpo.io import append_jsonl, read_jsonl
+from deepscaler_grpo.rundir import (
     LATEST_FILE,
-    append_jsonl,
-    console_line,
     latest_complete_checkpoint,
     prune_checkpoints,
     publish_checkpoint,
-    read_jsonl,
     remove_incomplete_checkpoints,
-    to_verl_metrics,
     truncate_metrics,
 )
+from deepscaler_grpo.trl_ext import console_line, to_verl_metrics
 
 SCRIPT = Path(__file__).resolve().parents[1] / "run_deepscaler_qwen3_4b_instruct_grpo.sh"
 
@@ -100,11 +98,11 @@ def test_resume_refuses_changed_batch_geometry(tmp_path: Path) -> None:
     from deepscaler_grpo.config import config_to_yaml
 
     saved = tmp_path / "config.yaml"
-    train.check_resume_geometry(load_config([]), saved)  # nothing saved yet: fine
+    rundir.check_resume_geometry(load_config([]), saved)  # nothing saved yet: fine
     saved.write_text(config_to_yaml(load_config([])))
-    train.check_resume_geometry(load_config(["trainer.total_training_steps=100", "actor_rollout_ref.actor.optim.lr=1e-5"]), saved)
-    with pytest.raises(train.TrainError, match="data.train_batch_size: 64 -> 128"):
-        train.check_resume_geometry(load_config(["data.train_batch_size=128"]), saved)
+    rundir.check_resume_geometry(load_config(["trainer.total_training_steps=100", "actor_rollout_ref.actor.optim.lr=1e-5"]), saved)
+    with pytest.raises(rundir.RunDirError, match="data.train_batch_size: 64 -> 128"):
+        rundir.check_resume_geometry(load_config(["data.train_batch_size=128"]), saved)
 
 
 def test_world_size_must_match_launcher() -> None:
@@ -206,16 +204,19 @@ def test_cli_print_config_and_config_errors(capsys: pytest.CaptureFixture[str]) 
         (["data.max_prompt_length=4"], "only 0 usable training prompts"),
         (["data.train_batch_size=16", "actor_rollout_ref.actor.ppo_mini_batch_size=16"], "only 8 usable training prompts"),
         (["trainer.n_gpus_per_node=2"], "2 processes expected, but this run has 1"),
-        (["actor_rollout_ref.model.path=/nonexistent/model"], "cannot load the tokenizer"),
+        (["actor_rollout_ref.model.path=/nonexistent/model"], "model folder /nonexistent/model does not exist"),
+        (["actor_rollout_ref.model.path=./nonexistent-model"], "model folder ./nonexistent-model does not exist"),
+        (["data.max_response_length=5000"], "handles at most 4096 (max_position_embeddings)"),
     ],
 )
 def test_cli_input_errors_fail_before_training(
     extra: list[str], message: str, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rc = cli_main(["train", *_tiny_overrides(tiny_model_dir, tmp_path / "data", tmp_path / "run"), *extra])
-    assert rc == 1
-    assert message in capsys.readouterr().err
-    assert not list((tmp_path / "run").glob("global_step_*"))
+    assert rc == 2  # bad input: the usage exit code, one line, no traceback
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()  # checked before the run directory is created
 
 
 # ------------------------------------------------------------------------------------------- real tiny runs
@@ -264,9 +265,10 @@ def _digit_reward_funcs(format_weight: float = 0.0, boxed_fallback: bool = True,
 
 @pytest.mark.slow
 def test_cli_two_step_run_trains_lora_only(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import deepscaler_grpo.reward as reward
     import torch
     from safetensors.torch import load_file
+
+    import deepscaler_grpo.reward as reward
 
     monkeypatch.setattr(reward, "make_reward_funcs", _digit_reward_funcs)
     spy = _Spy()

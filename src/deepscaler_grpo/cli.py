@@ -27,7 +27,7 @@ def commands() -> dict[str, Command]:
         "prepare": Command("deepscaler_grpo.data", "prepare the dataset into train/val parquet"),
         "score": Command("deepscaler_grpo.reward.cli", "score responses in a JSONL file with the verifier"),
         "train": Command("deepscaler_grpo.train", "GRPO training with LoRA (verl-style key=value overrides)"),
-        "eval": Command("deepscaler_grpo.evaluate", "pass@k evaluation on AIME/AMC/MATH500-style sets"),
+        "eval": Command("deepscaler_grpo.evaluation.cli", "pass@k evaluation on AIME/AMC/MATH500-style sets"),
         "plot": Command("deepscaler_grpo.plot", "PNG charts from a run's metrics.jsonl"),
         "export": Command("deepscaler_grpo.export", "merge a LoRA adapter into its base model"),
         "demo": Command("deepscaler_grpo.demo", "the whole pipeline on a tiny model, on CPU, in minutes"),
@@ -43,7 +43,10 @@ def usage() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in {"-h", "--help", "help"}:
+    if not argv:  # a bare command is a usage error, like argparse's
+        print(usage(), file=sys.stderr)
+        return 2
+    if argv[0] in {"-h", "--help", "help"}:
         print(usage())
         return 0
     if argv[0] == "--version":

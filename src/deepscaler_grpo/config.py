@@ -26,8 +26,10 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
+from deepscaler_grpo.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A configuration problem the user can fix; the message says how."""
 
 
@@ -275,6 +277,7 @@ class TrainerConfig:
     resume_from_path: str | None = None
     max_actor_ckpt_to_keep: int | None = None  # None: keep all
     seed: int = 42
+    no_signal_warn_steps: int = 5  # warn after this many steps with a constant reward in every group (0: never)
 
     def __post_init__(self) -> None:
         bad = [name for name in self.logger if name not in LOGGERS]
@@ -293,6 +296,8 @@ class TrainerConfig:
             raise ConfigError(
                 "trainer.resume_mode=resume_path needs trainer.resume_from_path=RUN_DIR/global_step_N"
             )
+        if self.no_signal_warn_steps < 0:
+            raise ConfigError("trainer.no_signal_warn_steps must be >= 0 (0 turns the warning off)")
         if self.max_actor_ckpt_to_keep is not None and self.max_actor_ckpt_to_keep < 1:
             raise ConfigError("trainer.max_actor_ckpt_to_keep must be >= 1 or null (keep all)")
 
@@ -377,6 +382,23 @@ def load_config(argv_overrides: list[str] | tuple[str, ...] = (), config_file: s
         base = _merge(base, layer)
     try:
         return OmegaConf.to_object(base)  # instantiates the dataclasses, running every __post_init__
+    except OmegaConfBaseException as exc:
+        raise _type_error(exc) from None
+
+
+def with_values(cfg: Config, values: Mapping[str, Any]) -> Config:
+    """``cfg`` with dotted keys set to Python values (typed: no string parsing), validated like load_config.
+
+    ``with_values(cfg, {"data.train_batch_size": 8, "trainer.default_local_dir": Path("runs/x")})``
+    """
+    check_keys(list(values))
+    layer = OmegaConf.create({})
+    for key, value in values.items():
+        OmegaConf.update(layer, key, str(value) if isinstance(value, Path) else value, merge=False)
+    base = OmegaConf.structured(cfg)
+    OmegaConf.set_readonly(base, False)
+    try:
+        return OmegaConf.to_object(_merge(base, layer))
     except OmegaConfBaseException as exc:
         raise _type_error(exc) from None
 

@@ -23,7 +23,6 @@ says so and exits with status 1. ``--quick`` runs a smaller smoke version whose 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -42,11 +41,13 @@ from deepscaler_grpo.demo_data import (
     make_problem_set,
     write_json,
 )
+from deepscaler_grpo.errors import UserError, report_error
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from deepscaler_grpo.evaluate import EvalResult
+    from deepscaler_grpo.config import Config
+    from deepscaler_grpo.evaluation import EvalResult
 
 MARKER = ".deepscaler-demo"  # marks a folder the demo may clean and reuse
 OUTPUT_PARTS = (
@@ -61,7 +62,7 @@ OUTPUT_PARTS = (
 )
 
 
-class DemoError(RuntimeError):
+class DemoError(UserError):
     """A problem the user can fix (output folder, a failed stage); printed without a traceback."""
 
 
@@ -177,27 +178,18 @@ def prepare_output_dir(path: Path) -> Path:
 
 
 def prepare_data(cfg: DemoConfig, out: Path) -> tuple[list[DemoProblem], list[DemoProblem], Path]:
-    """Write the problem set as JSON and run ``deepscaler-grpo prepare`` on it; returns (train, heldout, data dir)."""
-    from deepscaler_grpo import data
+    """Write the problem set as JSON and run ``prepare`` on it; returns (train, heldout, data dir)."""
+    from deepscaler_grpo.data.prepare import PrepareConfig, run_prepare
 
     train, heldout = make_problem_set(cfg.num_train, cfg.num_heldout, cfg.seed)
     train_json = write_json(train, out / "problems" / "train.json")
     heldout_json = write_json(heldout, out / "problems" / "heldout.json")
     data_dir = out / "data"
-    argv = [
-        "--source", str(train_json), "--val-source", str(heldout_json), "--output-dir", str(data_dir),
-        "--data-source", "demo", "--seed", str(cfg.seed), "--no-decontaminate", "--no-progress",
-    ]  # fmt: skip
-    if data.main(argv) != 0:
-        raise DemoError(f"deepscaler-grpo prepare failed on {train_json} (see its message above)")
+    run_prepare(PrepareConfig(
+        sources=(str(train_json),), val_source=str(heldout_json), output_dir=str(data_dir), data_source="demo",
+        seed=cfg.seed, decontaminate_with=(), progress=False,
+    ))
     return train, heldout, data_dir
-
-
-def read_rows(parquet: Path) -> list[dict[str, Any]]:
-    """Rows of a prepared parquet file as plain dicts (prompt = list of chat messages)."""
-    import pyarrow.parquet as pq
-
-    return pq.read_table(parquet).to_pylist()
 
 
 def tokenizer_corpus(rows: Sequence[dict[str, Any]], problems: dict[str, DemoProblem]) -> list[str]:
@@ -285,7 +277,9 @@ def warm_start(
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min((s + 1) / warmup, 1.0))
     model.train()
     loss_value = float("nan")
-    bar = tqdm(range(cfg.sft_steps), desc="warm start (SFT)", unit="step", dynamic_ncols=True)
+    from deepscaler_grpo.console import interactive
+
+    bar = tqdm(range(cfg.sft_steps), desc="warm start (SFT)", unit="step", dynamic_ncols=True, disable=not interactive())
     for _ in bar:
         picks = [examples[rng.randrange(len(examples))] for _ in range(cfg.sft_batch_size)]
         batch = [(p, wrong if rng.random() < cfg.mistake_rate else right) for p, right, wrong in picks]
@@ -309,7 +303,8 @@ def heldout_eval(
     """Greedy pass@1 on the held-out rows with ``deepscaler_grpo.evaluate`` (the trainer's val path)."""
     import torch
 
-    from deepscaler_grpo.evaluate import evaluate_model, load_model
+    from deepscaler_grpo.evaluation import evaluate_model
+    from deepscaler_grpo.hf import load_model
 
     model, tokenizer = load_model(str(model_dir), str(adapter) if adapter else None, device="cpu")
     with torch.no_grad():
@@ -336,44 +331,46 @@ def family_accuracy(result: EvalResult, problems: dict[str, DemoProblem]) -> dic
     return {f: sum(scores[f]) / len(scores[f]) for f in FAMILIES if scores[f]}
 
 
-def grpo_overrides(cfg: DemoConfig, data_dir: Path, model_dir: Path, run_dir: Path) -> list[str]:
-    """The ``deepscaler-grpo train`` command line: the recipe's config tree, scaled down for a CPU."""
-    return [
-        f"data.train_files={data_dir / 'train.parquet'}",
-        f"data.val_files={data_dir / 'val.parquet'}",
-        f"data.train_batch_size={cfg.prompts_per_step}",
-        "data.max_prompt_length=256",
-        f"data.max_response_length={cfg.max_response_length}",
-        "data.val_batch_size=64",
-        f"actor_rollout_ref.model.path={model_dir}",
-        f"actor_rollout_ref.model.lora_rank={cfg.lora_rank}",
-        f"actor_rollout_ref.model.lora_alpha={2 * cfg.lora_rank}",
-        "actor_rollout_ref.model.enable_gradient_checkpointing=false",
-        f"actor_rollout_ref.actor.ppo_mini_batch_size={cfg.prompts_per_step}",
-        f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={cfg.prompts_per_step * cfg.rollout_n}",
-        "actor_rollout_ref.actor.use_kl_loss=false",  # no reference forward pass: faster on CPU
-        f"actor_rollout_ref.actor.optim.lr={cfg.grpo_lr}",
-        "actor_rollout_ref.rollout.name=hf",
-        f"actor_rollout_ref.rollout.n={cfg.rollout_n}",
-        f"actor_rollout_ref.rollout.temperature={cfg.temperature}",
-        f"trainer.total_training_steps={cfg.grpo_steps}",
-        f"trainer.save_freq={cfg.grpo_steps}",
-        f"trainer.test_freq={cfg.test_freq}",
-        "trainer.val_before_train=true",
-        f"trainer.default_local_dir={run_dir}",
-        "trainer.resume_mode=disable",
-        f"trainer.seed={cfg.seed}",
-        "trainer.experiment_name=demo",
-    ]
+def grpo_config(cfg: DemoConfig, data_dir: Path, model_dir: Path, run_dir: Path) -> Config:
+    """The ``deepscaler-grpo train`` config: the recipe's config tree, scaled down for a CPU."""
+    from deepscaler_grpo.config import Config, with_values
+
+    return with_values(Config(), {
+        "data.train_files": data_dir / "train.parquet",
+        "data.val_files": data_dir / "val.parquet",
+        "data.train_batch_size": cfg.prompts_per_step,
+        "data.max_prompt_length": 256,
+        "data.max_response_length": cfg.max_response_length,
+        "data.val_batch_size": 64,
+        "actor_rollout_ref.model.path": model_dir,
+        "actor_rollout_ref.model.lora_rank": cfg.lora_rank,
+        "actor_rollout_ref.model.lora_alpha": 2 * cfg.lora_rank,
+        "actor_rollout_ref.model.enable_gradient_checkpointing": False,
+        "actor_rollout_ref.actor.ppo_mini_batch_size": cfg.prompts_per_step,
+        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": cfg.prompts_per_step * cfg.rollout_n,
+        "actor_rollout_ref.actor.use_kl_loss": False,  # no reference forward pass: faster on CPU
+        "actor_rollout_ref.actor.optim.lr": cfg.grpo_lr,
+        "actor_rollout_ref.rollout.name": "hf",
+        "actor_rollout_ref.rollout.n": cfg.rollout_n,
+        "actor_rollout_ref.rollout.temperature": cfg.temperature,
+        "trainer.total_training_steps": cfg.grpo_steps,
+        "trainer.save_freq": cfg.grpo_steps,
+        "trainer.test_freq": cfg.test_freq,
+        "trainer.val_before_train": True,
+        "trainer.default_local_dir": run_dir,
+        "trainer.resume_mode": "disable",
+        "trainer.seed": cfg.seed,
+        "trainer.experiment_name": "demo",
+    })
 
 
 def run_grpo(cfg: DemoConfig, data_dir: Path, model_dir: Path, run_dir: Path) -> Path:
-    """GRPO through ``deepscaler_grpo.train.main``; returns the final LoRA adapter folder."""
-    from deepscaler_grpo import train
+    """GRPO through ``deepscaler_grpo.train.run_training``; returns the final LoRA adapter folder."""
+    from deepscaler_grpo.rundir import ADAPTER_DIR, checkpoint_dir
+    from deepscaler_grpo.train import run_training
 
-    if train.main(grpo_overrides(cfg, data_dir, model_dir, run_dir)) != 0:
-        raise DemoError(f"deepscaler-grpo train failed (see its message above); run folder: {run_dir}")
-    adapter = run_dir / f"global_step_{cfg.grpo_steps}" / "adapter"
+    run_training(grpo_config(cfg, data_dir, model_dir, run_dir))
+    adapter = checkpoint_dir(run_dir, cfg.grpo_steps) / ADAPTER_DIR
     if not (adapter / "adapter_config.json").exists():
         raise DemoError(f"training finished but wrote no adapter at {adapter}")
     return adapter
@@ -414,8 +411,9 @@ class DemoReport:
 
 def print_summary(report: DemoReport) -> None:
     """A rich table: held-out accuracy and format rate before/after, per family, then timings and paths."""
-    from rich.console import Console
     from rich.table import Table
+
+    from deepscaler_grpo.console import make_console
 
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{100 * value:.1f}%"
@@ -429,7 +427,7 @@ def print_summary(report: DemoReport) -> None:
     for name, before, after in rows:
         change = None if before is None or after is None else after - before
         table.add_row(name, pct(before), pct(after), "-" if change is None else f"{100 * change:+.1f}")
-    console = Console()
+    console = make_console()
     console.print(table)
     times = ", ".join(f"{k} {v:.0f}s" for k, v in report.seconds.items())
     console.print(
@@ -443,9 +441,9 @@ def print_summary(report: DemoReport) -> None:
 
 
 def write_report(report: DemoReport, path: Path) -> Path:
-    from deepscaler_grpo.io import atomic_write_text
+    from deepscaler_grpo.io import write_json
 
-    return atomic_write_text(path, json.dumps(asdict(report), indent=2) + "\n")
+    return write_json(path, asdict(report))
 
 
 # ------------------------------------------------------------------------------------------ driver
@@ -453,7 +451,8 @@ def write_report(report: DemoReport, path: Path) -> Path:
 
 def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     """All stages; returns the report (also written to out/demo_summary.json)."""
-    from deepscaler_grpo.evaluate import response_lines, write_jsonl
+    from deepscaler_grpo.evaluation import response_lines
+    from deepscaler_grpo.io import read_parquet_rows, write_jsonl
 
     clock: dict[str, float] = {}
     start = time.perf_counter()
@@ -467,7 +466,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     stage(1, "problem set -> deepscaler-grpo prepare")
     train, heldout, data_dir = prepare_data(cfg, out)
     problems = {p.problem: p for p in [*train, *heldout]}
-    train_rows, val_rows = read_rows(data_dir / "train.parquet"), read_rows(data_dir / "val.parquet")
+    train_rows, val_rows = read_parquet_rows(data_dir / "train.parquet"), read_parquet_rows(data_dir / "val.parquet")
     t = lap("prepare", start)
     stage(2, "tiny Qwen3 model + tokenizer, warm start on a careless teacher")
     base_dir = build_base_model(cfg, out, tokenizer_corpus(train_rows, problems))
@@ -520,9 +519,9 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
 
 
 def stage(number: int, title: str) -> None:
-    from rich.console import Console
+    from deepscaler_grpo.console import make_console
 
-    Console().rule(f"[bold]{number}/5 {title}")
+    make_console().rule(f"[bold]{number}/5 {title}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -560,8 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
     except ValueError as exc:
-        print(f"deepscaler-grpo demo: {exc}", file=sys.stderr)
-        return 2
+        return report_error("demo", exc)
     # offline and quiet: everything the demo needs is built locally
     for key, value in (("HF_HUB_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
         os.environ.setdefault(key, value)
@@ -573,9 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     hf_logging.disable_progress_bar()
     try:
         report = run_demo(cfg, Path(args.output_dir).resolve(), quick=args.quick)
-    except DemoError as exc:
-        print(f"deepscaler-grpo demo: {exc}", file=sys.stderr)
-        return 1
+    except UserError as exc:  # DemoError and every stage's input errors
+        return report_error("demo", exc)
     print_summary(report)
     return exit_code(Verdict(report.passed, report.improvement, report.message), cfg.enforce)
 

@@ -12,14 +12,15 @@ so a crash never leaves a half-written model; ``export_report.json`` records the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from deepscaler_grpo.errors import EXIT_OK, UserError, report_error
+from deepscaler_grpo.io import make_temp_dir, write_json
 
 if TYPE_CHECKING:
     import torch
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 SAMPLE_PROMPT = "What is 3 + 4 * 5? Put the final answer inside <answer> </answer> tags."
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """A user-facing problem (missing adapter, existing output folder, failed check)."""
 
 
@@ -99,11 +100,17 @@ def check_close(reference: torch.Tensor, other: torch.Tensor, atol: float, what:
 
 
 def load_tokenizer(base: str, adapter: str) -> PreTrainedTokenizerBase:
-    """The adapter folder's tokenizer when training saved one there, else the base model's."""
-    from transformers import AutoTokenizer
+    """The adapter folder's tokenizer when training saved one there, else the base model's (saved settings kept)."""
+    from deepscaler_grpo.hf import load_tokenizer as load
 
     source = adapter if (Path(adapter) / "tokenizer_config.json").exists() else base
-    return AutoTokenizer.from_pretrained(source)
+    return load(source, padding_side=None)
+
+
+def adapter_is_noop(model: PreTrainedModel) -> bool:
+    """True when every LoRA B matrix is exactly zero: base + adapter == base (a run that learned nothing)."""
+    found = [p for name, p in model.named_parameters() if "lora_B" in name]
+    return bool(found) and all(float(p.detach().abs().max()) == 0.0 for p in found)
 
 
 def merge(config: ExportConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, float | None]:
@@ -112,14 +119,20 @@ def merge(config: ExportConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBas
     from peft import PeftModel
     from transformers import AutoConfig, AutoModelForCausalLM
 
+    from deepscaler_grpo.hf import model_source
+
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    source, local_only = model_source(config.base, "base model")
     try:
-        saved_dtype = AutoConfig.from_pretrained(config.base).dtype  # before loading overrides it
-        base = AutoModelForCausalLM.from_pretrained(config.base, dtype=torch.float32).to(device)
+        saved_dtype = AutoConfig.from_pretrained(source, local_files_only=local_only).dtype  # before loading overrides it
+        base = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, local_files_only=local_only).to(device)
     except OSError as exc:
         raise ExportError(f"could not load base model {config.base!r}: {str(exc).splitlines()[0]}") from exc
     tokenizer = load_tokenizer(config.base, config.adapter)
     model = PeftModel.from_pretrained(base, config.adapter).eval()
+    if adapter_is_noop(model):
+        print(f"warning: the adapter {config.adapter} is a no-op (every lora_B weight is 0): the merged model equals "
+              "the base model. Did the run learn anything? Check its metrics.jsonl (critic/score/mean).", file=sys.stderr)
     inputs = sample_inputs(tokenizer)
     reference = logits(model, inputs) if config.verify else None
     merged = model.merge_and_unload()
@@ -152,7 +165,7 @@ def export_merged(config: ExportConfig) -> ExportReport:
     merged, tokenizer, merge_diff = merge(config)
     out = Path(config.output_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    tmp = make_temp_dir(out.parent, f".{out.name}.tmp-")
     try:
         merged.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
@@ -164,7 +177,7 @@ def export_merged(config: ExportConfig) -> ExportReport:
             merge_max_diff=merge_diff,
             reload_max_weight_diff=reload_diff(tmp, merged) if config.verify else None,
         )
-        (tmp / "export_report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+        write_json(tmp / "export_report.json", asdict(report))
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
@@ -187,15 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = ExportConfig(args.base, args.adapter, args.output_dir, args.dtype, not args.no_verify, args.overwrite)
         report = export_merged(config)
-    except ExportError as exc:
-        print(f"deepscaler-grpo export: error: {exc}", file=sys.stderr)
-        return 2
+    except UserError as exc:
+        return report_error("export", exc)
     checks = "" if report.merge_max_diff is None else (
         f"; checks passed: merged vs base+adapter max logit diff {report.merge_max_diff:.2g},"
         " saved weights reload identically"
     )
     print(f"merged model ({report.dtype}) saved to {report.output_dir}{checks}")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

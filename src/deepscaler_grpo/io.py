@@ -1,8 +1,8 @@
-"""Small file helpers shared by every stage: atomic writes (a crash never leaves half a file) and a
-crash-tolerant JSONL reader.
+"""File reading and writing shared by every stage: atomic writes (a crash never leaves half a file) that
+follow the umask like any ordinary write, JSON / JSONL / parquet readers and writers.
 
-    from deepscaler_grpo.io import atomic_write_text
-    atomic_write_text("runs/x/summary.json", text)
+    from deepscaler_grpo.io import atomic_write_text, write_json, write_jsonl, append_jsonl, read_jsonl
+    write_json("runs/x/summary.json", {"pass@1": 0.5})
 """
 
 from __future__ import annotations
@@ -10,12 +10,28 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 
+def current_umask() -> int:
+    """The process umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def default_file_mode() -> int:
+    """The mode ``open(path, "w")`` would give a new file: 0o666 minus the umask."""
+    return 0o666 & ~current_umask()
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to a temp file beside ``path``, fsync it, then ``os.replace`` (readers never see half a file)."""
+    """Write ``text`` to a temp file beside ``path``, fsync it, then ``os.replace`` (readers never see half a file).
+
+    ``mkstemp`` creates 0600 files; the result gets the umask's mode so others can read exported models and logs.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -23,12 +39,38 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
+            os.fchmod(handle.fileno(), default_file_mode())
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def make_temp_dir(parent: str | Path, prefix: str) -> Path:
+    """A fresh folder beside its final place (for write-then-rename), with the mode ``mkdir`` would give."""
+    path = Path(tempfile.mkdtemp(dir=parent, prefix=prefix))
+    path.chmod(0o777 & ~current_umask())
+    return path
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Atomically write indented JSON (non-JSON values such as paths become strings)."""
+    return atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_jsonl(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Atomically write JSON lines."""
+    return atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows))
+
+
+def append_jsonl(path: str | Path, record: Mapping[str, Any]) -> None:
+    """Append one line and fsync, so a crash loses at most the line being written."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
@@ -48,3 +90,13 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         if isinstance(row, dict):
             rows.append(row)
     return rows
+
+
+def read_parquet_rows(path: str | Path, columns: Iterable[str] | None = None, limit: int = -1) -> list[dict[str, Any]]:
+    """Rows of a parquet file as dicts (the first ``limit`` when > 0); only ``columns`` when given."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=list(columns) if columns is not None else None)
+    if limit > 0:
+        table = table.slice(0, limit)
+    return table.to_pylist()

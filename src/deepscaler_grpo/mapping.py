@@ -63,6 +63,7 @@ def grpo_kwargs(
         warmup = int(actor.optim.lr_warmup_steps_ratio * max_steps)
     save_every = cfg.trainer.save_freq if cfg.trainer.save_freq > 0 else steps
     reporters = [name for name in cfg.trainer.logger if name != "console"]
+    _, weights = reward_functions(cfg)
     return {
         "output_dir": str(Path(cfg.trainer.default_local_dir).resolve()),
         "run_name": cfg.trainer.experiment_name,
@@ -93,6 +94,8 @@ def grpo_kwargs(
         "epsilon_high": actor.clip_ratio_high if actor.clip_ratio_high is not None else actor.clip_ratio,
         "scale_rewards": "group" if cfg.algorithm.norm_adv_by_std_in_grpo else "none",
         "entropy_coef": actor.entropy_coeff,
+        # reward: accuracy (1.0) + format (reward.format_weight), in reward_functions' order
+        "reward_weights": weights,
         # optimizer
         "learning_rate": actor.optim.lr,
         "lr_scheduler_type": actor.optim.lr_scheduler_type,
@@ -129,6 +132,17 @@ def to_grpo_config(cfg: Config, world_size: int, **kwargs: Any) -> GRPOConfig:
     from trl import GRPOConfig
 
     return GRPOConfig(**grpo_kwargs(cfg, world_size, **kwargs))
+
+
+def reward_functions(cfg: Config) -> tuple[list[Any], list[float]]:
+    """(reward_funcs, reward_weights) for GRPOTrainer from the ``reward`` section: the verifier's accuracy and
+    the format reward, weighted 1.0 and ``reward.format_weight``."""
+    from deepscaler_grpo.reward import make_reward_funcs
+
+    reward = cfg.reward
+    kwargs = {"timeout_s": reward.timeout_s} if reward.timeout_s is not None else {}
+    funcs, weights = make_reward_funcs(reward.format_weight, reward.boxed_fallback, **kwargs)
+    return funcs, list(weights)
 
 
 def lora_config(cfg: Config) -> Any:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deepscaler_grpo.io import read_jsonl
+from deepscaler_grpo.io import default_file_mode, read_jsonl
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -116,6 +116,7 @@ def save_figure(fig: Any, path: Path) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.chmod(tmp, default_file_mode())  # mkstemp's 0600 would make the plot private
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -5,13 +5,14 @@
     deepscaler-grpo train --config my.yaml trainer.default_local_dir=runs/exp1
     accelerate launch --num_processes 8 -m deepscaler_grpo.train trainer.n_gpus_per_node=8 ...
 
-One training step is verl's: ``data.train_batch_size`` prompts x ``rollout.n`` responses, then
-``ppo_epochs x train_batch_size / ppo_mini_batch_size`` optimizer steps. :func:`grpo_kwargs` is the single
-place where verl's settings become TRL's (read its docstring for the mapping and the known deviations).
+The lifecycle of :func:`run_training` is explicit: :func:`setup` (check the launch, load and check the
+tokenizer, data and model limits, find the checkpoint to resume, and only then create the run directory),
+:func:`train` (TRL's loop with our trainer subclass and callbacks; checkpoints as it goes), :func:`cleanup`
+(final notes, the reward's worker pool). The verl -> TRL mapping is ``deepscaler_grpo.mapping``; the run
+directory layout and resume policy are ``deepscaler_grpo.rundir``; validation is ``deepscaler_grpo.validation``.
 
-The run directory (``trainer.default_local_dir``) holds ``config.yaml``, ``metrics.jsonl`` and
-``global_step_N/`` checkpoints (``adapter/``, optimizer, scheduler, RNG, trainer state) plus
-``latest_checkpointed_iteration.txt``; ``trainer.resume_mode=auto`` continues from the newest complete one.
+Rerunning a finished run does nothing and says where its last checkpoint is (raise
+``trainer.total_training_steps`` to continue it). Exit status: 0 done, 2 bad config / inputs.
 """
 
 from __future__ import annotations
@@ -21,18 +22,27 @@ import importlib.util
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deepscaler_grpo.config import Config, ConfigError, config_to_yaml, load_config
-from deepscaler_grpo.mapping import lora_config, optimizer_steps_per_step, to_grpo_config
+from deepscaler_grpo.config import Config, config_to_yaml, load_config
+from deepscaler_grpo.errors import EXIT_OK, UserError, report_error
+from deepscaler_grpo.mapping import lora_config, optimizer_steps_per_step, reward_functions, to_grpo_config
+from deepscaler_grpo.problems import Problem, ProblemError, problems_from_rows
+from deepscaler_grpo.rundir import (
+    check_resume_geometry,
+    checkpoint_step,
+    find_resume_checkpoint,
+    prepare_run_dir,
+)
 
 if TYPE_CHECKING:
     from datasets import Dataset
     from transformers import PreTrainedTokenizerBase, TrainerCallback
 
 
-class TrainError(RuntimeError):
+class TrainError(UserError):
     """A problem with the run's inputs or environment that the user can fix; the message says how."""
 
 
@@ -64,55 +74,41 @@ def check_world_size(cfg: Config, num_processes: int) -> None:
         )
 
 
-def load_tokenizer(path: str, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left", trust_remote_code=trust_remote_code)
-    except OSError as exc:
-        raise TrainError(
-            f"cannot load the tokenizer of actor_rollout_ref.model.path={path}: {exc}. Pass a local model folder or "
-            "a Hub name that is reachable (HF_HUB_OFFLINE=1 needs it cached)."
-        ) from None
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
-
-
-def read_parquet_rows(
-    path: str, key: str, columns: tuple[str, ...] = ("prompt", "answer"), max_samples: int = -1
-) -> list[dict[str, Any]]:
-    """Rows of a parquet file as dicts; fails clearly on a missing file or missing columns."""
+def read_split(path: str | None, key: str, columns: tuple[str, ...], max_samples: int = -1) -> list[dict[str, Any]]:
+    """Rows of a prepared parquet; fails clearly on a missing, unreadable, empty or wrongly shaped file."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not Path(path).is_file():
+    from deepscaler_grpo.io import read_parquet_rows
+
+    hint = "create it with `deepscaler-grpo prepare --output-dir data/deepscaler`"
+    if not path or not Path(path).is_file():
         skip = " (or data.val_files=null to train without validation)" if key == "data.val_files" else ""
-        raise TrainError(
-            f"{key}={path} not found; create it with `deepscaler-grpo prepare --output-dir data/deepscaler` "
-            f"or pass {key}=PATH.parquet{skip}"
-        )
-    table = pq.read_table(path)
-    missing = [col for col in columns if col not in table.column_names]
+        raise TrainError(f"{key}={path} not found; {hint} or pass {key}=PATH.parquet{skip}")
+    try:
+        found = pq.read_schema(path).names
+    except (pa.ArrowException, OSError) as exc:
+        raise TrainError(f"{key}={path} is not a readable parquet file ({exc}); {hint}") from None
+    missing = [col for col in columns if col not in found]
     if missing:
-        raise TrainError(f"{path} lacks column(s) {missing}; expected the parquet written by `deepscaler-grpo prepare`")
-    if max_samples > 0:
-        table = table.slice(0, max_samples)
-    return table.to_pylist()
-
-
-def prompt_lengths(tokenizer: PreTrainedTokenizerBase, prompts: list[Any]) -> list[int]:
-    """Token counts of the prompts (chat messages get the chat template), as TRL will feed them to generation."""
-    template = tokenizer.apply_chat_template
-    texts = [p if isinstance(p, str) else template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
-    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        raise TrainError(
+            f"{key}={path} lacks column(s) {missing} (it has {found}); expected the parquet written by "
+            "`deepscaler-grpo prepare` (prompt, answer, reward_model, ...)"
+        )
+    rows = read_parquet_rows(path, limit=max_samples)
+    if not rows:
+        raise TrainError(f"{key}={path} holds 0 rows; it needs prepared problems: {hint}")
+    return rows
 
 
 def load_train_dataset(cfg: Config, tokenizer: PreTrainedTokenizerBase) -> Dataset:
     """The training prompts as a datasets.Dataset; prompts over data.max_prompt_length are filtered or rejected."""
     from datasets import Dataset
 
+    from deepscaler_grpo.hf import prompt_lengths
+
     data = cfg.data
-    rows = read_parquet_rows(data.train_files, "data.train_files", (data.prompt_key, "answer"), data.train_max_samples)
+    rows = read_split(data.train_files, "data.train_files", (data.prompt_key, "answer"), data.train_max_samples)
     for row in rows:
         row["prompt"] = row.pop(data.prompt_key)  # TRL reads the "prompt" column
     lengths = prompt_lengths(tokenizer, [row["prompt"] for row in rows])
@@ -124,8 +120,8 @@ def load_train_dataset(cfg: Config, tokenizer: PreTrainedTokenizerBase) -> Datas
         )
     if too_long:
         print(f"dropped {len(too_long)} of {len(rows)} prompts longer than data.max_prompt_length={data.max_prompt_length}")
-        keep = set(range(len(rows))) - set(too_long)
-        rows = [row for i, row in enumerate(rows) if i in keep]
+        drop = set(too_long)
+        rows = [row for i, row in enumerate(rows) if i not in drop]
     if len(rows) < data.train_batch_size:
         raise TrainError(
             f"only {len(rows)} usable training prompts but data.train_batch_size={data.train_batch_size}; "
@@ -134,16 +130,38 @@ def load_train_dataset(cfg: Config, tokenizer: PreTrainedTokenizerBase) -> Datas
     return Dataset.from_list(rows)
 
 
-def load_val_rows(cfg: Config) -> list[dict[str, Any]]:
-    """Validation rows for evaluate_model: chat ``prompt`` and the full ground truth as ``answer``."""
+def load_val_problems(cfg: Config) -> list[Problem]:
+    """Validation problems (chat prompt + every accepted answer) from data.val_files; [] when it is null."""
     if not cfg.data.val_files:
         return []
-    rows = read_parquet_rows(cfg.data.val_files, "data.val_files", (cfg.data.prompt_key, "answer"), cfg.data.val_max_samples)
-    out = []
-    for row in rows:
-        truth = (row.get("reward_model") or {}).get("ground_truth")
-        out.append({**row, "prompt": row[cfg.data.prompt_key], "answer": truth if truth is not None else row["answer"]})
-    return out
+    key = cfg.data.prompt_key
+    rows = read_split(cfg.data.val_files, "data.val_files", (key, "answer"), cfg.data.val_max_samples)
+    try:
+        return problems_from_rows(rows, f"data.val_files={cfg.data.val_files}", prompt_key=key)
+    except ProblemError as exc:
+        raise TrainError(str(exc)) from None
+
+
+def check_context_length(cfg: Config) -> None:
+    """Prompt + response tokens must fit the model's ``max_position_embeddings``."""
+    from transformers import AutoConfig
+
+    from deepscaler_grpo.hf import model_source
+
+    model = cfg.actor_rollout_ref.model
+    source, local_only = model_source(model.path)
+    try:
+        limit = getattr(AutoConfig.from_pretrained(source, local_files_only=local_only,
+                                                   trust_remote_code=model.trust_remote_code),
+                        "max_position_embeddings", None)
+    except (OSError, ValueError) as exc:
+        raise TrainError(f"cannot read the config of actor_rollout_ref.model.path={model.path}: {exc}") from None
+    need = cfg.data.max_prompt_length + cfg.data.max_response_length
+    if limit is not None and need > limit:
+        raise TrainError(
+            f"data.max_prompt_length + data.max_response_length = {need} tokens, but {model.path} handles at most "
+            f"{limit} (max_position_embeddings); lower data.max_response_length or data.max_prompt_length"
+        )
 
 
 def resolve_total_steps(cfg: Config, num_prompts: int) -> int:
@@ -153,75 +171,59 @@ def resolve_total_steps(cfg: Config, num_prompts: int) -> int:
     return cfg.trainer.total_epochs * (num_prompts // cfg.data.train_batch_size)
 
 
-def find_resume_checkpoint(cfg: Config) -> Path | None:
-    """The checkpoint to resume from per trainer.resume_mode (auto: newest complete one, if any)."""
-    from deepscaler_grpo.trl_ext import is_complete_checkpoint, latest_complete_checkpoint
-
-    mode = cfg.trainer.resume_mode
-    if mode == "disable":
-        return None
-    if mode == "resume_path":
-        path = Path(cfg.trainer.resume_from_path or "")
-        if not is_complete_checkpoint(path):
-            raise TrainError(
-                f"trainer.resume_from_path={path} is not a complete checkpoint (needs adapter/, optimizer.pt, "
-                "scheduler.pt, trainer_state.json); point it at RUN_DIR/global_step_N"
-            )
-        return path
-    return latest_complete_checkpoint(cfg.trainer.default_local_dir)
+# ------------------------------------------------------------------------------------------------ lifecycle
 
 
-# ------------------------------------------------------------------------------------------------ validation
+@dataclass
+class Run:
+    """Everything :func:`setup` resolved for :func:`train`."""
+
+    cfg: Config
+    state: Any  # accelerate.PartialState
+    tokenizer: Any
+    train_ds: Any
+    val_problems: list[Problem]
+    total_steps: int
+    resume: Path | None
+    use_vllm: bool
+    cuda: bool
 
 
-def make_validator(trainer: Any, tokenizer: PreTrainedTokenizerBase, rows: list[dict[str, Any]], cfg: Config) -> Any:
-    """A no-argument function returning val/accuracy (pass@1 of evaluate_model), sharded over processes."""
+def setup(cfg: Config) -> Run | None:
+    """Check and load every input, then create the run dir; None when the run is already complete."""
+    import torch
+    from accelerate import PartialState
 
-    def validate() -> float:
-        import torch
-        from accelerate.utils import gather_object
+    from deepscaler_grpo.hf import load_tokenizer
 
-        from deepscaler_grpo.evaluate import evaluate_model
-
-        acc = trainer.accelerator
-        shard = rows[acc.process_index :: acc.num_processes]
-        model = acc.unwrap_model(trainer.model)
-        was_training = model.training
-        model.eval()
-        devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
-        try:  # fork_rng: validation sampling/seeding must not shift the training RNG stream
-            with torch.no_grad(), torch.random.fork_rng(devices=devices):
-                summary = _evaluate_shard(evaluate_model, model, tokenizer, shard, cfg, acc.is_main_process)
-        finally:
-            model.train(was_training)
-        mine = [(summary["pass@1"], len(shard))]
-        parts = gather_object(mine) if acc.num_processes > 1 else mine
-        total = sum(count for _, count in parts)
-        return sum(score * count for score, count in parts) / total if total else float("nan")
-
-    return validate
-
-
-def _evaluate_shard(evaluate_model: Any, model: Any, tokenizer: Any, shard: list, cfg: Config, progress: bool) -> dict:
-    if not shard:
-        return {"pass@1": 0.0}
-    vk = cfg.actor_rollout_ref.rollout.val_kwargs
-    result = evaluate_model(
-        model,
-        tokenizer,
-        shard,
-        n=vk.n,
-        temperature=vk.temperature if vk.do_sample else 0.0,
-        top_p=vk.top_p,
-        max_tokens=cfg.data.max_response_length,
-        batch_size=cfg.data.val_batch_size,
-        seed=cfg.trainer.seed,
-        progress=progress,
-    )
-    return result.summary
-
-
-# ------------------------------------------------------------------------------------------------------ run
+    state = PartialState()
+    check_world_size(cfg, state.num_processes)
+    cuda = torch.cuda.is_available()
+    use_vllm, note = resolve_rollout(cfg.actor_rollout_ref.rollout.name, cuda, importlib.util.find_spec("vllm") is not None)
+    if note and state.is_main_process:
+        print(f"note: {note}", file=sys.stderr)
+    model = cfg.actor_rollout_ref.model
+    tokenizer = load_tokenizer(model.path, trust_remote_code=model.trust_remote_code)
+    check_context_length(cfg)
+    train_ds = load_train_dataset(cfg, tokenizer)
+    val_problems = load_val_problems(cfg)
+    total_steps = resolve_total_steps(cfg, len(train_ds))
+    resume = find_resume_checkpoint(cfg)
+    if resume is not None:
+        check_resume_geometry(cfg, resume.parent / "config.yaml")
+        if (checkpoint_step(resume) or 0) >= total_steps:
+            if state.is_main_process:
+                print(
+                    f"run complete: {checkpoint_step(resume)}/{total_steps} steps in {cfg.trainer.default_local_dir}; "
+                    f"last checkpoint {resume} (adapter: {resume / 'adapter'}). Nothing to do; raise "
+                    "trainer.total_training_steps to continue it."
+                )
+            return None
+    if state.is_main_process:
+        prepare_run_dir(cfg, resume)
+        print(f"{'resuming from ' + str(resume) if resume else 'starting a fresh run'} in {cfg.trainer.default_local_dir}")
+    state.wait_for_everyone()
+    return Run(cfg, state, tokenizer, train_ds, val_problems, total_steps, resume, use_vllm, cuda)
 
 
 def build_callbacks(cfg: Config, trainer: Any, validate: Any, total_steps: int) -> list[TrainerCallback]:
@@ -238,91 +240,56 @@ def build_callbacks(cfg: Config, trainer: Any, validate: Any, total_steps: int) 
             val_before_train=cfg.trainer.val_before_train,
             is_main=trainer.accelerator.is_main_process,
             world_size=trainer.accelerator.num_processes,
+            no_signal_steps=cfg.trainer.no_signal_warn_steps,
         )
     ]
 
 
-GEOMETRY_KEYS = (
-    "data.train_batch_size",
-    "actor_rollout_ref.actor.ppo_mini_batch_size",
-    "actor_rollout_ref.actor.ppo_epochs",
-    "actor_rollout_ref.rollout.n",
-)
-
-
-def check_resume_geometry(cfg: Config, saved_config: Path, keys: tuple[str, ...] = GEOMETRY_KEYS) -> None:
-    """A resumed run must keep the batch settings that map saved optimizer steps onto training steps."""
-    if not saved_config.is_file():
-        return
-    from omegaconf import OmegaConf
-
-    saved, now = OmegaConf.load(saved_config), OmegaConf.structured(cfg)
-    changed = [f"{k}: {OmegaConf.select(saved, k)} -> {OmegaConf.select(now, k)}" for k in keys
-               if OmegaConf.select(saved, k) != OmegaConf.select(now, k)]
-    if changed:
-        raise TrainError(
-            f"cannot resume {saved_config.parent} with different batch settings ({'; '.join(changed)}); keep them, "
-            "or start over with trainer.resume_mode=disable or a new trainer.default_local_dir"
-        )
-
-
-def prepare_run_dir(cfg: Config, resume: Path | None) -> None:
-    """Create the run dir, save the resolved config, drop crash leftovers and metrics of steps to be redone."""
-    from deepscaler_grpo.trl_ext import atomic_write_text, checkpoint_step, remove_incomplete_checkpoints, truncate_metrics
-
-    run_dir = Path(cfg.trainer.default_local_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", config_to_yaml(cfg))
-    remove_incomplete_checkpoints(run_dir)
-    # keep metrics up to the resumed step (all of them are redone on a fresh start)
-    truncate_metrics(run_dir / "metrics.jsonl", (checkpoint_step(resume) or 0) if resume else -1)
-
-
-def run_training(cfg: Config) -> Path:
-    """Train per ``cfg``; returns the run directory. Raises TrainError for fixable input problems."""
-    import torch
-    from accelerate import PartialState
-
-    from deepscaler_grpo.reward import make_reward_funcs
+def train(run: Run) -> Any:
+    """TRL's GRPO loop on the prepared inputs; returns the trainer."""
     from deepscaler_grpo.trl_ext import DeepscalerGRPOTrainer
+    from deepscaler_grpo.validation import make_validator
 
-    # TRL 1.16 still calls transformers' gradient_checkpointing* names, deprecated in 5.x: one warning per call.
-    warnings.filterwarnings("ignore", message=".*deprecated.*checkpointing", category=FutureWarning)
-    warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true", category=UserWarning)
-    state = PartialState()
-    check_world_size(cfg, state.num_processes)
-    cuda = torch.cuda.is_available()
-    use_vllm, note = resolve_rollout(cfg.actor_rollout_ref.rollout.name, cuda, importlib.util.find_spec("vllm") is not None)
-    if note and state.is_main_process:
-        print(f"note: {note}", file=sys.stderr)
-    resume = find_resume_checkpoint(cfg)
-    if resume is not None:
-        check_resume_geometry(cfg, resume.parent / "config.yaml")
-    if state.is_main_process:
-        prepare_run_dir(cfg, resume)
-        print(f"{'resuming from ' + str(resume) if resume else 'starting a fresh run'} in {cfg.trainer.default_local_dir}")
-    state.wait_for_everyone()
-    tokenizer = load_tokenizer(cfg.actor_rollout_ref.model.path, cfg.actor_rollout_ref.model.trust_remote_code)
-    train_ds = load_train_dataset(cfg, tokenizer)
-    val_rows = load_val_rows(cfg)
-    total_steps = resolve_total_steps(cfg, len(train_ds))
-    reward = cfg.reward
-    reward_kwargs = {"timeout_s": reward.timeout_s} if reward.timeout_s is not None else {}
-    reward_funcs, reward_weights = make_reward_funcs(reward.format_weight, reward.boxed_fallback, **reward_kwargs)
-    args = to_grpo_config(cfg, state.num_processes, total_steps=total_steps, cuda=cuda, use_vllm=use_vllm)
-    args.reward_weights = list(reward_weights)
+    cfg = run.cfg
+    reward_funcs, _ = reward_functions(cfg)  # their weights are in grpo_kwargs
+    args = to_grpo_config(cfg, run.state.num_processes, total_steps=run.total_steps, cuda=run.cuda, use_vllm=run.use_vllm)
     trainer = DeepscalerGRPOTrainer(
         model=cfg.actor_rollout_ref.model.path,
         reward_funcs=reward_funcs,
         args=args,
-        train_dataset=train_ds,
-        processing_class=tokenizer,
+        train_dataset=run.train_ds,
+        processing_class=run.tokenizer,
         peft_config=lora_config(cfg),
         optimizer_steps_per_step=optimizer_steps_per_step(cfg),
         max_ckpt_to_keep=cfg.trainer.max_actor_ckpt_to_keep,
     )
-    _install_callbacks(trainer, build_callbacks(cfg, trainer, make_validator(trainer, tokenizer, val_rows, cfg) if val_rows else None, total_steps))
-    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    validate = make_validator(trainer, run.tokenizer, run.val_problems, cfg) if run.val_problems else None
+    _install_callbacks(trainer, build_callbacks(cfg, trainer, validate, run.total_steps))
+    trainer.train(resume_from_checkpoint=str(run.resume) if run.resume else None)
+    return trainer
+
+
+def cleanup(run: Run, trainer: Any) -> None:
+    """End-of-run notes (main process) and the reward's symbolic worker pool."""
+    from deepscaler_grpo.reward import shutdown
+    from deepscaler_grpo.trl_ext import VerlProgressCallback
+
+    if run.state.is_main_process:
+        for callback in trainer.callback_handler.callbacks:
+            if isinstance(callback, VerlProgressCallback):
+                callback.final_notes()
+    shutdown()
+
+
+def run_training(cfg: Config) -> Path:
+    """Train per ``cfg`` (setup -> train -> cleanup); returns the run directory. Raises UserError subclasses
+    (TrainError, ConfigError, ModelLoadError, ...) for fixable input problems."""
+    # TRL 1.16 still calls transformers' gradient_checkpointing* names, deprecated in 5.x: one warning per call.
+    warnings.filterwarnings("ignore", message=".*deprecated.*checkpointing", category=FutureWarning)
+    warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true", category=UserWarning)
+    run = setup(cfg)
+    if run is not None:
+        cleanup(run, train(run))
     return Path(cfg.trainer.default_local_dir)
 
 
@@ -334,6 +301,9 @@ def _install_callbacks(trainer: Any, callbacks: list[TrainerCallback]) -> None:
     trainer.remove_callback(ProgressCallback)
     for callback in reversed(callbacks):
         trainer.callback_handler.callbacks.insert(0, callback)
+
+
+# ------------------------------------------------------------------------------------------------------ CLI
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -351,19 +321,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg = load_config(args.overrides, args.config)
-    except ConfigError as exc:
-        print(f"deepscaler-grpo train: config error: {exc}", file=sys.stderr)
-        return 2
-    if args.print_config:
-        print(config_to_yaml(cfg), end="")
-        return 0
-    os.environ.setdefault("WANDB_PROJECT", cfg.trainer.project_name)
-    try:
+        if args.print_config:
+            print(config_to_yaml(cfg), end="")
+            return EXIT_OK
+        os.environ.setdefault("WANDB_PROJECT", cfg.trainer.project_name)
         run_training(cfg)
-    except (TrainError, ConfigError) as exc:
-        print(f"deepscaler-grpo train: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    except UserError as exc:
+        return report_error("train", exc)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

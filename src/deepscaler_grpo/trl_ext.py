@@ -13,9 +13,8 @@ Used by ``deepscaler_grpo.train``; nothing here runs on import.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,19 +24,11 @@ from tqdm.auto import tqdm
 from transformers import TrainerCallback
 from trl import GRPOTrainer
 
-from deepscaler_grpo.io import atomic_write_text, read_jsonl
+from deepscaler_grpo.console import interactive
+from deepscaler_grpo.io import append_jsonl
+from deepscaler_grpo.rundir import ADAPTER_DIR, publish_checkpoint
 
-ADAPTER_DIR = "adapter"
-LATEST_FILE = "latest_checkpointed_iteration.txt"
-CKPT_PREFIX = "global_step_"
 # A checkpoint counts as complete only when all of these exist (the rename makes them appear together).
-REQUIRED_FILES = (
-    f"{ADAPTER_DIR}/adapter_config.json",
-    f"{ADAPTER_DIR}/adapter_model.safetensors",
-    "trainer_state.json",
-    "optimizer.pt",
-    "scheduler.pt",
-)
 
 # TRL's logged name -> verl's metric name; other TRL metrics are kept under their own names.
 VERL_METRIC_NAMES = {
@@ -54,71 +45,11 @@ VERL_METRIC_NAMES = {
     "loss": "actor/loss",
     "policy_loss": "actor/pg_loss",
     "clip_ratio/region_mean": "actor/pg_clipfrac",
+    "frac_reward_zero_std": "critic/zero_std_group_frac",
 }
 
 
 # ------------------------------------------------------------------------------------------ checkpoint layout
-
-
-def checkpoint_dir(run_dir: str | Path, step: int) -> Path:
-    return Path(run_dir) / f"{CKPT_PREFIX}{step}"
-
-
-def is_complete_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_FILES) -> bool:
-    return all((Path(path) / name).is_file() for name in required)
-
-
-def checkpoint_step(path: str | Path) -> int | None:
-    """N for a ``global_step_N`` folder name, else None."""
-    name = Path(path).name
-    suffix = name[len(CKPT_PREFIX) :]
-    return int(suffix) if name.startswith(CKPT_PREFIX) and suffix.isdigit() else None
-
-
-def latest_complete_checkpoint(run_dir: str | Path) -> Path | None:
-    """The checkpoint named by ``latest_checkpointed_iteration.txt`` if complete, else the newest complete one."""
-    run_dir = Path(run_dir)
-    latest = run_dir / LATEST_FILE
-    if latest.is_file() and latest.read_text().strip().isdigit():
-        candidate = checkpoint_dir(run_dir, int(latest.read_text().strip()))
-        if is_complete_checkpoint(candidate):
-            return candidate
-    found = [p for p in run_dir.glob(f"{CKPT_PREFIX}*") if checkpoint_step(p) is not None and is_complete_checkpoint(p)]
-    return max(found, key=lambda p: checkpoint_step(p) or 0, default=None)
-
-
-
-
-def publish_checkpoint(src: str | Path, run_dir: str | Path, step: int, keep: int | None = None) -> Path:
-    """Rename a fully written temp folder to ``global_step_{step}``, update the latest marker, prune old ones."""
-    dst = checkpoint_dir(run_dir, step)
-    if dst.exists():  # a rerun of the same step: move the old one aside first so the rename stays atomic
-        stale = dst.with_name(f".{dst.name}.old")
-        shutil.rmtree(stale, ignore_errors=True)
-        os.rename(dst, stale)
-        shutil.rmtree(stale, ignore_errors=True)
-    os.rename(src, dst)
-    atomic_write_text(Path(run_dir) / LATEST_FILE, f"{step}\n")
-    if keep is not None:
-        prune_checkpoints(run_dir, keep)
-    return dst
-
-
-def prune_checkpoints(run_dir: str | Path, keep: int) -> list[Path]:
-    """Delete all but the ``keep`` newest ``global_step_*`` folders; returns the deleted ones."""
-    steps = sorted((p for p in Path(run_dir).glob(f"{CKPT_PREFIX}*") if checkpoint_step(p) is not None), key=checkpoint_step)
-    doomed = steps[:-keep] if keep > 0 else []
-    for path in doomed:
-        shutil.rmtree(path, ignore_errors=True)
-    return doomed
-
-
-def remove_incomplete_checkpoints(run_dir: str | Path) -> list[Path]:
-    """Delete HF temp folders (``checkpoint-*``) left by a crash mid-save."""
-    stale = [p for p in Path(run_dir).glob("checkpoint-*") if p.is_dir()]
-    for path in stale:
-        shutil.rmtree(path, ignore_errors=True)
-    return stale
 
 
 # ----------------------------------------------------------------------------------------------------- trainer
@@ -173,24 +104,6 @@ def console_line(record: Mapping[str, Any], total_steps: int) -> str:
     return " | ".join(parts)
 
 
-def append_jsonl(path: str | Path, record: Mapping[str, Any]) -> None:
-    """Append one line and fsync, so a crash loses at most the line being written."""
-    with open(path, "a") as handle:
-        handle.write(json.dumps(record) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-
-
-def truncate_metrics(path: str | Path, max_step: int) -> int:
-    """Drop rows past ``max_step`` (steps redone after a resume); returns how many rows remain."""
-    rows = [row for row in read_jsonl(path) if int(row.get("step", 0)) <= max_step]
-    if Path(path).is_file():
-        atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
-    return len(rows)
-
-
 class VerlProgressCallback(TrainerCallback):
     """Per training step (= ``optimizer_steps_per_step`` optimizer steps): timing, validation, metrics, console.
 
@@ -208,6 +121,7 @@ class VerlProgressCallback(TrainerCallback):
         val_before_train: bool = False,
         is_main: bool = True,
         world_size: int = 1,
+        no_signal_steps: int = 5,
     ):
         self.metrics_path = Path(metrics_path)
         self.k = optimizer_steps_per_step
@@ -223,11 +137,12 @@ class VerlProgressCallback(TrainerCallback):
         self._tokens_seen = 0
         self._last_logged = -1
         self._bar: Any = None
+        self.signal = NoSignalMonitor(no_signal_steps)
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         step = state.global_step // self.k
         self._tokens_seen = state.num_input_tokens_seen or 0
-        if self.is_main:
+        if self.is_main and interactive():  # piped or logged: plain step lines, no bar
             self._bar = tqdm(total=self.total_steps, initial=step, desc="GRPO", unit="step", dynamic_ncols=True)
         if self.validate is not None and self.val_before_train and step == 0:
             self._run_validation()
@@ -275,10 +190,60 @@ class VerlProgressCallback(TrainerCallback):
         accuracy = self.validate() if self.validate is not None else float("nan")
         self._pending.update({"val/accuracy": accuracy, "timing_s/testing": time.perf_counter() - start})
 
+    def final_notes(self) -> None:
+        """Printed at the end of the run (main process): repeats the no-signal warning when it fired."""
+        if self.signal.summary():
+            print(f"warning: {self.signal.summary()}", file=sys.stderr, flush=True)
+
     def _emit(self, record: dict[str, Any]) -> None:
         if not self.is_main:
             return
         append_jsonl(self.metrics_path, record)
+        line = console_line(record, self.total_steps)
         if self._bar is not None:
             self._bar.update(max(record["step"] - self._bar.n, 0))
-            self._bar.write(console_line(record, self.total_steps))
+            self._bar.write(line)
+        else:
+            print(line, flush=True)
+        warning = self.signal.observe(record)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
+
+
+class NoSignalMonitor:
+    """Counts steps whose every group had one reward for all its responses: GRPO's advantages are then all
+    zero and the step trains nothing (only the KL term moves the weights)."""
+
+    def __init__(self, warn_after: int):
+        self.warn_after = warn_after
+        self.run = 0  # consecutive steps without signal
+        self.total = 0
+        self.steps = 0
+        self.warned = False
+
+    def observe(self, record: Mapping[str, Any]) -> str | None:
+        """Feed one metrics row; returns a warning the step the streak reaches ``warn_after``."""
+        frac = record.get("critic/zero_std_group_frac")
+        if not isinstance(frac, (int, float)):
+            return None
+        self.steps += 1
+        flat = frac >= 1.0
+        self.run = self.run + 1 if flat else 0
+        self.total += flat
+        if self.warn_after and self.run == self.warn_after:
+            self.warned = True
+            return (
+                f"no gradient signal: for {self.run} steps (up to step {record['step']}) every group's responses all "
+                f"got the same reward (score {record.get('critic/score/mean', float('nan')):.3f}), so the policy "
+                "loss is zero. Check the data's answers, the reward (format rate) and data.max_response_length, or "
+                "raise actor_rollout_ref.rollout.temperature / rollout.n."
+            )
+        return None
+
+    def summary(self) -> str | None:
+        if not self.warned:
+            return None
+        return (
+            f"{self.total} of {self.steps} steps had no gradient signal (the reward was constant within every "
+            "group); the adapter may have learned nothing from the reward."
+        )

@@ -60,7 +60,7 @@ def test_score_detects_verl_style_keys(tmp_path: Path) -> None:
         (None, [], "input file not found"),
         ('{"response": "a", "answer": "1"}\n{oops\n', [], ":2: not valid JSON"),
         ('{"text": "a", "answer": "1"}\n', [], "no response key"),
-        ('{"response": "a", "answer": "1"}\n{"response": "b"}\n', [], "row 2 has no ground-truth key 'answer'"),
+        ('{"response": "a", "answer": "1"}\n{"response": "b"}\n', [], "row 2 has no ground truth"),
         ('[1, 2]\n', [], "expected a JSON object"),
         ('{"response": "a", "answer": "1"}\n', ["--timeout", "0"], "--timeout must be > 0"),
     ],

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from deepscaler_grpo.data.clean import ANSWER_TYPES, answer_type
 from deepscaler_grpo.data.records import DataError
+from deepscaler_grpo.io import make_temp_dir
 
 OUTPUT_FILES = ("train.parquet", "val.parquet", "prepare_report.json")
 
@@ -95,7 +95,7 @@ def write_outputs(
     import pyarrow.parquet as pq
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".prepare-", dir=output_dir))
+    staging = make_temp_dir(output_dir, ".prepare-")
     try:
         for name, records in tables.items():
             pq.write_table(pa.Table.from_pylist(records, schema=schema), staging / name)

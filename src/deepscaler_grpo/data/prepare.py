@@ -16,18 +16,12 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deepscaler_grpo.data.clean import Decontaminator
-from deepscaler_grpo.data.evalsets import (
-    DEFAULT_EVAL_SETS,
-    KNOWN_EVAL_SETS,
-    EvalSet,
-    hub_reachable,
-    load_eval_sets,
-)
+from deepscaler_grpo.data.evalsets import EvalSet, load_eval_sets
 from deepscaler_grpo.data.output import (
     answer_type_counts,
     check_outputs_free,
@@ -55,6 +49,8 @@ from deepscaler_grpo.data.records import (
     load_records,
     make_prompt,
 )
+from deepscaler_grpo.errors import UserError, report_error
+from deepscaler_grpo.problems import benchmark_help, default_decontamination, find_benchmark, hub_reachable
 
 DEFAULT_SOURCE = "agentica-org/DeepScaleR-Preview-Dataset"
 DROP_REASONS = (
@@ -86,7 +82,7 @@ class PrepareConfig:
     val_source: str | None = None
     val_split: str = "train"
     seed: int = 42
-    decontaminate_with: tuple[str, ...] = DEFAULT_EVAL_SETS
+    decontaminate_with: tuple[str, ...] = field(default_factory=default_decontamination)
     ngram: int = 8
     overlap_threshold: float = 0.5
     fuzzy_threshold: float = 0.85
@@ -121,17 +117,10 @@ def source_label(source: str) -> str:
 
 
 def load_tokenizer(name_or_path: str) -> Any:
-    """A Hugging Face tokenizer; DataError when it cannot be loaded."""
-    from transformers import AutoTokenizer
+    """The tokenizer for the length filter (deepscaler_grpo.hf: a missing folder fails at once)."""
+    from deepscaler_grpo.hf import load_tokenizer as load
 
-    try:
-        return AutoTokenizer.from_pretrained(name_or_path)
-    except Exception as err:  # missing folder, offline Hub, bad files: one message for the user
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(
-            f"could not load tokenizer {name_or_path!r}: {reason}. Pass a local model folder, "
-            "or download it once and set HF_HUB_OFFLINE=1."
-        ) from err
+    return load(name_or_path, padding_side=None)
 
 
 class StepLog:
@@ -386,7 +375,6 @@ def val_size_option(value: str) -> float:
 
 def build_parser(
     default_source: str = DEFAULT_SOURCE,
-    known_sets: tuple[str, ...] = tuple(KNOWN_EVAL_SETS),
     default_instruction: str = DEFAULT_INSTRUCTION,
 ) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -433,10 +421,10 @@ def build_parser(
     parser.add_argument(
         "--decontaminate-with",
         nargs="+",
-        default=list(known_sets),
+        default=list(default_decontamination()),
         metavar="SPEC",
-        help=f"evaluation sets: {', '.join(known_sets)}, a file, NAME=FILE or a dataset name "
-        "(default: the three known sets)",
+        help=f"evaluation sets: a benchmark name, a file, NAME=FILE or a dataset name (default: "
+        f"{' '.join(default_decontamination())}). Benchmarks: {benchmark_help()}",
     )
     parser.add_argument("--no-decontaminate", action="store_true", help="skip decontamination")
     parser.add_argument("--ngram", type=int, default=8, help="word n-gram size for decontamination (default 8)")
@@ -501,10 +489,10 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
     )
 
 
-def needs_hub(config: PrepareConfig, known_sets: tuple[str, ...] = tuple(KNOWN_EVAL_SETS)) -> bool:
+def needs_hub(config: PrepareConfig) -> bool:
     """True when some input would be fetched from the Hugging Face Hub."""
     remote = [s for s in (*config.sources, config.val_source, config.tokenizer) if s and not is_local_source(s)]
-    return bool(remote) or any(spec in known_sets for spec in config.decontaminate_with)
+    return bool(remote) or any(find_benchmark(spec) is not None for spec in config.decontaminate_with)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -521,9 +509,8 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["HF_HUB_OFFLINE"] = "1"
             print("warning: the Hugging Face Hub is unreachable; using only locally cached datasets", file=sys.stderr)
         report = run_prepare(config)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except UserError as err:
+        return report_error("prepare", err)
     render_report(report)
     print(
         f"wrote {len(report['outputs'])} splits to {config.output_dir}: train {report['outputs']['train']} rows, "

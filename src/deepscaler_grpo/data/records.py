@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from deepscaler_grpo.errors import UserError
+
 DEFAULT_INSTRUCTION = (
     "{problem}\n\nSolve the problem step by step and put the final answer inside <answer> </answer> tags."
 )
@@ -28,7 +30,7 @@ LOCAL_SUFFIXES = (".json", ".jsonl", ".parquet")
 _DOLLAR_WRAPPED = re.compile(r"^\$+([^$]*)\$+$")
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A problem with the user's data or options; the message says what is wrong and how to fix it."""
 
 

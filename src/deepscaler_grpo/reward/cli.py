@@ -1,8 +1,9 @@
 """``deepscaler-grpo score INPUT.jsonl``: score model responses against ground truths with the verifier.
 
-Each input line is a JSON object with a response (keys tried: response, completion, output,
-solution_str, or --response-key; a string or a list of chat messages) and a ground truth (answer,
-ground_truth, reward_model.ground_truth, or --answer-key; string, number or list). Writes every row
+Each input line is a JSON object with a response (keys tried per row: response, completion, output,
+solution_str, or --response-key; a string or a list of chat messages) and a ground truth, read per row by
+the project's row contract (``deepscaler_grpo.problems.accepted_answers``: reward_model.ground_truth with
+every accepted answer first, then ground_truth, answer, ...; or --answer-key). Writes every row
 plus ``score``/``acc``/``pred``/``format``/``method`` to OUTPUT (default INPUT.scored.jsonl) and a
 summary (accuracy, format rate, counts, timeouts) to SUMMARY (default INPUT.summary.json), and
 prints the summary as a table.
@@ -21,40 +22,32 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from deepscaler_grpo.io import atomic_write_text
+from deepscaler_grpo.console import interactive
+from deepscaler_grpo.errors import EXIT_OK, UserError, report_error
+from deepscaler_grpo.io import write_json, write_jsonl
+from deepscaler_grpo.problems import ANSWER_KEYS, MISSING, accepted_answers, ground_truth, lookup
 
 RESPONSE_KEYS = ("response", "completion", "output", "solution_str")
-ANSWER_KEYS = ("answer", "ground_truth", "reward_model.ground_truth")
-MISSING = object()
 
 
-class ScoreError(Exception):
+class ScoreError(UserError):
     """A user-facing problem with the input (message says how to fix it)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deepscaler-grpo score", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="deepscaler-grpo score", description="Score model responses in a JSONL file against their ground truths with the verifier; write the "
+        "scored rows and a summary.")
     parser.add_argument("input", type=Path, help="JSONL file, one object per line")
     parser.add_argument("--output", type=Path, help="scored JSONL (default: INPUT.scored.jsonl)")
     parser.add_argument("--summary", type=Path, help="summary JSON (default: INPUT.summary.json)")
     parser.add_argument("--response-key", help=f"key of the response (default: first of {', '.join(RESPONSE_KEYS)})")
-    parser.add_argument("--answer-key", help=f"key of the ground truth (default: first of {', '.join(ANSWER_KEYS)}); "
-                        "dots reach into objects")
+    parser.add_argument("--answer-key", help="key of the ground truth; dots reach into objects (default: every accepted answer, from the first "
+                        f"of {', '.join(ANSWER_KEYS)} in each row)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per answer for symbolic checks (default 5)")
     parser.add_argument("--no-boxed-fallback", action="store_true", help="only <answer> tags count, not \\boxed{}")
-    parser.add_argument("--batch-size", type=int, default=256, help="rows scored in parallel per batch")
+    parser.add_argument("--batch-size", type=int, default=256, help="rows scored in parallel per batch (default 256)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
-
-
-def lookup(row: dict[str, Any], key: str) -> Any:
-    """``row[key]``, following dots into nested objects; MISSING when absent."""
-    value: Any = row
-    for part in key.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return MISSING
-        value = value[part]
-    return value
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -78,17 +71,29 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def resolve_key(rows: list[dict[str, Any]], explicit: str | None, candidates: tuple[str, ...], what: str,
-                flag: str) -> str:
-    """The key holding ``what`` (explicit, else the first candidate present in row 1); checks every row."""
-    key = explicit or next((k for k in candidates if lookup(rows[0], k) is not MISSING), None)
-    if key is None:
-        raise ScoreError(f"no {what} key in the first row (tried {', '.join(candidates)}; "
-                         f"found {', '.join(sorted(rows[0]))}); pass {flag} NAME")
-    for number, row in enumerate(rows, 1):
-        if lookup(row, key) is MISSING:
-            raise ScoreError(f"row {number} has no {what} key {key!r}; pass {flag} NAME or fix the row")
-    return key
+def row_response(row: dict[str, Any], number: int, explicit: str | None) -> Any:
+    """The response of one row: ``explicit`` (dotted) or the first of RESPONSE_KEYS this row has."""
+    for key in (explicit,) if explicit else RESPONSE_KEYS:
+        value = lookup(row, key)
+        if value is not MISSING:
+            return value
+    tried = explicit or ", ".join(RESPONSE_KEYS)
+    raise ScoreError(f"row {number} has no response key (tried {tried}; found {', '.join(sorted(row))}); "
+                     "pass --response-key NAME or fix the row")
+
+
+def row_truth(row: dict[str, Any], number: int, explicit: str | None) -> Any:
+    """Every accepted answer of one row (the project's row contract), or the value under ``explicit``."""
+    if explicit:
+        value = lookup(row, explicit)
+        if value is MISSING:
+            raise ScoreError(f"row {number} has no ground-truth key {explicit!r}; pass --answer-key NAME or fix the row")
+        return value
+    answers = accepted_answers(row)
+    if not answers:
+        raise ScoreError(f"row {number} has no ground truth (tried {', '.join(ANSWER_KEYS)}; found "
+                         f"{', '.join(sorted(row))}); pass --answer-key NAME or fix the row")
+    return ground_truth(answers)
 
 
 def summarize(results: list[dict[str, Any]], elapsed_s: float) -> dict[str, Any]:
@@ -109,28 +114,27 @@ def summarize(results: list[dict[str, Any]], elapsed_s: float) -> dict[str, Any]
     }
 
 
-def score_rows(rows: list[dict[str, Any]], response_key: str, answer_key: str, boxed_fallback: bool,
-               timeout_s: float, batch_size: int, progress: bool) -> list[dict[str, Any]]:
+def score_rows(responses: list[Any], truths: list[Any], boxed_fallback: bool, timeout_s: float, batch_size: int,
+               progress: bool) -> list[dict[str, Any]]:
     from tqdm import tqdm
 
     from deepscaler_grpo.reward.scoring import completion_text, score_batch
 
     results: list[dict[str, Any]] = []
-    with tqdm(total=len(rows), desc="scoring", unit="row", disable=not progress) as bar:
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            texts = [completion_text(lookup(r, response_key)) for r in batch]
-            truths = [lookup(r, answer_key) for r in batch]
-            results += score_batch(texts, truths, boxed_fallback, timeout_s)
-            bar.update(len(batch))
+    with tqdm(total=len(responses), desc="scoring", unit="row", disable=not progress) as bar:
+        for start in range(0, len(responses), batch_size):
+            texts = [completion_text(r) for r in responses[start : start + batch_size]]
+            results += score_batch(texts, truths[start : start + batch_size], boxed_fallback, timeout_s)
+            bar.update(len(texts))
     return results
 
 
 
 
 def print_summary(summary: dict[str, Any], output: Path, summary_path: Path) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from deepscaler_grpo.console import make_console
 
     table = Table(title="verifier scores")
     table.add_column("metric")
@@ -139,7 +143,7 @@ def print_summary(summary: dict[str, Any], output: Path, summary_path: Path) -> 
         value = summary[key]
         table.add_row(key, f"{value:.4f}" if isinstance(value, float) and key != "rows_per_s" else str(value))
     table.add_row("methods", ", ".join(f"{k}={v}" for k, v in sorted(summary["methods"].items())))
-    console = Console()
+    console = make_console()
     console.print(table)
     console.print(f"scores: {output}\nsummary: {summary_path}")
 
@@ -150,23 +154,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.timeout <= 0 or args.batch_size < 1:
             raise ScoreError("--timeout must be > 0 and --batch-size >= 1")
         rows = read_rows(args.input)
-        response_key = resolve_key(rows, args.response_key, RESPONSE_KEYS, "response", "--response-key")
-        answer_key = resolve_key(rows, args.answer_key, ANSWER_KEYS, "ground-truth", "--answer-key")
-    except ScoreError as exc:
-        print(f"deepscaler-grpo score: error: {exc}", file=sys.stderr)
-        return 2
+        responses = [row_response(row, i, args.response_key) for i, row in enumerate(rows, 1)]
+        truths = [row_truth(row, i, args.answer_key) for i, row in enumerate(rows, 1)]
+    except UserError as exc:
+        return report_error("score", exc)
     stem = args.input.with_suffix("")
     output = args.output or stem.with_name(stem.name + ".scored.jsonl")
     summary_path = args.summary or stem.with_name(stem.name + ".summary.json")
     start = time.monotonic()
-    results = score_rows(rows, response_key, answer_key, not args.no_boxed_fallback, args.timeout,
-                         args.batch_size, not args.no_progress)
+    results = score_rows(responses, truths, not args.no_boxed_fallback, args.timeout, args.batch_size,
+                         not args.no_progress and interactive())
     summary = summarize(results, time.monotonic() - start)
-    lines = [json.dumps({**row, **result}, ensure_ascii=False, default=str) for row, result in zip(rows, results)]
-    atomic_write_text(output, "\n".join(lines) + "\n")
-    atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
+    write_jsonl(output, [{**row, **result} for row, result in zip(rows, results, strict=True)])
+    write_json(summary_path, summary)
     print_summary(summary, output, summary_path)
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

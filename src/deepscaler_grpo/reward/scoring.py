@@ -187,16 +187,12 @@ def completion_text(completion: Any) -> str:
 
 
 def _ground_truths(answer: Sequence[Any] | None, n: int, kwargs: dict[str, Any]) -> list[Any]:
-    """Per-row ground truth: ``reward_model.ground_truth`` (keeps list answers) else ``answer``."""
-    models = kwargs.get("reward_model")
-    if models is not None:
-        truths = [m.get("ground_truth") if isinstance(m, dict) else None for m in models]
-        if answer is not None:
-            truths = [t if t is not None else a for t, a in zip(truths, answer)]
-        return truths
-    if answer is None:
-        return [None] * n
-    return list(answer)
+    """Per-row accepted answers by the project's row contract (TRL passes the dataset columns as lists)."""
+    from deepscaler_grpo.problems import accepted_answers, ground_truth
+
+    columns = {"answer": answer, "reward_model": kwargs.get("reward_model")}
+    rows = [{key: values[i] for key, values in columns.items() if values is not None} for i in range(n)]
+    return [ground_truth(found) if (found := accepted_answers(row)) else None for row in rows]
 
 
 def accuracy_reward(

@@ -1,0 +1,67 @@
+"""Benchmarks for ``eval``: ``--benchmarks`` specs (known names from ``deepscaler_grpo.problems``, files,
+``NAME=PATH``) resolved to :class:`~deepscaler_grpo.problems.Problem` lists.
+
+    from deepscaler_grpo.evaluation.benchmarks import load_problems
+    problems = load_problems("aime24", limit=10)     # Hub, else the local mirror (same as prepare)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from deepscaler_grpo.errors import UserError
+from deepscaler_grpo.problems import (
+    Problem,
+    ProblemError,
+    benchmarks,
+    find_benchmark,
+    load_benchmark,
+    problems_from_rows,
+)
+
+
+def parse_benchmark_spec(spec: str) -> tuple[str, str]:
+    """``name=path`` -> (name, path); a known name or alias -> (name, name); a path -> (file stem, path)."""
+    spec = spec.strip()
+    if "=" in spec:
+        name, _, source = spec.partition("=")
+        if not name.strip() or not source.strip():
+            raise UserError(
+                f"bad benchmark {spec!r}: use NAME=PATH, e.g. aime24=../shared/data/deepscaler/test_aime.json"
+            )
+        return name.strip(), source.strip()
+    bench = find_benchmark(spec) if not Path(spec).exists() else None
+    if bench is not None:
+        return bench.name, bench.name
+    return Path(spec).stem, spec
+
+
+def load_problems(spec: str, limit: int | None = None) -> list[Problem]:
+    """Problems of a known benchmark, a local .json/.jsonl/.parquet file or NAME=PATH (first ``limit``)."""
+    _, source = parse_benchmark_spec(spec)
+    bench = find_benchmark(source) if not Path(source).exists() else None
+    try:
+        if bench is not None:
+            loaded = load_benchmark(bench)
+            if loaded.note:
+                print(f"note: {loaded.note}", file=sys.stderr)
+            rows, origin = loaded.rows, loaded.origin
+        else:
+            rows, origin = _read_local(Path(source)), source
+        problems = problems_from_rows(rows, origin)
+    except ProblemError as exc:
+        raise UserError(str(exc)) from None
+    return problems[:limit] if limit else problems
+
+
+def _read_local(path: Path) -> list[dict]:
+    from deepscaler_grpo.data.records import DataError, read_local_file
+
+    if not path.exists():
+        names = ", ".join(benchmarks())
+        raise UserError(f"benchmark file not found: {path}\nGive a .json/.jsonl/.parquet file, NAME=PATH, or one of: {names}")
+    try:
+        return read_local_file(path)
+    except DataError as exc:
+        raise UserError(str(exc)) from None
