@@ -31,3 +31,8 @@ def test_console_script_installed() -> None:
         [sys.executable, "-m", "deepscaler_grpo.cli", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "0.1.0"
+
+
+def test_bare_command_is_a_usage_error(capsys) -> None:
+    assert main([]) == 2
+    assert "usage: deepscaler-grpo" in capsys.readouterr().err

@@ -447,7 +447,7 @@ def test_prepare_max_prompt_length_with_tiny_tokenizer(tmp_path, tiny_model_dir)
         ),
         (
             lambda d: ["--source", str(write_json(d / "n.json", [{"problem": "q", "answer": None}]))],
-            "no training rows left after cleaning (1 loaded; dropped: missing_answer 1)",
+            "no training rows left after cleaning: 1 loaded, removed 1 by rows without an answer: check --answer-key",
         ),
         (
             lambda d: ["--source", str(write_json(d / "s.json", problems(3))), "--instruction", "no placeholder"],
@@ -588,3 +588,54 @@ def test_cli_goes_offline_when_hub_unreachable(tmp_path, monkeypatch, capsys):
     assert "the Hugging Face Hub is unreachable; using only locally cached datasets" in err
     assert "could not load Hugging Face dataset 'org/unreachable-dataset'" in err
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+# --- odd input files: say what the file holds and what it should hold -----------------------------
+
+
+def _one_object(path: Path) -> Path:
+    path.write_text(json.dumps({"problem": "What is 1+1?", "answer": "2"}))
+    return path
+
+
+def _wrapped(path: Path) -> Path:
+    path.write_text(json.dumps({"data": problems(3)}))
+    return path
+
+
+def _empty_parquet(path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"problem": pa.array([], pa.string()), "answer": pa.array([], pa.string())}), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "message"),
+    [
+        (_one_object, "one.json", "holds a single JSON object (keys 'problem', 'answer'), not a list of problems"),
+        (_wrapped, "wrapped.json", "holds one JSON object whose 'data' field is a list of 3 records"),
+        (_empty_parquet, "empty.parquet", "holds 0 rows (columns: problem, answer)"),
+    ],
+)
+def test_odd_files_say_what_they_hold(tmp_path, capsys, make, name, message):
+    code, out = prepare(tmp_path, "--source", str(make(tmp_path / name)), "--no-decontaminate")
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (out / "train.parquet").exists()
+
+
+def test_every_row_removed_names_the_step(tmp_path, capsys):
+    rows = problems(6)
+    source = write_json(tmp_path / "src.json", rows)
+    evalset = write_json(tmp_path / "eval.json", rows)
+    code, _ = prepare(tmp_path, "--source", str(source), "--decontaminate-with", str(evalset), "--val-size", "2")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "removed 6 by decontamination against the evaluation sets" in err and "--val-size" not in err
+
+
+def test_empty_validation_split_is_warned(tmp_path, capsys):
+    code, out = prepare(tmp_path, "--source", str(write_json(tmp_path / "one.json", problems(1))), "--no-decontaminate")
+    assert code == 0 and "the validation split is empty" in capsys.readouterr().err

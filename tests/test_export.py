@@ -30,12 +30,28 @@ def model_logits(model, tokenizer):
 
 
 @pytest.mark.slow
-def test_export_round_trip_equals_base_plus_adapter(tiny_model_dir: Path, adapter_dir: Path, tmp_path: Path) -> None:
+def test_export_warns_when_the_adapter_is_a_noop(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    """A run that learned nothing leaves every lora_B at 0 (PEFT's init): exporting it must say so."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    noop = tmp_path / "noop"
+    get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir), LoraConfig(r=4, target_modules=["q_proj"])
+                   ).save_pretrained(noop)
+    assert export.main(["--base", str(tiny_model_dir), "--adapter", str(noop), "--output-dir", str(tmp_path / "m")]) == 0
+    assert "is a no-op (every lora_B weight is 0)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_export_round_trip_equals_base_plus_adapter(
+    tiny_model_dir: Path, adapter_dir: Path, tmp_path: Path, capsys
+) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out = tmp_path / "merged"
     assert export.main(["--base", str(tiny_model_dir), "--adapter", str(adapter_dir), "--output-dir", str(out)]) == 0
+    assert "no-op" not in capsys.readouterr().err
     tok = AutoTokenizer.from_pretrained(out)
     merged = AutoModelForCausalLM.from_pretrained(out)
     assert not any("lora" in name for name in merged.state_dict())

@@ -219,6 +219,35 @@ def test_cli_input_errors_fail_before_training(
     assert not (tmp_path / "run").exists()  # checked before the run directory is created
 
 
+def test_empty_train_parquet_is_a_clear_error(tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    overrides = _tiny_overrides(tiny_model_dir, tmp_path / "data", tmp_path / "run")
+    empty = tmp_path / "empty.parquet"
+    pd.DataFrame({"prompt": pd.Series([], dtype=object), "answer": pd.Series([], dtype=str)}).to_parquet(empty)
+    assert cli_main(["train", *overrides, f"data.train_files={empty}"]) == 2
+    err = capsys.readouterr().err
+    assert f"data.train_files={empty} holds 0 rows" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("stage", ["train", "eval"])
+def test_missing_local_model_fails_at_once(
+    stage: str, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo in a relative local path (its first folder exists) must fail at once, not after a minute of Hub
+    retries: HF_HUB_OFFLINE is unset here, as for a new user."""
+    overrides = _tiny_overrides(tiny_model_dir, tmp_path / "data", tmp_path / "run")
+    (tmp_path / "demo_run").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    argv = {
+        "train": ["train", *overrides, "actor_rollout_ref.model.path=demo_run/sft_modle"],
+        "eval": ["eval", "--model", "demo_run/sft_modle", "--benchmarks", str(tmp_path / "data" / "val.parquet")],
+    }[stage]
+    started = time.monotonic()
+    assert cli_main(argv) == 2
+    assert time.monotonic() - started < 5
+    assert "model folder demo_run/sft_modle does not exist" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------------------- real tiny runs
 
 
@@ -354,6 +383,49 @@ def test_killed_process_resumes(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert cli_main(["train", *overrides]) == 0
     assert [r["step"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2, 3]
     assert (run / LATEST_FILE).read_text().strip() == "3" and not list(run.glob("checkpoint-*"))
+
+
+@pytest.mark.slow
+def test_finished_run_rerun_does_nothing_and_raising_steps_continues(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scheduler that requeues a finished job must not train past its end (it used to do step 3/2, 4/2...)."""
+    run = tmp_path / "run"
+    overrides = _tiny_overrides(tiny_model_dir, tmp_path / "data", run, steps=1)
+    assert cli_main(["train", *overrides]) == 0
+    capsys.readouterr()
+    before = (run / "metrics.jsonl").read_text()
+    assert cli_main(["train", *overrides]) == 0
+    out = capsys.readouterr().out
+    assert "run complete: 1/1 steps" in out and str(run / "global_step_1") in out
+    assert (run / "metrics.jsonl").read_text() == before and sorted(p.name for p in run.glob("global_step_*")) == [
+        "global_step_1"
+    ]
+    assert cli_main(["train", *overrides, "trainer.total_training_steps=2"]) == 0  # continue it
+    assert [r["step"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2]
+    assert (run / LATEST_FILE).read_text().strip() == "2"
+
+
+def _constant_reward_funcs(format_weight: float = 0.0, boxed_fallback: bool = True, **kwargs: Any) -> tuple[list, list]:
+    """Every response gets 0: GRPO's advantages vanish, nothing is learned from the reward."""
+    return [lambda completions, **kw: [0.0] * len(completions)], [1.0]
+
+
+@pytest.mark.slow
+def test_constant_reward_run_warns_no_signal(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import deepscaler_grpo.reward as reward
+
+    monkeypatch.setattr(reward, "make_reward_funcs", _constant_reward_funcs)
+    run = tmp_path / "run"
+    overrides = _tiny_overrides(tiny_model_dir, tmp_path / "data", run, steps=3)
+    assert cli_main(["train", *overrides, "trainer.no_signal_warn_steps=2"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("no gradient signal: for 2 steps (up to step 2)") == 1  # said once, when the streak hits 2
+    assert "3 of 3 steps had no gradient signal" in err  # and again at the end
+    rows = read_jsonl(run / "metrics.jsonl")
+    assert [r["critic/zero_std_group_frac"] for r in rows] == [1.0, 1.0, 1.0]
 
 
 # ------------------------------------------------------------------------------------------------ the script

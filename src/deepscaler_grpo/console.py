@@ -27,3 +27,15 @@ def make_console(**kwargs: Any) -> Any:
         kwargs.setdefault("width", 120)
         kwargs.setdefault("no_color", True)
     return Console(**kwargs)
+
+
+def quiet_library_bars() -> None:
+    """Outside a terminal, turn off transformers' and huggingface_hub's own progress bars (``Loading weights``):
+    in a log file they are carriage-return noise."""
+    if interactive():
+        return
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    disable_progress_bars()

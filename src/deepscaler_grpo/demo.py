@@ -140,18 +140,18 @@ class Verdict:
     message: str
 
 
-def verdict(before: float, after: float, min_improvement: float) -> Verdict:
+def verdict(before: float, after: float, min_improvement: float, quick: bool = False) -> Verdict:
     """Did GRPO raise held-out accuracy (fractions in [0, 1]) by at least ``min_improvement``?"""
     gain = after - before
     points = f"{100 * before:.1f}% -> {100 * after:.1f}% ({100 * gain:+.1f} points)"
     if gain + 1e-9 >= min_improvement:
         return Verdict(True, gain, f"GRPO raised held-out accuracy {points}")
-    return Verdict(
-        False,
-        gain,
-        f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. "
-        "Try another --seed; on a very slow or busy machine results can differ.",
+    advice = (
+        "A --quick run is a smoke test of the stages (2 GRPO steps), too short to learn: run the full demo for the gain."
+        if quick
+        else "Try another --seed or --grpo-steps 300; on a very slow or busy machine results can differ."
     )
+    return Verdict(False, gain, f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. {advice}")
 
 
 def exit_code(result: Verdict, enforce: bool) -> int:
@@ -487,7 +487,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     plots = make_plots(run_dir, out / "plots")
     lap("eval + plots", t)
     clock["total"] = round(time.perf_counter() - start, 1)
-    result = verdict(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement)
+    result = verdict(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement, quick)
     report = DemoReport(
         seed=cfg.seed,
         quick=quick,

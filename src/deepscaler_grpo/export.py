@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepscaler_grpo.errors import EXIT_OK, UserError, report_error
-from deepscaler_grpo.io import make_temp_dir, write_json
+from deepscaler_grpo.io import follow_umask, make_temp_dir, write_json
 
 if TYPE_CHECKING:
     import torch
@@ -119,8 +119,11 @@ def merge(config: ExportConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBas
     from peft import PeftModel
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from deepscaler_grpo.hf import model_source
+    from deepscaler_grpo.console import quiet_library_bars
+    from deepscaler_grpo.hf import model_source, silence_upstream_deprecations
 
+    quiet_library_bars()
+    silence_upstream_deprecations()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     source, local_only = model_source(config.base, "base model")
     try:
@@ -178,6 +181,7 @@ def export_merged(config: ExportConfig) -> ExportReport:
             reload_max_weight_diff=reload_diff(tmp, merged) if config.verify else None,
         )
         write_json(tmp / "export_report.json", asdict(report))
+        follow_umask(tmp)
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)

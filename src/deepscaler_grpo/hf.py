@@ -114,6 +114,15 @@ def check_adapter(adapter: str) -> None:
         )
 
 
+def silence_upstream_deprecations() -> None:
+    """TRL 1.16 and PEFT still call transformers' gradient_checkpointing* names, deprecated in 5.x: one
+    FutureWarning per call that the user can do nothing about."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*(deprecated.*checkpointing|checkpointing.*deprecated)",
+                            category=FutureWarning)
+
+
 def load_model(
     name: str, adapter: str | None = None, dtype: str = "auto", device: str | None = None
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
@@ -121,6 +130,10 @@ def load_model(
     import torch
     from transformers import AutoModelForCausalLM
 
+    from deepscaler_grpo.console import quiet_library_bars
+
+    quiet_library_bars()
+    silence_upstream_deprecations()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if adapter is not None:
         check_adapter(adapter)

@@ -55,6 +55,17 @@ def make_temp_dir(parent: str | Path, prefix: str) -> Path:
     return path
 
 
+def follow_umask(root: str | Path) -> Path:
+    """Give ``root`` and everything below it the modes a plain write would (libraries such as safetensors
+    write through private temp files, leaving 0600 weights another user or a server cannot read)."""
+    root = Path(root)
+    file_mode, dir_mode = default_file_mode(), 0o777 & ~current_umask()
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(dir_mode if path.is_dir() else file_mode)
+    return root
+
+
 def write_json(path: str | Path, data: Any) -> Path:
     """Atomically write indented JSON (non-JSON values such as paths become strings)."""
     return atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")

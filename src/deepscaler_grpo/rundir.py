@@ -22,7 +22,7 @@ from pathlib import Path
 
 from deepscaler_grpo.config import Config, config_to_yaml
 from deepscaler_grpo.errors import UserError
-from deepscaler_grpo.io import atomic_write_text, read_jsonl
+from deepscaler_grpo.io import atomic_write_text, follow_umask, read_jsonl
 
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.yaml"
@@ -85,6 +85,7 @@ def publish_checkpoint(src: str | Path, run_dir: str | Path, step: int, keep: in
         shutil.rmtree(stale, ignore_errors=True)
         os.rename(dst, stale)
         shutil.rmtree(stale, ignore_errors=True)
+    follow_umask(src)
     os.rename(src, dst)
     atomic_write_text(Path(run_dir) / LATEST_FILE, f"{step}\n")
     if keep is not None:

@@ -97,7 +97,8 @@ def read_split(path: str | None, key: str, columns: tuple[str, ...], max_samples
         )
     rows = read_parquet_rows(path, limit=max_samples)
     if not rows:
-        raise TrainError(f"{key}={path} holds 0 rows; it needs prepared problems: {hint}")
+        skip = "; or data.val_files=null to train without validation" if key == "data.val_files" else ""
+        raise TrainError(f"{key}={path} holds 0 rows; it needs prepared problems: {hint}{skip}")
     return rows
 
 
@@ -194,8 +195,10 @@ def setup(cfg: Config) -> Run | None:
     import torch
     from accelerate import PartialState
 
+    from deepscaler_grpo.console import quiet_library_bars
     from deepscaler_grpo.hf import load_tokenizer
 
+    quiet_library_bars()
     state = PartialState()
     check_world_size(cfg, state.num_processes)
     cuda = torch.cuda.is_available()
@@ -284,8 +287,9 @@ def cleanup(run: Run, trainer: Any) -> None:
 def run_training(cfg: Config) -> Path:
     """Train per ``cfg`` (setup -> train -> cleanup); returns the run directory. Raises UserError subclasses
     (TrainError, ConfigError, ModelLoadError, ...) for fixable input problems."""
-    # TRL 1.16 still calls transformers' gradient_checkpointing* names, deprecated in 5.x: one warning per call.
-    warnings.filterwarnings("ignore", message=".*deprecated.*checkpointing", category=FutureWarning)
+    from deepscaler_grpo.hf import silence_upstream_deprecations
+
+    silence_upstream_deprecations()
     warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true", category=UserWarning)
     run = setup(cfg)
     if run is not None:

@@ -126,10 +126,11 @@ def answer_type_counts(rows: Sequence[Mapping[str, Any]], classes: Sequence[str]
 
 def render_report(report: Mapping[str, Any], classes: Sequence[str] = ANSWER_TYPES) -> None:
     """Print the report as rich tables: the steps, answer types and prompt lengths."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from deepscaler_grpo.console import make_console
+
+    console = make_console()
     steps = Table(title="deepscaler-grpo prepare", title_justify="left")
     for column, justify in (("input", "left"), ("step", "left"), ("dropped", "right"), ("rows left", "right")):
         steps.add_column(column, justify=justify)
@@ -154,8 +155,9 @@ def render_report(report: Mapping[str, Any], classes: Sequence[str] = ANSWER_TYP
             lengths.add_row(unit, *(f"{stats[s]:g}" for s in ("mean", "p50", "p90", "p99", "max")))
     console.print(lengths)
     sets = Table(title="decontamination", title_justify="left")
-    for column in ("set", "problems", "removed", "loaded from"):
+    for column in ("set", "problems", "removed"):
         sets.add_column(column, justify="right" if column in ("problems", "removed") else "left")
+    sets.add_column("loaded from", overflow="fold")  # full paths: AIME and AMC mirrors differ only at the end
     for item in report["decontamination"]["sets"]:
         sets.add_row(item["name"], str(item["problems"]), str(item["removed"]), str(item["origin"]))
     for item in report["decontamination"]["skipped"]:

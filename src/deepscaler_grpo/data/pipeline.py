@@ -146,6 +146,8 @@ def measure_lengths(
 
 def resolve_val_size(val_size: float | None, n_rows: int, auto_max: int = 500, auto_fraction: float = 0.05) -> int:
     """Rows to carve out: an int count, a fraction in (0, 1), or None for min(500, 5%) (at least 1)."""
+    if n_rows == 0:
+        return 0  # nothing survived cleaning: the caller names the step that removed everything
     if val_size is None:
         return min(auto_max, max(1, round(n_rows * auto_fraction))) if n_rows > 1 else 0
     count = round(val_size * n_rows) if 0 < val_size < 1 else int(val_size)

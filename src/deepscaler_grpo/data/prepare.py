@@ -254,15 +254,27 @@ def clean_inputs(
     return prepared
 
 
-def _check_not_empty(prepared: Prepared, config: PrepareConfig) -> None:
+STEP_HINTS = {
+    "missing_problem": "rows without a problem: check --problem-key",
+    "missing_answer": "rows without an answer: check --answer-key",
+    "exact_duplicate": "duplicates",
+    "near_duplicate": "near-duplicates (same text after normalisation)",
+    "overlaps_val": "rows that are also in the --val-source",
+    "fuzzy_duplicate": "fuzzy duplicates: raise --fuzzy-threshold or 0 to turn it off",
+    "contaminated": "decontamination against the evaluation sets: see --decontaminate-with / --no-decontaminate",
+    "too_long": "the length filter: raise --max-prompt-length",
+}
+
+
+def _check_not_empty(prepared: Prepared, config: PrepareConfig, hints: dict[str, str] = STEP_HINTS) -> None:
     def summary(part: StepLog) -> str:
         return ", ".join(f"{reason} {n}" for reason, n in part.dropped.items() if n) or "nothing dropped"
 
     log, val_log = prepared.log, prepared.val_log
     if not prepared.train:
+        steps = [f"{n} by {hints.get(reason, reason)}" for reason, n in log.dropped.items() if n]
         raise DataError(
-            f"no training rows left after cleaning ({log.input} loaded; dropped: {summary(log)}). "
-            "Check the column mapping, --max-prompt-length and --decontaminate-with."
+            f"no training rows left after cleaning: {log.input} loaded, removed {'; '.join(steps) or 'none'}."
         )
     if val_log is not None and not prepared.val:
         raise DataError(
@@ -340,6 +352,11 @@ def run_prepare(config: PrepareConfig, warn: Callable[[str], None] | None = None
         warn(message)
     tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
     prepared = clean_inputs(config, loaded, val_loaded, {s.name: s.problems for s in eval_sets}, tokenizer)
+    if not prepared.val:
+        warn(
+            f"the validation split is empty ({len(prepared.train)} training rows after cleaning are too few to carve "
+            "one); pass --val-source FILE or more data, or train with data.val_files=null"
+        )
     list_truth = any(not isinstance(row["answer"], str) for row in prepared.train + prepared.val)
     prompts = {
         split: [make_prompt(r["problem"], config.instruction, config.system_prompt) for r in rows]

@@ -169,6 +169,8 @@ def read_local_file(path: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"cannot read {path}: {err}. Is it a UTF-8 text file?") from err
     rows = _parse_json_or_lines(text, path)
+    if len(rows) == 1 and isinstance(rows[0], dict):
+        _check_not_wrapped(rows[0], path)
     bad = next((i for i, row in enumerate(rows) if not isinstance(row, dict)), None)
     if bad is not None:
         raise DataError(
@@ -176,6 +178,23 @@ def read_local_file(path: Path) -> list[dict[str, Any]]:
             "'problem' and 'answer' fields."
         )
     return rows
+
+
+def _check_not_wrapped(obj: dict[str, Any], path: Path) -> None:
+    """A file holding one JSON object is a list wrapped in an object ({"data": [...]}) or a single problem:
+    both are almost always a mistake, so say what the file holds and what it should hold."""
+    lists = [key for key, value in obj.items() if isinstance(value, list) and value and isinstance(value[0], dict)]
+    if lists:
+        key = lists[0]
+        raise DataError(
+            f"{path} holds one JSON object whose {key!r} field is a list of {len(obj[key])} records; prepare needs "
+            f"the records themselves: a JSON list of objects or JSON lines (e.g. jq '.{key}' {path.name} > rows.json)."
+        )
+    if path.suffix.lower() == ".json" and path.read_text(encoding="utf-8").lstrip().startswith("{"):
+        raise DataError(
+            f"{path} holds a single JSON object (keys {', '.join(map(repr, obj))}), not a list of problems; wrap it "
+            "in [ ... ] (a JSON list of objects) or write one object per line (JSON lines, .jsonl)."
+        )
 
 
 def _parse_json_or_lines(text: str, path: Path) -> list[Any]:
@@ -204,9 +223,15 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(path).to_pylist()
+        table = pq.read_table(path)
     except (pa.ArrowException, OSError) as err:
         raise DataError(f"cannot read {path} as parquet: {err}. Is the file complete?") from err
+    if table.num_rows == 0:
+        raise DataError(
+            f"{path} holds 0 rows (columns: {', '.join(table.column_names) or 'none'}); it needs at least one "
+            "problem with an answer."
+        )
+    return table.to_pylist()
 
 
 def read_hf_dataset(name: str, split: str = "train") -> list[dict[str, Any]]:
