@@ -8,8 +8,8 @@ Stages (each through the project's own code, scaled down):
 2. model: a tiny Qwen3-architecture model and BPE tokenizer (:mod:`deepscaler_grpo.tiny`);
 3. warm start: a short supervised fine-tune on a careless teacher's answers, so the model answers in
    the ``<answer>`` format but is often wrong;
-4. GRPO: ``deepscaler-grpo train`` with dotted overrides (LoRA, hf rollout, small batches);
-5. held-out accuracy before and after with ``deepscaler_grpo.evaluate`` (greedy), plots with
+4. GRPO: ``run_training`` with the recipe config scaled down (LoRA, hf rollout, small batches);
+5. held-out accuracy before and after with ``deepscaler_grpo.evaluation`` (greedy), plots with
    ``deepscaler_grpo.plot``; a summary table and ``demo_summary.json``.
 
 GRPO must raise held-out accuracy by ``--min-improvement`` (10 points by default); otherwise the demo
@@ -300,7 +300,7 @@ def warm_start(
 def heldout_eval(
     cfg: DemoConfig, model_dir: Path, rows: list[dict[str, Any]], adapter: Path | None = None
 ) -> EvalResult:
-    """Greedy pass@1 on the held-out rows with ``deepscaler_grpo.evaluate`` (the trainer's val path)."""
+    """Greedy pass@1 on the held-out rows with ``deepscaler_grpo.evaluation`` (the trainer's val path)."""
     import torch
 
     from deepscaler_grpo.evaluation import evaluate_model
