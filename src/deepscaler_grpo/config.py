@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ LR_SCHEDULERS = ("constant", "cosine", "linear")
 # verl's loss_agg_mode -> TRL loss_type (see mapping.grpo_kwargs for the exact normalisation each uses)
 LOSS_AGG_MODES = {"token-mean": "dapo", "seq-mean-token-mean": "grpo", "seq-mean-token-sum-norm": "dr_grpo"}
 KL_LOSS_TYPES = ("low_var_kl", "k3")
+FILTER_METRICS = ("acc", "score")
 
 _NO_SHARDING = "training is data-parallel through accelerate (DDP); only the small LoRA adapter is trained, so no sharding is needed"
 _MICRO = "TRL computes log-probs in chunks of actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu; set that instead"
@@ -48,7 +50,10 @@ _NO_DYNBSZ = "TRL uses fixed micro-batches of actor_rollout_ref.actor.ppo_micro_
 # verl keys (or key prefixes) that exist in verl but are not implemented here, with the reason.
 UNSUPPORTED_VERL_KEYS: dict[str, str] = {
     "critic": "GRPO has no critic: advantages are group-normalised rewards",
-    "reward_model": "rewards are rule-based (math verifier); use reward.format_weight / reward.boxed_fallback",
+    "reward_model": (
+        "rewards are rule-based (math verifier); use reward.format_weight / reward.boxed_fallback "
+        "(reward_model.overlong_buffer.* is supported)"
+    ),
     "custom_reward_function": "rewards come from deepscaler_grpo.reward; use reward.format_weight / reward.boxed_fallback",
     "algorithm.kl_ctrl": "the KL penalty is a loss term (actor_rollout_ref.actor.kl_loss_coef), not a reward controller",
     "algorithm.use_kl_in_reward": "the KL penalty is a loss term (actor_rollout_ref.actor.use_kl_loss)",
@@ -248,14 +253,50 @@ class ActorRolloutRefConfig:
 
 
 @dataclass(frozen=True)
+class FilterGroupsConfig:
+    """``algorithm.filter_groups.*``: DAPO dynamic sampling (deepscaler_grpo.dynamic_sampling), verl's names."""
+
+    enable: bool = False
+    metric: str = "acc"  # acc (the verifier's accuracy) or score (the weighted reward GRPO trains on)
+    max_num_gen_batches: int = 10  # generation batches per step at most; <= 0: no limit (verl)
+    fail_at_limit: bool = False  # True: stop the run when the limit leaves the step short of groups
+
+    def __post_init__(self) -> None:
+        _choice("algorithm.filter_groups.metric", self.metric, FILTER_METRICS)
+
+
+@dataclass(frozen=True)
 class AlgorithmConfig:
     """``algorithm.*``: only GRPO's group-normalised advantage."""
 
     adv_estimator: str = "grpo"
     norm_adv_by_std_in_grpo: bool = True
+    filter_groups: FilterGroupsConfig = field(default_factory=FilterGroupsConfig)
 
     def __post_init__(self) -> None:
         _choice("algorithm.adv_estimator", self.adv_estimator, ("grpo",), why="deepscaler-grpo implements GRPO only")
+
+
+@dataclass(frozen=True)
+class LengthStage:
+    """One ``trainer.length_schedule`` stage (deepscaler_grpo.schedule); unset keys keep the run's values."""
+
+    until_step: int | None = None  # last training step of the stage; the last stage has none
+    max_response_length: int | None = None  # None: data.max_response_length
+    rollout_n: int | None = None  # None: actor_rollout_ref.rollout.n
+
+
+@dataclass(frozen=True)
+class StageAutoAdvanceConfig:
+    """``trainer.stage_auto_advance.*``: leave a stage early when responses keep hitting its length limit."""
+
+    enable: bool = False
+    clip_ratio: float = 0.1  # advance when response_length/clip_ratio is above this ...
+    steps: int = 5  # ... for this many consecutive steps
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.clip_ratio < 1 or self.steps < 1:
+            raise ConfigError("trainer.stage_auto_advance: clip_ratio must be in [0, 1) and steps >= 1")
 
 
 @dataclass(frozen=True)
@@ -278,6 +319,8 @@ class TrainerConfig:
     max_actor_ckpt_to_keep: int | None = None  # None: keep all
     seed: int = 42
     no_signal_warn_steps: int = 5  # warn after this many steps with a constant reward in every group (0: never)
+    length_schedule: list[LengthStage] = field(default_factory=list)  # [] = one stage (deepscaler_grpo.schedule)
+    stage_auto_advance: StageAutoAdvanceConfig = field(default_factory=StageAutoAdvanceConfig)
 
     def __post_init__(self) -> None:
         bad = [name for name in self.logger if name not in LOGGERS]
@@ -321,6 +364,27 @@ class RewardConfig:
 
 
 @dataclass(frozen=True)
+class OverlongBufferConfig:
+    """``reward_model.overlong_buffer.*`` (verl/DAPO): a penalty for responses in the last ``len`` tokens."""
+
+    enable: bool = False
+    len: int = 4096  # buffer tokens at the end of max_response_length
+    penalty_factor: float = 1.0  # penalty at the limit (reward - penalty_factor)
+    mask_truncated_completions: bool = False  # DAPO overlong filtering: truncated responses get no loss
+
+    def __post_init__(self) -> None:
+        if self.len < 1 or self.penalty_factor < 0:
+            raise ConfigError("reward_model.overlong_buffer: len must be >= 1 and penalty_factor >= 0")
+
+
+@dataclass(frozen=True)
+class RewardModelConfig:
+    """``reward_model.*``: of verl's reward-model keys only the overlong buffer applies to rule-based rewards."""
+
+    overlong_buffer: OverlongBufferConfig = field(default_factory=OverlongBufferConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole training configuration; construction validates every cross-field constraint."""
 
@@ -329,9 +393,15 @@ class Config:
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
+    reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
 
     def __post_init__(self) -> None:
         check_batch_sizes(self)
+        from deepscaler_grpo.overlong import check_overlong_buffer
+        from deepscaler_grpo.schedule import check_schedule
+
+        check_schedule(self)
+        check_overlong_buffer(self)
 
 
 def check_batch_sizes(cfg: Config) -> None:
@@ -424,11 +494,12 @@ def check_keys(keys: Iterable[str], unsupported: Mapping[str, str] = UNSUPPORTED
     """Fail on the first unsupported verl key or unknown key, naming the reason or the nearest valid keys."""
     valid = set(valid_keys())
     for key in keys:
+        if key in valid:
+            continue
         reason = next((why for prefix, why in unsupported.items() if key == prefix or key.startswith(prefix + ".")), None)
         if reason is not None:
             raise ConfigError(f"verl key {key} is not supported by deepscaler-grpo because {reason}")
-        if key not in valid:
-            raise ConfigError(f"unknown config key {key!r}; {_suggest(key, sorted(valid))}")
+        raise ConfigError(f"unknown config key {key!r}; {_suggest(key, sorted(valid))}")
 
 
 def _suggest(key: str, valid: list[str]) -> str:
@@ -460,9 +531,20 @@ def _parse_overrides(overrides: Iterable[str]) -> DictConfig:
         if "=" not in item or not key or key.startswith("-"):
             raise ConfigError(f"bad override {item!r}: expected key=value, e.g. data.train_batch_size=64")
     try:
-        return OmegaConf.from_dotlist(items)
+        return OmegaConf.from_dotlist([_spaced_flow_mappings(item) for item in items])
     except OmegaConfBaseException as exc:
         raise ConfigError(f"cannot parse overrides: {exc}") from None
+
+
+_FLOW_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?=\S)")
+
+
+def _spaced_flow_mappings(item: str) -> str:
+    """``key=[{a:1,b:2}]`` -> ``key=[{a: 1,b: 2}]``: YAML reads ``{a:1}`` as the key 'a:1' without the space."""
+    key, value = item.split("=", 1)
+    if not value.lstrip().startswith(("{", "[{")):
+        return item
+    return key + "=" + _FLOW_KEY.sub(r"\1: ", value)
 
 
 def _leaf_keys(node: Any, prefix: str = "") -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepscaler_grpo.config import LOSS_AGG_MODES, Config, ConfigError
+from deepscaler_grpo.overlong import with_overlong_penalty
 
 if TYPE_CHECKING:
     from trl import GRPOConfig
@@ -94,6 +95,7 @@ def grpo_kwargs(
         "epsilon_high": actor.clip_ratio_high if actor.clip_ratio_high is not None else actor.clip_ratio,
         "scale_rewards": "group" if cfg.algorithm.norm_adv_by_std_in_grpo else "none",
         "entropy_coef": actor.entropy_coeff,
+        "mask_truncated_completions": cfg.reward_model.overlong_buffer.mask_truncated_completions,
         # reward: accuracy (1.0) + format (reward.format_weight), in reward_functions' order
         "reward_weights": weights,
         # optimizer
@@ -136,13 +138,13 @@ def to_grpo_config(cfg: Config, world_size: int, **kwargs: Any) -> GRPOConfig:
 
 def reward_functions(cfg: Config) -> tuple[list[Any], list[float]]:
     """(reward_funcs, reward_weights) for GRPOTrainer from the ``reward`` section: the verifier's accuracy and
-    the format reward, weighted 1.0 and ``reward.format_weight``."""
+    the format reward, weighted 1.0 and ``reward.format_weight`` (+ the overlong penalty, see overlong.py)."""
     from deepscaler_grpo.reward import make_reward_funcs
 
     reward = cfg.reward
     kwargs = {"timeout_s": reward.timeout_s} if reward.timeout_s is not None else {}
     funcs, weights = make_reward_funcs(reward.format_weight, reward.boxed_fallback, **kwargs)
-    return funcs, list(weights)
+    return with_overlong_penalty(cfg, list(funcs), list(weights))
 
 
 def lora_config(cfg: Config) -> Any:

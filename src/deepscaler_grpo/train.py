@@ -36,6 +36,7 @@ from deepscaler_grpo.rundir import (
     find_resume_checkpoint,
     prepare_run_dir,
 )
+from deepscaler_grpo.schedule import check_schedule_unchanged
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -214,6 +215,7 @@ def setup(cfg: Config) -> Run | None:
     resume = find_resume_checkpoint(cfg)
     if resume is not None:
         check_resume_geometry(cfg, resume.parent / "config.yaml")
+        check_schedule_unchanged(cfg, resume)
         if (checkpoint_step(resume) or 0) >= total_steps:
             if state.is_main_process:
                 print(
@@ -249,14 +251,22 @@ def build_callbacks(cfg: Config, trainer: Any, validate: Any, total_steps: int) 
 
 
 def train(run: Run) -> Any:
-    """TRL's GRPO loop on the prepared inputs; returns the trainer."""
-    from deepscaler_grpo.trl_ext import DeepscalerGRPOTrainer
+    """TRL's GRPO loop on the prepared inputs, stage by stage with trainer.length_schedule; returns the trainer."""
+    from deepscaler_grpo.schedule import run_stages
+
+    return run_stages(run, train_stage)
+
+
+def train_stage(run: Run, extra_callbacks: list[TrainerCallback], row_fields: dict[str, Any]) -> Any:
+    """One trainer over ``run.cfg`` (one length-schedule stage); ``row_fields`` go into every metrics row."""
+    from deepscaler_grpo.dynamic_sampling import trainer_class
+    from deepscaler_grpo.trl_ext import DeepscalerGRPOTrainer, VerlProgressCallback
     from deepscaler_grpo.validation import make_validator
 
     cfg = run.cfg
     reward_funcs, _ = reward_functions(cfg)  # their weights are in grpo_kwargs
     args = to_grpo_config(cfg, run.state.num_processes, total_steps=run.total_steps, cuda=run.cuda, use_vllm=run.use_vllm)
-    trainer = DeepscalerGRPOTrainer(
+    trainer = trainer_class(cfg, DeepscalerGRPOTrainer)(
         model=cfg.actor_rollout_ref.model.path,
         reward_funcs=reward_funcs,
         args=args,
@@ -267,7 +277,11 @@ def train(run: Run) -> Any:
         max_ckpt_to_keep=cfg.trainer.max_actor_ckpt_to_keep,
     )
     validate = make_validator(trainer, run.tokenizer, run.val_problems, cfg) if run.val_problems else None
-    _install_callbacks(trainer, build_callbacks(cfg, trainer, validate, run.total_steps))
+    callbacks = build_callbacks(cfg, trainer, validate, run.total_steps)
+    for callback in callbacks:
+        if isinstance(callback, VerlProgressCallback):
+            callback.row_fields = dict(row_fields)
+    _install_callbacks(trainer, [*extra_callbacks, *callbacks])
     trainer.train(resume_from_checkpoint=str(run.resume) if run.resume else None)
     return trainer
 

@@ -138,6 +138,7 @@ class VerlProgressCallback(TrainerCallback):
         self._last_logged = -1
         self._bar: Any = None
         self.signal = NoSignalMonitor(no_signal_steps)
+        self.row_fields: dict[str, Any] = {}  # added to every row (stage/* from deepscaler_grpo.schedule)
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         step = state.global_step // self.k
@@ -198,6 +199,7 @@ class VerlProgressCallback(TrainerCallback):
     def _emit(self, record: dict[str, Any]) -> None:
         if not self.is_main:
             return
+        record = {**record, **self.row_fields}
         append_jsonl(self.metrics_path, record)
         line = console_line(record, self.total_steps)
         if self._bar is not None:
