@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from deepscaler_grpo.errors import UserError
@@ -448,6 +448,7 @@ def load_config(argv_overrides: list[str] | tuple[str, ...] = (), config_file: s
     OmegaConf.set_readonly(base, False)
     for layer in layers:
         check_keys(_leaf_keys(layer))
+        _check_stage_items(layer)
         _normalise_logger(layer)
         base = _merge(base, layer)
     try:
@@ -545,6 +546,24 @@ def _spaced_flow_mappings(item: str) -> str:
     if not value.lstrip().startswith(("{", "[{")):
         return item
     return key + "=" + _FLOW_KEY.sub(r"\1: ", value)
+
+
+def _check_stage_items(layer: DictConfig) -> None:
+    """trainer.length_schedule items: mappings of LengthStage's keys to whole numbers (or null)."""
+    stages = OmegaConf.select(layer, "trainer.length_schedule")
+    allowed = [f.name for f in dataclasses.fields(LengthStage)]
+    example = "e.g. trainer.length_schedule=[{until_step:100,max_response_length:8192},{max_response_length:16384}]"
+    if stages is not None and not isinstance(stages, ListConfig):
+        raise ConfigError(f"trainer.length_schedule must be a list of stages, {example}")
+    for i, stage in enumerate(stages or []):
+        if not isinstance(stage, DictConfig):
+            raise ConfigError(f"trainer.length_schedule[{i}] must be a mapping of {allowed}, {example}")
+        for key in stage:
+            value = stage[key]
+            if key not in allowed:
+                raise ConfigError(f"unknown key trainer.length_schedule[{i}].{key}; a stage takes {allowed}, {example}")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"trainer.length_schedule[{i}].{key}={value!r} must be a whole number (or null), {example}")
 
 
 def _leaf_keys(node: Any, prefix: str = "") -> list[str]:

@@ -1,7 +1,8 @@
 """Training curves: PNG charts from a run's ``metrics.jsonl`` (one JSON object per step).
 
-One figure per metric (reward mean, validation accuracy, response length, KL, entropy) against
-``step``, plus ``overview.png`` with all of them in a grid. Metrics missing from the file are skipped
+One figure per metric (reward mean, validation accuracy, response length, KL, entropy, and the response
+length limit ``stage/max_response_length`` of a length-scheduled run) against ``step``, plus ``overview.png``
+with all of them in a grid. Metrics missing from the file are skipped
 with a note. Uses matplotlib's Agg backend, so it works on headless machines.
 
     deepscaler-grpo plot runs/deepscaler_qwen3_4b            # -> runs/deepscaler_qwen3_4b/plots/*.png
@@ -38,6 +39,7 @@ class MetricPlot:
     title: str
     ylabel: str
     filename: str
+    optional: bool = False  # skipped without a note when absent (e.g. stage/* only exists with a length schedule)
 
 
 def default_plots() -> list[MetricPlot]:
@@ -49,6 +51,8 @@ def default_plots() -> list[MetricPlot]:
                    "response_length.png"),
         MetricPlot(("actor/kl_loss", "kl"), "KL to reference", "KL", "kl.png"),
         MetricPlot(("actor/entropy", "entropy"), "Policy entropy", "nats / token", "entropy.png"),
+        MetricPlot(("stage/max_response_length",), "Response length limit (length schedule stage)", "tokens",
+                   "stage_max_response_length.png", optional=True),
     ]
 
 
@@ -141,9 +145,9 @@ def plot_run(
     found, notes = [], []
     for plot in plots or default_plots():
         data = series(rows, plot.keys)
-        if data is None:
+        if data is None and not plot.optional:
             notes.append(f"skipped {plot.title.lower()}: none of {', '.join(plot.keys)} in metrics.jsonl")
-        else:
+        elif data is not None:
             found.append((plot, data))
     if not found:
         raise PlotError(f"none of the plotted metrics are in {run_dir}: " + "; ".join(notes))
