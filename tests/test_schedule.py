@@ -198,7 +198,7 @@ sys.exit(main(sys.argv[1:]))
 
 @pytest.mark.slow
 def test_sigkill_exactly_at_a_stage_boundary_resumes_in_the_next_stage(
-    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import os
 
@@ -216,9 +216,12 @@ def test_sigkill_exactly_at_a_stage_boundary_resumes_in_the_next_stage(
     assert (run / LATEST_FILE).read_text().strip() == "2" and _steps_and_stages(run) == EXPECTED[:2]
 
     monkeypatch.setattr(reward, "make_reward_funcs", _digit_reward_funcs)
-    spy = _Spy()
-    _install_spy(monkeypatch, spy)
+    capsys.readouterr()
     assert cli_main(["train", *overrides]) == 0
+    out = capsys.readouterr().out
+    assert "resuming from" in out and "global_step_2" in out
+    assert out.index("stage 1: steps 3..4, max_response_length=12, rollout_n=4") < out.index("stage 2: steps 5..5")
+    assert "stage 0:" not in out
     assert _steps_and_stages(run) == EXPECTED
     assert not list(run.glob("checkpoint-*"))
 
