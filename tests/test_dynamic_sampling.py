@@ -182,3 +182,54 @@ def test_overlong_buffer_penalises_truncated_responses(tiny_model_dir: Path, tmp
     assert any(len(x) == 8 for x in ids) and all(r == -1.0 for x, r in zip(ids, rewards[:, 1].tolist()) if len(x) == 8)
     row = read_jsonl(run / "metrics.jsonl")[0]
     assert row["rewards/soft_overlong_punishment_reward/mean"] == pytest.approx(sum(expected) / len(expected))
+
+
+TWO_PROCESSES = """
+import os, sys
+from accelerate import PartialState
+PartialState(cpu=True)  # gloo on CPU: two processes stand in for two GPUs
+from deepscaler_grpo import dynamic_sampling, mapping
+grpo_kwargs = mapping.grpo_kwargs
+mapping.grpo_kwargs = lambda *a, **k: {**grpo_kwargs(*a, **k), "use_cpu": True}
+local_slice = dynamic_sampling.DynamicSamplingMixin._local_slice
+def spy(self, rows, chosen, masked, n):
+    out = local_slice(self, rows, chosen, masked, n)
+    print(f"CHOSEN {self.accelerator.process_index} {chosen} {len(out['advantages'])}", flush=True)
+    return out
+dynamic_sampling.DynamicSamplingMixin._local_slice = spy
+sys.path.insert(0, os.environ["TESTS_DIR"])
+import deepscaler_grpo.reward as reward
+from test_dynamic_sampling import _class_rewards
+reward.make_reward_funcs = _class_rewards([])
+from deepscaler_grpo.train import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_filter_globally_with_equal_batches_across_a_stage_change(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """torchrun, 2 CPU processes: the same groups are chosen on both ranks, each trains on half of them, and the
+    length schedule moves both to the next stage (rollout_n 2 -> 4)."""
+    import os
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    overrides = [*_tiny_overrides(tiny_model_dir, tmp_path / "data", run, steps=3), "trainer.n_gpus_per_node=2",
+                 "algorithm.filter_groups.enable=true", "algorithm.filter_groups.max_num_gen_batches=0",
+                 "trainer.length_schedule=[{until_step:2,max_response_length:8},{max_response_length:16,rollout_n:4}]"]
+    script = tmp_path / "two.py"
+    script.write_text(TWO_PROCESSES)
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "TESTS_DIR": str(Path(__file__).parent), "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(repo / "src"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           str(script), *overrides], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    chosen = [line.split(" ", 2)[1:] for line in proc.stdout.splitlines() if line.startswith("CHOSEN")]
+    by_rank = {rank: [c for r, c in chosen if r == rank] for rank in ("0", "1")}
+    assert len(by_rank["0"]) == 3 and by_rank["0"] == by_rank["1"]  # one global decision per step
+    assert [c.rsplit(" ", 1)[1] for c in by_rank["0"]] == ["4", "4", "8"]  # 2 groups x n per rank
+    rows = read_jsonl(run / "metrics.jsonl")
+    assert [(r["step"], r["stage/index"]) for r in rows] == [(1, 0), (2, 0), (3, 1)]
+    assert all(r["train/num_gen_batches"] >= 1 for r in rows)

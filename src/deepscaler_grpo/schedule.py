@@ -147,27 +147,24 @@ def stage_config(cfg: Config, stage: Stage) -> Config:
 
 def saved_history(checkpoint: Path | None) -> list[int]:
     """Start steps of the stages begun up to ``checkpoint`` (from its trainer_state.json); [] if none recorded."""
-    if checkpoint is None:
-        return []
-    path = Path(checkpoint) / "trainer_state.json"
-    try:
-        state = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return []
-    entry = (state.get("stateful_callbacks") or {}).get(STATE_KEY) or {}
-    return [int(s) for s in (entry.get("attributes") or {}).get("starts", [])]
+    return [int(s) for s in _saved_attributes(checkpoint).get("starts", [])]
 
 
 def saved_streak(checkpoint: Path | None) -> int:
     """The auto-advance streak (steps over the clip-ratio threshold) recorded in ``checkpoint``."""
+    return int(_saved_attributes(checkpoint).get("streak", 0))
+
+
+def _saved_attributes(checkpoint: Path | None) -> dict[str, Any]:
+    """:class:`StageCallback`'s attributes in ``checkpoint/trainer_state.json`` ({} when absent)."""
     if checkpoint is None:
-        return 0
+        return {}
     try:
         state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
     except (OSError, ValueError):
-        return 0
+        return {}
     entry = (state.get("stateful_callbacks") or {}).get(STATE_KEY) or {}
-    return int((entry.get("attributes") or {}).get("streak", 0))
+    return entry.get("attributes") or {}
 
 
 def actual_stages(cfg: Config, history: Sequence[int]) -> list[Stage]:
