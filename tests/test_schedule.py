@@ -248,3 +248,16 @@ def test_auto_advance_moves_on_early_and_is_logged(tiny_model_dir: Path, tmp_pat
     assert "stage 0 -> 1 at step 2 (auto-advance" in capsys.readouterr().err
     starts = json.loads((run / "global_step_4" / "trainer_state.json").read_text())["stateful_callbacks"]
     assert starts["StageCallback"]["attributes"]["starts"] == [0, 2]
+
+
+def test_plot_draws_the_stage_limit_only_when_logged(tmp_path: Path) -> None:
+    from deepscaler_grpo.plot import plot_run
+
+    rows = [{"step": s, "critic/score/mean": 0.1 * s, "stage/index": int(s > 2), "stage/max_response_length": 8 if s <= 2 else 16}
+            for s in range(1, 5)]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    paths, notes = plot_run(tmp_path)
+    assert "stage_max_response_length.png" in [p.name for p in paths] and not any("stage" in n for n in notes)
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps({"step": r["step"], "critic/score/mean": 1.0}) + "\n" for r in rows))
+    paths, notes = plot_run(tmp_path, tmp_path / "plain")
+    assert "stage_max_response_length.png" not in [p.name for p in paths] and not any("stage" in n for n in notes)

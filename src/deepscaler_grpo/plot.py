@@ -40,6 +40,7 @@ class MetricPlot:
     ylabel: str
     filename: str
     optional: bool = False  # skipped without a note when absent (e.g. stage/* only exists with a length schedule)
+    steps: bool = False  # a staircase (a setting that holds until it changes), not a sloped line
 
 
 def default_plots() -> list[MetricPlot]:
@@ -52,7 +53,7 @@ def default_plots() -> list[MetricPlot]:
         MetricPlot(("actor/kl_loss", "kl"), "KL to reference", "KL", "kl.png"),
         MetricPlot(("actor/entropy", "entropy"), "Policy entropy", "nats / token", "entropy.png"),
         MetricPlot(("stage/max_response_length",), "Response length limit (length schedule stage)", "tokens",
-                   "stage_max_response_length.png", optional=True),
+                   "stage_max_response_length.png", optional=True, steps=True),
     ]
 
 
@@ -99,8 +100,9 @@ def draw(ax: Axes, plot: MetricPlot, key: str, steps: list[float], values: list[
     """The raw curve (with markers when sparse) and a smoothed trend line when there are many points."""
     sparse = len(steps) <= 30
     ax.plot(steps, values, marker="o" if sparse else None, markersize=3, linewidth=1.2,
-            alpha=1.0 if sparse else 0.35, color="tab:blue", label=key)
-    if not sparse:
+            alpha=1.0 if sparse or plot.steps else 0.35, color="tab:blue", label=key,
+            drawstyle="steps-pre" if plot.steps else "default")
+    if not sparse and not plot.steps:
         window = max(2, len(values) // 20)
         ax.plot(steps, moving_average(values, window), linewidth=2, color="tab:blue", label=f"{window}-step mean")
     from matplotlib.ticker import MaxNLocator
