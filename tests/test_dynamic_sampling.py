@@ -194,7 +194,8 @@ mapping.grpo_kwargs = lambda *a, **k: {**grpo_kwargs(*a, **k), "use_cpu": True}
 local_slice = dynamic_sampling.DynamicSamplingMixin._local_slice
 def spy(self, rows, chosen, masked, n):
     out = local_slice(self, rows, chosen, masked, n)
-    print(f"CHOSEN {self.accelerator.process_index} {chosen} {len(out['advantages'])}", flush=True)
+    with open(os.path.join(os.environ["CHOSEN_DIR"], f"rank{self.accelerator.process_index}.txt"), "a") as f:
+        f.write(f"{chosen} {len(out['advantages'])}\\n")  # one file per rank: stdout lines of two ranks interleave
     return out
 dynamic_sampling.DynamicSamplingMixin._local_slice = spy
 sys.path.insert(0, os.environ["TESTS_DIR"])
@@ -221,15 +222,14 @@ def test_two_processes_filter_globally_with_equal_batches_across_a_stage_change(
     script = tmp_path / "two.py"
     script.write_text(TWO_PROCESSES)
     repo = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "TESTS_DIR": str(Path(__file__).parent), "OMP_NUM_THREADS": "1",
+    env = {**os.environ, "TESTS_DIR": str(Path(__file__).parent), "OMP_NUM_THREADS": "1", "CHOSEN_DIR": str(tmp_path),
            "PYTHONPATH": os.pathsep.join([str(repo / "src"), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                            str(script), *overrides], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    chosen = [line.split(" ", 2)[1:] for line in proc.stdout.splitlines() if line.startswith("CHOSEN")]
-    by_rank = {rank: [c for r, c in chosen if r == rank] for rank in ("0", "1")}
-    assert len(by_rank["0"]) == 3 and by_rank["0"] == by_rank["1"]  # one global decision per step
-    assert [c.rsplit(" ", 1)[1] for c in by_rank["0"]] == ["4", "4", "8"]  # 2 groups x n per rank
+    by_rank = [(tmp_path / f"rank{rank}.txt").read_text().splitlines() for rank in (0, 1)]
+    assert len(by_rank[0]) == 3 and by_rank[0] == by_rank[1]  # one global decision per step
+    assert [line.rsplit(" ", 1)[1] for line in by_rank[0]] == ["4", "4", "8"]  # 2 groups x n per rank
     rows = read_jsonl(run / "metrics.jsonl")
     assert [(r["step"], r["stage/index"]) for r in rows] == [(1, 0), (2, 0), (3, 1)]
     assert all(r["train/num_gen_batches"] >= 1 for r in rows)
