@@ -203,7 +203,13 @@ import deepscaler_grpo.reward as reward
 from test_dynamic_sampling import _class_rewards
 reward.make_reward_funcs = _class_rewards([])
 from deepscaler_grpo.train import main
-sys.exit(main(sys.argv[1:]))
+rc = main(sys.argv[1:])
+import torch.distributed as dist
+if dist.is_initialized():
+    dist.barrier()
+    dist.destroy_process_group()
+sys.stdout.flush()
+os._exit(rc)  # gloo's threads sometimes abort in interpreter teardown ("terminate called without an active exception")
 """
 
 

@@ -228,13 +228,14 @@ def run_stages(run: Any, train_stage: Callable[..., Any]) -> Any:
     trainer = None
     while True:
         done = (checkpoint_step(resume) or 0) if resume else 0
-        history = saved_history(resume) or [0]
-        stage = stage_at(actual_stages(cfg, history), done)
+        stages = actual_stages(cfg, saved_history(resume) or [0])
+        stage = stage_at(stages, done)
         if done >= run.total_steps:
             return trainer
         if trainer is not None:
             release_trainer(trainer)
-        callback = StageCallback(cfg, stage, history, k, saved_streak(resume), run.state.is_main_process)
+        starts = [s.start for s in stages[: stage.index + 1]]
+        callback = StageCallback(cfg, stage, starts, k, saved_streak(resume), run.state.is_main_process)
         _announce(run, stage, done)
         stage_run = dataclasses.replace(run, cfg=stage_config(cfg, stage), resume=resume)
         trainer = train_stage(stage_run, [callback], callback.fields)
