@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from deepscaler_grpo.console import interactive
 from deepscaler_grpo.data.output import render_report
 from deepscaler_grpo.data.prepare import DEFAULT_SOURCE, PrepareConfig, run_prepare
 from deepscaler_grpo.data.records import DEFAULT_INSTRUCTION, DataError, is_local_source
@@ -151,7 +152,7 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
         max_prompt_length=args.max_prompt_length,
         token_stats_sample=args.token_stats_sample,
         overwrite=args.overwrite,
-        progress=not args.no_progress,
+        progress=not args.no_progress and interactive(),  # no bars in logs
     )
 
 
