@@ -336,9 +336,9 @@ class TrainerConfig:
     resume_from_path: str | None = None
     max_actor_ckpt_to_keep: int | None = None  # None: keep all
     seed: int = 42
-    # which verl actor's loss normalisation to reproduce: disable = the new engine (mini-batch-global; our default,
-    # verl's is auto), auto/enable = the legacy dp_actor (each micro-batch on its own, x 1/accumulation)
-    use_legacy_worker_impl: str = "disable"
+    # which verl actor's loss normalisation to reproduce: auto/enable = the legacy dp_actor (verl's default: each
+    # micro-batch on its own, x 1/accumulation); disable = the new engine (normalised over the whole mini-batch)
+    use_legacy_worker_impl: str = "auto"
 
     def __post_init__(self) -> None:
         _choice("trainer.use_legacy_worker_impl", self.use_legacy_worker_impl, WORKER_IMPLS)
@@ -401,9 +401,9 @@ def check_entropy(cfg: Config) -> None:
     legacy_token_mean = actor.loss_agg_mode == "token-mean" and cfg.trainer.use_legacy_worker_impl != "disable"
     if actor.entropy_coeff != 0 and not legacy_token_mean:
         raise ConfigError(
-            f"actor_rollout_ref.actor.entropy_coeff={actor.entropy_coeff} needs loss_agg_mode=token-mean with "
-            "trainer.use_legacy_worker_impl=enable: TRL averages the entropy over the tokens of each micro-batch, "
-            "which is verl's aggregation only on its legacy actor; set those or entropy_coeff=0 (verl's default)"
+            f"actor_rollout_ref.actor.entropy_coeff={actor.entropy_coeff} needs loss_agg_mode=token-mean and "
+            "trainer.use_legacy_worker_impl=auto (the defaults): TRL averages the entropy over the tokens of each "
+            "micro-batch, which is verl's aggregation only there; use those or set entropy_coeff=0 (verl's default)"
         )
 
 
@@ -525,7 +525,7 @@ def _leaf_keys(node: Any, prefix: str = "") -> list[str]:
     if not isinstance(node, DictConfig):
         return [prefix.rstrip(".")] if prefix else []
     keys = []
-    for name in node.keys():
+    for name in node:
         keys += _leaf_keys(node[name], f"{prefix}{name}.")
     return keys
 

@@ -20,7 +20,7 @@ ADAM_EPSILON = 1e-8  # torch.optim.AdamW's default, which verl's FSDP actor uses
 
 
 def legacy_actor(cfg: Config) -> bool:
-    """verl's ``trainer.use_legacy_worker_impl``: auto and enable run the legacy dp_actor (our default: disable)."""
+    """verl's ``trainer.use_legacy_worker_impl``: auto (the default) and enable run the legacy dp_actor."""
     return cfg.trainer.use_legacy_worker_impl != "disable"
 
 
@@ -72,14 +72,14 @@ def grpo_kwargs(
     two-sided clip is the same function). ``norm_adv_by_std_in_grpo`` -> ``scale_rewards`` group/none;
     ``entropy_coeff`` -> ``entropy_coef`` (config allows it only where TRL aggregates entropy as verl does).
 
-    ``loss_agg_mode`` reproduces verl's new engine by default (``trainer.use_legacy_worker_impl=disable``:
-    normalised over the whole mini-batch, so independent of micro-batch size and world size): token-mean ->
-    ``dapo`` (global token mean), seq-mean-token-mean -> ``grpo``, seq-mean-token-sum-norm -> ``dr_grpo`` (exact).
-    ``use_legacy_worker_impl=auto``/``enable`` (verl's default value) reproduces verl's legacy dp_actor, which
-    aggregates each micro-batch on its own, times 1/accumulation: token-mean -> ``bnpo`` (exact, entropy bonus
-    included), seq-mean-token-mean -> ``grpo``, seq-mean-token-sum-norm -> ``dr_grpo``, whose gradient is then
-    verl's / micro, so ``max_grad_norm`` and ``adam_epsilon`` are divided by micro too: AdamW + clipping take the
-    same steps (only the logged ``grad_norm`` is verl's / micro).
+    ``loss_agg_mode`` reproduces verl's default actor (``trainer.use_legacy_worker_impl=auto``, the legacy dp_actor:
+    each micro-batch aggregated on its own, times 1/accumulation, ranks averaged): token-mean -> ``bnpo`` (token mean
+    of each micro-batch; entropy bonus included), seq-mean-token-mean -> ``grpo``, seq-mean-token-sum-norm ->
+    ``dr_grpo``, whose gradient is then verl's / micro, so ``max_grad_norm`` and ``adam_epsilon`` are divided by
+    micro too: AdamW + clipping take the same steps (only the logged ``grad_norm`` is verl's / micro).
+    ``use_legacy_worker_impl=disable`` reproduces verl's new engine (normalised over the whole mini-batch, so
+    independent of micro-batch size and world size): token-mean -> ``dapo`` (global token mean),
+    seq-mean-token-sum-norm -> ``dr_grpo`` unscaled (exact).
 
     vLLM rollouts: no importance-sampling correction unless ``algorithm.rollout_correction.rollout_is`` is
     token/sequence (-> ``vllm_importance_sampling_mode`` token/sequence_truncate, cap ``rollout_is_threshold``).
@@ -88,8 +88,8 @@ def grpo_kwargs(
     clamp; the k3 value only exceeds 10 when |log-ratio| > ~2.5, far outside LoRA fine-tuning with beta=0.001);
     the advantage denominator is std + 1e-4 (verl: 1e-6); with the new engine, TRL's ``dapo`` divides by the
     rollout batch's mean tokens per mini-batch, not by this mini-batch's own token count; TRL shuffles the
-    rollout batch before splitting it into mini- and micro-batches, verl reorders it to balance sequence lengths
-    (legacy token-mean weights tokens by the micro-batch they land in, so the two group tokens differently).
+    rollout batch before splitting it into mini- and micro-batches where verl reorders it to balance sequence
+    lengths (legacy token-mean weights a token by the micro-batch it lands in: same rule, different groupings).
     """
     actor, rollout, data = cfg.actor_rollout_ref.actor, cfg.actor_rollout_ref.rollout, cfg.data
     correction = cfg.algorithm.rollout_correction
