@@ -107,7 +107,7 @@ def make_rollout(case: Case, seed: int = 0) -> Rollout:
     n, length, rows = case.geometry.n, case.geometry.length, case.geometry.rows
     g = torch.Generator().manual_seed(seed)
     lengths = torch.randint(1, length + 1, (rows,), generator=g)
-    lengths[0] = length  # completions are padded to the longest one
+    lengths[0] = length  # the longest possible response occurs
     mask = (torch.arange(length) < lengths[:, None]).float()
     scores = torch.randint(0, 2, (rows,), generator=g).float()
     scores[:n] = 1.0  # one group with zero std: advantage 0 in both
@@ -177,8 +177,9 @@ class LogProbTable(nn.Module):
         self.is_gradient_checkpointing = False
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None, **_: Any) -> SimpleNamespace:
-        rows, pad = input_ids[:, 0], input_ids.size(1) - self.logp.size(1)
-        return SimpleNamespace(log_probs=F.pad(self.logp[rows], (pad, 0)), entropy=F.pad(self.entropy[rows], (pad, 0)))
+        """Prompts are one token (the row); completions are padded to this rank's longest, <= the table's width."""
+        rows, width = input_ids[:, 0], input_ids.size(1) - 1
+        return SimpleNamespace(log_probs=F.pad(self.logp[rows, :width], (1, 0)), entropy=F.pad(self.entropy[rows, :width], (1, 0)))
 
 
 def _score(prompts: list[Any], completions: list[Any], score: list[float], **_: Any) -> list[float]:
