@@ -84,11 +84,21 @@ def grpo_kwargs(
     vLLM rollouts: no importance-sampling correction unless ``algorithm.rollout_correction.rollout_is`` is
     token/sequence (-> ``vllm_importance_sampling_mode`` token/sequence_truncate, cap ``rollout_is_threshold``).
 
-    Known deviations from verl (bounds in ``tests/parity``): verl clamps low_var_kl to [-10, 10] (TRL does not
-    clamp; the k3 value only exceeds 10 when |log-ratio| > ~2.5, far outside LoRA fine-tuning with beta=0.001);
-    the advantage denominator is std + 1e-4 (verl: 1e-6); with the new engine, TRL's ``dapo`` divides by the
-    rollout batch's mean tokens per mini-batch, not by this mini-batch's own token count; TRL shuffles the
-    rollout batch before splitting it into mini- and micro-batches where verl reorders it to balance sequence
+    Measured against verl (``python -m tests.parity.measure``: the recipe's geometry, relative L2 error of each
+    optimizer step's gradient; ``tests/parity`` pins these on a tiny batch, 1 and 2 processes)::
+
+        token-mean, legacy actor (default) -> bnpo     2e-4 (TRL's advantage epsilon 1e-4 vs verl's 1e-6 only)
+        token-mean, new engine             -> dapo     0.006-0.04 (by the rollout's mean tokens per mini-batch)
+        seq-mean-token-mean                -> grpo     2e-4
+        seq-mean-token-sum-norm, legacy    -> dr_grpo  gradient = verl's / micro; same AdamW + clipping steps
+        seq-mean-token-sum-norm, new       -> dr_grpo  2e-4
+        dual-clip (1% tokens at ratio 4.5) -> delta    2e-4 (0.47 without delta)
+        vLLM, mismatch 0.005-0.02/token    -> no IS    2e-4 (TRL's default sequence mask at 3: 0.15-0.58)
+        rollout_is token/sequence          -> *_truncate  2e-4
+
+    Known deviations: verl clamps low_var_kl to [-10, 10] (TRL does not; the k3 value only exceeds 10 when
+    |log-ratio| > ~2.5, far outside LoRA fine-tuning with beta=0.001); the advantage epsilon above; TRL shuffles
+    the rollout batch before splitting it into mini- and micro-batches where verl reorders it to balance sequence
     lengths (legacy token-mean weights a token by the micro-batch it lands in: same rule, different groupings).
     """
     actor, rollout, data = cfg.actor_rollout_ref.actor, cfg.actor_rollout_ref.rollout, cfg.data

@@ -6,7 +6,7 @@ reference (``verl_reference``) on the same fixed rollout; ``tests/parity/measure
 
 from __future__ import annotations
 
-from .trl_driver import Case
+from .trl_driver import Case, Geometry
 
 AGG = "actor_rollout_ref.actor.loss_agg_mode"
 ACTOR = "actor_rollout_ref.actor"
@@ -65,5 +65,8 @@ TWO_PROCESSES = [
          ("algorithm.rollout_correction.rollout_is=sequence", f"{ACTOR}.clip_ratio_high=0.28"),
          use_vllm=True, mismatch=0.16, dual_clip_frac=0.05, drift=0.3),
     Case("token-mean, new engine: dapo's rollout-mean token count", (NEW_ENGINE,)),
+    # rank 1's longest response (10) is shorter than max_response_length (16): TRL pads each rank to its own longest
+    Case("seq-mean-token-sum-norm, ranks padded differently", (f"{AGG}=seq-mean-token-sum-norm", NEW_ENGINE),
+         geometry=Geometry(length=16)),
 ]
 TWO_PROCESS_MEASURED = {"token-mean, new engine: dapo's rollout-mean token count": 0.0380}

@@ -95,6 +95,12 @@ def test_trl_backpropagates_compute_loss_unscaled() -> None:
     assert GRPOTrainer.loss_is_scaled_for_ga is True
 
 
+def test_two_process_cases_include_ranks_padded_below_max_length() -> None:
+    case = TWO_PROCESSES[-1]
+    lengths = make_rollout(case).mask.sum(dim=1)
+    assert lengths[: case.geometry.rows // 2].max() == case.geometry.length > lengths[case.geometry.rows // 2 :].max()
+
+
 @pytest.fixture(scope="module")
 def two_process_gradients(tiny_model_dir: Path) -> dict[str, torch.Tensor]:
     return distributed_trl_gradients(TWO_PROCESSES, tiny_model_dir, world=2)
