@@ -53,6 +53,12 @@ MEASURED = [
     (Case("dual-clip not mapped (delta=None)", dual_clip_frac=0.05, trl_overrides={"delta": None}), 1.249),
     (Case("vLLM with TRL's default correction", use_vllm=True, mismatch=0.16, trl_overrides=TRL_DEFAULT_IS), 0.2056),
     (Case("low_var_kl without verl's +-10 clamp, |logp - ref| ~ 1.5", ref_noise=1.5), 0.01136),
+    # what the config refuses, measured: TRL's entropy bonus is a token mean per micro-batch whatever the loss_agg_mode
+    (Case("entropy_coeff 0.1 with seq-mean-token-mean (refused)", (f"{AGG}=seq-mean-token-mean",),
+          trl_overrides={"entropy_coef": 0.1}, reference={"entropy_coeff": 0.1}), 0.09386),
+    # the old mapping epsilon = clip_ratio: verl keeps its explicit 0.2 / 0.2 (the config now refuses clip_ratio alone)
+    (Case("clip_ratio=0.3 as epsilon, verl at 0.2/0.2 (refused)", trl_overrides={"epsilon": 0.3, "epsilon_high": 0.3},
+          drift=0.3), 0.2729),
 ]
 
 # One spawn of two gloo processes runs all of these.

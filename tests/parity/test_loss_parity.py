@@ -7,6 +7,7 @@ that changes the loss fails here. One spawn of two gloo processes covers the dat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,8 @@ def test_dr_grpo_on_legacy_actor_takes_verls_adamw_and_clipping_steps(tiny_model
     start = make_rollout(case).logp_now
     want = verl_trajectory(case, steps=6) - start
     assert relative_error(trl_trajectory(case, tiny_model_dir, steps=6) - start, want) < 1e-5
-    unscaled = trl_trajectory(case, tiny_model_dir, steps=6, max_grad_norm=0.15, adam_epsilon=1e-8) - start
+    unscaled = replace(case, trl_overrides={"max_grad_norm": 0.15, "adam_epsilon": 1e-8})
+    unscaled = trl_trajectory(unscaled, tiny_model_dir, steps=6) - start
     assert relative_error(unscaled, want) > 1e-3
 
 

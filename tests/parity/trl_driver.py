@@ -251,18 +251,16 @@ def trl_gradients(case: Case, model_dir: Path, world: int = 1, rank: int = 0) ->
     return torch.stack(grads), batch["advantages"]
 
 
-def trl_trajectory(case: Case, model_dir: Path, steps: int, **optim: float) -> Tensor:
-    """(steps, R, T) policy log-probs after each AdamW step on TRL's gradients, clipped at ``max_grad_norm`` and
-    with the mapping's optimizer settings (``optim`` overrides them), cycling through the mini-batches."""
-    kwargs = {**grpo_kwargs(parity_config(case), 1), **optim}
+def trl_trajectory(case: Case, model_dir: Path, steps: int) -> Tensor:
+    """(steps, R, T) policy log-probs after each optimizer step on TRL's gradients, with the optimizer and the
+    gradient clipping TRL's Trainer builds from the mapping's settings, cycling through the mini-batches."""
     trainer, batch = trl_setup(case, model_dir)
-    table = trainer.model
-    optimizer = torch.optim.AdamW([table.logp], lr=kwargs["learning_rate"], eps=kwargs["adam_epsilon"],
-                                  betas=(kwargs["adam_beta1"], kwargs["adam_beta2"]), weight_decay=kwargs["weight_decay"])
+    table, optimizer = trainer.model, trainer.create_optimizer()
     minis, path = plan(case.geometry, 1), []
     for step in range(steps):
+        optimizer.zero_grad(set_to_none=True)
         table.logp.grad = trl_step_gradient(trainer, batch, minis[step % len(minis)][0])[0]
-        torch.nn.utils.clip_grad_norm_([table.logp], kwargs["max_grad_norm"])
+        trainer.accelerator.clip_grad_norm_(table.parameters(), trainer.args.max_grad_norm)
         optimizer.step()
         path.append(table.logp.detach().clone())
     return torch.stack(path)
