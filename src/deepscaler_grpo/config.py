@@ -393,6 +393,11 @@ class Config:
     def __post_init__(self) -> None:
         check_batch_sizes(self)
         check_entropy(self)
+        if self.algorithm.rollout_correction.rollout_is is not None and self.actor_rollout_ref.rollout.name == "hf":
+            raise ConfigError(
+                "algorithm.rollout_correction.rollout_is corrects vLLM rollouts for their mismatch with the trainer; "
+                "rollout.name=hf samples from the trainer's own model: set rollout_is=null or rollout.name=vllm"
+            )
 
 
 def check_entropy(cfg: Config) -> None:

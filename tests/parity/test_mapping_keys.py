@@ -101,3 +101,8 @@ def test_rollout_correction_maps_to_trl_truncation(level: str, threshold: float,
 def test_rollout_correction_refuses_what_trl_cannot_do(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config([override])
+
+
+def test_rollout_correction_needs_vllm_rollouts() -> None:
+    with pytest.raises(ConfigError, match="set rollout_is=null or rollout.name=vllm"):
+        load_config([f"{RC}.rollout_is=token", "actor_rollout_ref.rollout.name=hf"])

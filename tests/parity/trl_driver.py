@@ -91,7 +91,7 @@ def verl_actor(cfg: Config, **changes: Any) -> VerlActor:
 
 @dataclass
 class Rollout:
-    """Fixed tensors for R responses of up to T tokens; row r is response r % N of prompt r // N."""
+    """Fixed tensors for R responses of up to T tokens; row r is response r % n of prompt r // n."""
 
     scores: Tensor  # (R,)
     mask: Tensor  # (R, T) 0/1
@@ -104,6 +104,7 @@ class Rollout:
 
 
 def make_rollout(case: Case, seed: int = 0) -> Rollout:
+    """A seeded rollout: lengths uniform in 1..T, 0/1 rewards, the policy drifted by ``case.drift`` since."""
     n, length, rows = case.geometry.n, case.geometry.length, case.geometry.rows
     g = torch.Generator().manual_seed(seed)
     lengths = torch.randint(1, length + 1, (rows,), generator=g)
