@@ -192,16 +192,17 @@ class Run:
 def setup(cfg: Config) -> Run | None:
     """Check and load every input, then create the run dir; None when the run is already complete."""
     import torch
-    from accelerate import PartialState
 
+    from deepscaler_grpo.distributed import check_same_resume, cpu_note, process_state
     from deepscaler_grpo.hf import load_tokenizer
 
-    state = PartialState()
-    check_world_size(cfg, state.num_processes)
     cuda = torch.cuda.is_available()
+    state = process_state(cuda)
+    check_world_size(cfg, state.num_processes)
     use_vllm, note = resolve_rollout(cfg.actor_rollout_ref.rollout.name, cuda, importlib.util.find_spec("vllm") is not None)
-    if note and state.is_main_process:
-        print(f"note: {note}", file=sys.stderr)
+    for line in (cpu_note(state, cuda), note):
+        if line and state.is_main_process:
+            print(f"note: {line}", file=sys.stderr)
     model = cfg.actor_rollout_ref.model
     tokenizer = load_tokenizer(model.path, trust_remote_code=model.trust_remote_code)
     check_context_length(cfg)
@@ -209,6 +210,7 @@ def setup(cfg: Config) -> Run | None:
     val_problems = load_val_problems(cfg)
     total_steps = resolve_total_steps(cfg, len(train_ds))
     resume = find_resume_checkpoint(cfg)
+    check_same_resume(state, resume)
     if resume is not None:
         check_resume_geometry(cfg, resume.parent / "config.yaml")
         if (checkpoint_step(resume) or 0) >= total_steps:
