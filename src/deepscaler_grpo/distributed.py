@@ -44,14 +44,27 @@ def exit_with_launcher(poll_s: float = 0.5) -> bool:
     if "TORCHELASTIC_RUN_ID" not in os.environ:
         return False
     launcher = os.getppid()
+    _kill_on_parent_death()  # at once, Linux only
 
-    def watch() -> None:
+    def watch() -> None:  # portable; also covers a launcher that died before the prctl
         while os.getppid() == launcher:
             time.sleep(poll_s)
         os.kill(os.getpid(), signal.SIGKILL)
 
     threading.Thread(target=watch, name="exit-with-launcher", daemon=True).start()
     return True
+
+
+def _kill_on_parent_death() -> None:
+    """Linux: the kernel sends SIGKILL the moment the parent dies (prctl PR_SET_PDEATHSIG); a no-op elsewhere."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def cpu_note(state: Any, cuda: bool) -> str | None:
