@@ -109,10 +109,11 @@ def test_two_cpu_processes_train_validate_and_checkpoint(tiny_model_dir: Path, t
     assert any(rank0[k].abs().sum() > 0 for k in rank0 if "lora_B" in k)  # B starts at 0
     saved = _lora(run / "global_step_3" / "adapter" / "adapter_model.safetensors")
     assert all(torch.equal(rank0[k.replace(".weight", ".default.weight")], v) for k, v in saved.items())
-    # each rank's verifier pool gets its share of the cores
+    # each rank's verifier pool gets its share of the cores; validation (2 problems) is sharded: 1 per rank, 3 times
     for rank in (0, 1):
         info = json.loads((hook / f"rank{rank}.json").read_text())
-        assert info == {"pool_size": max(1, min(8, (os.cpu_count() or 2) // 2)), "local_world_size": "2"}
+        assert info == {"pool_size": max(1, min(8, (os.cpu_count() or 2) // 2)), "local_world_size": "2",
+                        "val_shards": [1, 1, 1]}
 
     # a 1-process run from the same seed saves an adapter of the same shape
     single = tmp_path / "single"
@@ -184,6 +185,17 @@ def test_two_nodes_one_process_each_on_localhost(tiny_model_dir: Path, tmp_path:
     assert [r["step"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2]
     assert _checkpoints(run) == ["global_step_1", "global_step_2"]
     assert all((run / "global_step_2" / f"rng_state_{r}.pth").is_file() for r in (0, 1))
+
+    # node 1 without the shared run dir: the nodes disagree on the checkpoint, both stop with the fix
+    env = _env(NNODES="2", MASTER_ADDR="127.0.0.1")
+    more = [*overrides, "trainer.total_training_steps=3"]
+    nodes = [_script(["1", str(path), *more], {**env, "NODE_RANK": str(rank)})
+             for rank, path in ((0, run), (1, tmp_path / "node1-local"))]
+    for node in nodes:
+        out, _ = node.communicate(timeout=TIMEOUT_S)
+        assert node.returncode != 0 and "found different checkpoints to resume from" in out, out[-3000:]
+        assert "on a filesystem shared by every node" in out
+    assert _checkpoints(run) == ["global_step_1", "global_step_2"]
 
 
 @pytest.mark.slow

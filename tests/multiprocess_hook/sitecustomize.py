@@ -4,8 +4,10 @@ $DSG_TEST_HOOK_DIR is set; then, once the package modules are imported (nothing 
 
 * ``deepscaler_grpo.reward.make_reward_funcs`` gives a dense reward (the share of digit characters), so a random
   tiny model gets non-zero advantages and its LoRA weights move;
+* ``deepscaler_grpo.validation._shard_accuracy`` records how many problems this rank validated each time;
 * at the end of ``DeepscalerGRPOTrainer.train`` each rank saves its trainable weights to
-  ``$DSG_TEST_HOOK_DIR/rank{R}.safetensors`` and ``rank{R}.json`` (its verifier pool size, LOCAL_WORLD_SIZE).
+  ``$DSG_TEST_HOOK_DIR/rank{R}.safetensors`` and ``rank{R}.json`` (its verifier pool size, LOCAL_WORLD_SIZE and
+  validation shard sizes).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 HOOK_DIR = os.environ.get("DSG_TEST_HOOK_DIR")
+VAL_SHARDS: list[int] = []
 
 
 def _digit_reward_funcs(format_weight: float = 0.0, boxed_fallback: bool = True, **kwargs: Any) -> tuple[list, list]:
@@ -30,6 +33,16 @@ def _digit_reward_funcs(format_weight: float = 0.0, boxed_fallback: bool = True,
 
 def _patch_reward(module: Any) -> None:
     module.make_reward_funcs = _digit_reward_funcs
+
+
+def _patch_validation(module: Any) -> None:
+    original = module._shard_accuracy
+
+    def shard_accuracy(model: Any, tokenizer: Any, shard: list, *args: Any, **kwargs: Any) -> float:
+        VAL_SHARDS.append(len(shard))
+        return original(model, tokenizer, shard, *args, **kwargs)
+
+    module._shard_accuracy = shard_accuracy
 
 
 def _patch_trainer(module: Any) -> None:
@@ -46,14 +59,16 @@ def _patch_trainer(module: Any) -> None:
         model = self.accelerator.unwrap_model(self.model)
         weights = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
         save_file(weights, str(Path(HOOK_DIR, f"rank{rank}.safetensors")))
-        info = {"pool_size": default_pool_size(), "local_world_size": os.environ.get("LOCAL_WORLD_SIZE")}
+        info = {"pool_size": default_pool_size(), "local_world_size": os.environ.get("LOCAL_WORLD_SIZE"),
+                "val_shards": VAL_SHARDS}
         Path(HOOK_DIR, f"rank{rank}.json").write_text(json.dumps(info))
         return out
 
     cls.train = train
 
 
-PATCHES = {"deepscaler_grpo.reward": _patch_reward, "deepscaler_grpo.trl_ext": _patch_trainer}
+PATCHES = {"deepscaler_grpo.reward": _patch_reward, "deepscaler_grpo.trl_ext": _patch_trainer,
+           "deepscaler_grpo.validation": _patch_validation}
 
 
 class _PatchAfterImport(importlib.abc.MetaPathFinder):
