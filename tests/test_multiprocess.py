@@ -90,11 +90,12 @@ def test_two_cpu_processes_train_validate_and_checkpoint(tiny_model_dir: Path, t
     run, overrides = _setup(tiny_model_dir, tmp_path, steps=3)
     hook = tmp_path / "hook"
     hook.mkdir()
-    out = _finish(_script(["2", str(run), *overrides, "trainer.test_freq=1"], _env(hook)))
+    out = _finish(_script(["2", str(run), *overrides, "trainer.test_freq=1", "trainer.val_before_train=True"], _env(hook)))
 
-    assert out.count("2 CPU processes over gloo") == 1 and _steps_logged(out, 3) == [1, 2, 3]  # one writer
+    assert out.count("2 CPU processes over gloo") == 1 and _steps_logged(out, 3) == [0, 1, 2, 3]  # one writer
     rows = read_jsonl(run / "metrics.jsonl")
-    assert [r["step"] for r in rows] == [1, 2, 3]
+    assert [r["step"] for r in rows] == [0, 1, 2, 3] and math.isfinite(rows[0]["val/accuracy"])  # 0: before training
+    rows = rows[1:]
     for key in ("critic/score/mean", "actor/loss", "actor/kl_loss", "val/accuracy"):
         assert all(math.isfinite(r[key]) for r in rows), key
     assert _checkpoints(run) == ["global_step_1", "global_step_2", "global_step_3"]
@@ -109,11 +110,11 @@ def test_two_cpu_processes_train_validate_and_checkpoint(tiny_model_dir: Path, t
     assert any(rank0[k].abs().sum() > 0 for k in rank0 if "lora_B" in k)  # B starts at 0
     saved = _lora(run / "global_step_3" / "adapter" / "adapter_model.safetensors")
     assert all(torch.equal(rank0[k.replace(".weight", ".default.weight")], v) for k, v in saved.items())
-    # each rank's verifier pool gets its share of the cores; validation (2 problems) is sharded: 1 per rank, 3 times
+    # each rank's verifier pool gets its share of the cores; validation (2 problems) is sharded: 1 per rank, 4 times
     for rank in (0, 1):
         info = json.loads((hook / f"rank{rank}.json").read_text())
         assert info == {"pool_size": max(1, min(8, (os.cpu_count() or 2) // 2)), "local_world_size": "2",
-                        "val_shards": [1, 1, 1]}
+                        "val_shards": [1, 1, 1, 1]}
 
     # a 1-process run from the same seed saves an adapter of the same shape
     single = tmp_path / "single"
@@ -212,6 +213,18 @@ def test_wrong_process_count_fails_fast(tiny_model_dir: Path, tmp_path: Path) ->
     assert proc.stderr.count("1 processes expected, but this run has 2") == 2  # both ranks, one line each
     assert "set trainer.n_gpus_per_node=2 trainer.nnodes=1" in proc.stderr  # (the traceback is torchrun's own report)
     assert not run.exists()
+
+
+def test_cpu_note_and_launcher_watch_only_where_they_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from deepscaler_grpo.distributed import cpu_note, exit_with_launcher
+
+    assert "2 CPU processes over gloo" in cpu_note(SimpleNamespace(num_processes=2), cuda=False)
+    assert cpu_note(SimpleNamespace(num_processes=1), cuda=False) is None
+    assert cpu_note(SimpleNamespace(num_processes=8), cuda=True) is None
+    monkeypatch.delenv("TORCHELASTIC_RUN_ID", raising=False)
+    assert exit_with_launcher() is False  # a plain process (python -m ..., nohup) is never tied to its parent
 
 
 def test_verifier_pools_share_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
