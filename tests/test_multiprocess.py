@@ -127,7 +127,9 @@ def test_two_cpu_processes_train_validate_and_checkpoint(tiny_model_dir: Path, t
 def test_two_cpu_processes_killed_then_resumed(tiny_model_dir: Path, tmp_path: Path) -> None:
     """kill -9 of the whole process group after the second checkpoint; the same command continues from step 2."""
     run, overrides = _setup(tiny_model_dir, tmp_path, steps=4)
-    args, env = ["2", str(run), *overrides], _env()
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    args, env = ["2", str(run), *overrides], _env(hook, DSG_TEST_WARM_POOL="1")
     proc = _script(args, env, start_new_session=True)
     deadline = time.monotonic() + TIMEOUT_S
     try:
@@ -135,11 +137,13 @@ def test_two_cpu_processes_killed_then_resumed(tiny_model_dir: Path, tmp_path: P
             assert proc.poll() is None, proc.communicate()[0][-3000:]
             assert time.monotonic() < deadline, "no second checkpoint in time"
             time.sleep(0.05)
+        ranks = _rank_pids(run)
+        workers = [pid for rank in (0, 1) for pid in json.loads((hook / f"workers{rank}.json").read_text())]
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-    ranks = _rank_pids(run)
-    _wait_gone(ranks)  # the ranks (in sessions of their own under torch elastic) exit with their launcher
+    assert len(ranks) == 2 and len(workers) == 2 * max(1, min(8, (os.cpu_count() or 2) // 2))
+    _wait_gone(ranks + workers)  # ranks (own sessions under torch elastic) exit with the launcher, workers with them
     assert (run / LATEST_FILE).read_text().strip() == "2" and "global_step_4" not in _checkpoints(run)
 
     out = _finish(_script(args, env))
@@ -150,22 +154,22 @@ def test_two_cpu_processes_killed_then_resumed(tiny_model_dir: Path, tmp_path: P
 
 
 def _rank_pids(run: Path) -> list[int]:
-    """Live processes training into ``run`` (found by their command line)."""
+    """The ranks training into ``run`` (found by their command line; not the launcher)."""
     pids = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             cmd = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"deepscaler_grpo.train" in cmd and f"trainer.default_local_dir={run}".encode() in cmd:
+        if b"deepscaler_grpo.train" in cmd and f"trainer.default_local_dir={run}".encode() in cmd and b"launch" not in cmd:
             pids.append(int(proc.name))
     return pids
 
 
-def _wait_gone(pids: list[int], timeout_s: float = 10.0) -> None:
+def _wait_gone(pids: list[int], timeout_s: float = 15.0) -> None:
     deadline = time.monotonic() + timeout_s
     while any(Path(f"/proc/{pid}").exists() and b"Z" not in _state(pid) for pid in pids):
-        assert time.monotonic() < deadline, f"ranks {pids} outlived their launcher"
+        assert time.monotonic() < deadline, f"processes {pids} outlived their launcher"
         time.sleep(0.1)
 
 

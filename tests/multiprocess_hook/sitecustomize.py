@@ -4,6 +4,8 @@ $DSG_TEST_HOOK_DIR is set; then, once the package modules are imported (nothing 
 
 * ``deepscaler_grpo.reward.make_reward_funcs`` gives a dense reward (the share of digit characters), so a random
   tiny model gets non-zero advantages and its LoRA weights move;
+* with $DSG_TEST_WARM_POOL set, each rank starts its verifier pool before training and writes the worker pids to
+  ``workers{R}.json``;
 * ``deepscaler_grpo.validation._shard_accuracy`` records how many problems this rank validated each time;
 * at the end of ``DeepscalerGRPOTrainer.train`` each rank saves its trainable weights to
   ``$DSG_TEST_HOOK_DIR/rank{R}.safetensors`` and ``rank{R}.json`` (its verifier pool size, LOCAL_WORLD_SIZE and
@@ -50,6 +52,12 @@ def _patch_trainer(module: Any) -> None:
     original = cls.train
 
     def train(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if os.environ.get("DSG_TEST_WARM_POOL"):  # start the verifier's workers now and say which they are
+            from deepscaler_grpo.reward import get_pool
+
+            pool = get_pool()
+            pool.warm_up()
+            Path(HOOK_DIR, f"workers{self.accelerator.process_index}.json").write_text(json.dumps(pool.worker_pids()))
         out = original(self, *args, **kwargs)
         from safetensors.torch import save_file
 
