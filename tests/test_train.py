@@ -108,7 +108,7 @@ def test_resume_refuses_changed_batch_geometry(tmp_path: Path) -> None:
 def test_world_size_must_match_launcher() -> None:
     cfg = load_config(["trainer.n_gpus_per_node=8"])
     train.check_world_size(cfg, 8)
-    with pytest.raises(train.TrainError, match="accelerate launch --num_processes 8"):
+    with pytest.raises(train.TrainError, match="accelerate launch --multi_gpu --num_processes 8"):
         train.check_world_size(cfg, 1)
 
 

@@ -165,6 +165,7 @@ def grpo_kwargs(
         "max_grad_norm": actor.grad_clip / scale,
         # precision and memory: bf16 on GPU, fp32 on CPU
         "bf16": cuda,
+        "use_cpu": not cuda,
         "fp16": False,
         "model_init_kwargs": {
             "dtype": "bfloat16" if cuda else "float32",

@@ -36,12 +36,19 @@ class Outcome:
     status: str
 
 
-def default_pool_size(cpu_count: int | None = None) -> int:
-    """$DEEPSCALER_VERIFIER_WORKERS, else between 2 and 8 following the CPU count."""
+def default_pool_size(cpu_count: int | None = None, local_processes: int | None = None) -> int:
+    """$DEEPSCALER_VERIFIER_WORKERS, else between 2 and 8 following the CPU count; with several training
+    processes on this machine ($LOCAL_WORLD_SIZE, set by torchrun/accelerate) each gets its share of the
+    cores (at least 1), so the pools together do not oversubscribe the machine."""
     env = os.environ.get("DEEPSCALER_VERIFIER_WORKERS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
-    return max(2, min(8, cpu_count or os.cpu_count() or 2))
+    cpus = cpu_count or os.cpu_count() or 2
+    local_env = os.environ.get("LOCAL_WORLD_SIZE", "")
+    local = local_processes or (int(local_env) if local_env.isdigit() else 1)
+    if local > 1:
+        return max(1, min(8, cpus // local))
+    return max(2, min(8, cpus))
 
 
 def _worker_env() -> dict[str, str]:
