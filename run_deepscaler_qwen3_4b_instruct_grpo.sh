@@ -16,9 +16,8 @@
 # PYTHON (python), DRY_RUN=1 prints the command instead of running it. Data: `deepscaler-grpo prepare` first.
 set -euo pipefail
 
-usage() {
-    [[ $# -gt 0 ]] && echo "error: $*" >&2
-    cat >&2 <<'EOF'
+help_text() {
+    cat <<'EOF'
 usage: ./run_deepscaler_qwen3_4b_instruct_grpo.sh [--config FILE] <n_gpus_per_node> <save_path> [key=value ...]
   --config FILE    YAML with config keys (layout of `deepscaler-grpo train --print-config`), e.g. configs/*.yaml
   n_gpus_per_node  GPUs per node; without CUDA that many CPU processes (0 = one CPU process)
@@ -27,8 +26,18 @@ usage: ./run_deepscaler_qwen3_4b_instruct_grpo.sh [--config FILE] <n_gpus_per_no
 precedence: the recipe (= the config defaults) < --config FILE < key=value
 env: NNODES NODE_RANK MASTER_ADDR MASTER_PORT PYTHON DRY_RUN
 EOF
+}
+
+usage() {  # a usage error: the reason, then the help, on stderr; exit 2
+    echo "error: $*" >&2
+    help_text >&2
     exit 2
 }
+
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+    help_text
+    exit 0
+fi
 
 CONFIG_FILE=""
 POSITIONAL=()

@@ -301,3 +301,8 @@ def test_cpu_smoke_config_through_the_script(tiny_model_dir: Path, tmp_path: Pat
     assert [r["step"] for r in rows] == [1, 2] and all("val/accuracy" in r for r in rows)  # test_freq=1 from the file
     assert _checkpoints(run) == ["global_step_1", "global_step_2"]
     assert "experiment_name: cpu-smoke" in (run / "config.yaml").read_text()
+
+
+def test_script_help_prints_usage_without_an_error() -> None:
+    proc = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: ") and "error" not in proc.stdout + proc.stderr
