@@ -94,7 +94,7 @@ def test_symbolic_grader_never_calls_parse_expr(monkeypatch: pytest.MonkeyPatch,
     """
     import latex2sympy2_extended.latex2sympy2 as l2s
     import math_verify.parser as mv_parser
-    import sympy.parsing.sympy_parser as sympy_parser
+    from sympy.parsing import sympy_parser
 
     # Import-time sympy constants (e.g. sympy.physics.units prefixes) are not model text: load them first
     # through every path (cheap disproof, tuples, math-verify on an equation).

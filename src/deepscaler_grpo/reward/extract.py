@@ -9,6 +9,7 @@ hostile text is handled in milliseconds and no regex can backtrack.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 OPEN_TAG = "<answer>"
@@ -17,6 +18,7 @@ BOX_COMMANDS = ("\\boxed", "\\fbox")
 _LEAD_IN_RE = re.compile(
     r"^(?:(?:so|thus|therefore|hence),?\s+)?(?:the\s+)?(?:final\s+)?answer(?:\s+is)?\s*[:=]?\s*", re.IGNORECASE
 )
+_QUALIFIER_RE = re.compile(r"\s*,?\s*(?:where|with|for|if|when|such that)\b", re.IGNORECASE)
 _INLINE_MATH_RE = re.compile(r"\$([^$]+)\$")
 MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
@@ -102,7 +104,8 @@ def _drop_wording(content: str) -> str:
     """``The final answer is $5$.`` -> ``5``; ``The roots are $1$ and $2$`` -> ``1, 2``; ``**5**`` -> ``5``.
 
     Several ``$..$`` pieces separated only by commas/and/or are one list answer, whatever wording
-    comes before or after them; wording between them (``$x=3$, so the answer is $5$``) keeps the last.
+    comes before or after them; wording between them (``$x=3$, so the answer is $5$``) keeps the last,
+    unless it is a qualifying clause (``$f(x)=ax+b$, where $b$ is ...``): then the first.
     """
     content = _LEAD_IN_RE.sub("", content, count=1).strip()
     if content.startswith("**") and content.endswith("**") and len(content) > 4:
@@ -111,9 +114,12 @@ def _drop_wording(content: str) -> str:
         pieces = [m for m in _INLINE_MATH_RE.finditer(content) if m.group(1).strip()]
         outside = _INLINE_MATH_RE.sub("", content)
         if pieces and (_only_joiners(outside) or re.search(r"[A-Za-z]{2}", outside)):
-            between = [content[a.end() : b.start()] for a, b in zip(pieces, pieces[1:])]
+            between = [content[a.end() : b.start()] for a, b in itertools.pairwise(pieces)]
             segments = [m.group(1).strip() for m in pieces]
-            content = ", ".join(segments) if all(map(_only_joiners, between)) else segments[-1]
+            if all(map(_only_joiners, between)):
+                content = ", ".join(segments)
+            else:  # "$f(x)=ax+b$, where $b$ is ...": a qualifying clause follows the answer
+                content = segments[0] if _QUALIFIER_RE.match(between[0]) else segments[-1]
     return content
 
 

@@ -36,6 +36,10 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from deepscaler_grpo.reward.decimals import PLAIN_DECIMAL_RE, rounds_to, terminates
+from deepscaler_grpo.reward.forms import LIST_AND_RE, TEXT_CMD, TEXT_RE, normalize_forms, split_top_level
+from deepscaler_grpo.reward.pairs import align_pair
+
 MAX_FAST_CHARS = 2000
 MAX_DIGITS = 400
 MAX_POWER_EXPONENT = 400
@@ -59,9 +63,7 @@ _SCRIPT_BRACES_RE = re.compile(r"([_^])\{(\w)\}")
 _PAREN_NUMBER_RE = re.compile(r"\(([^(),\[\]{}]*)\)")
 _BASE_RE = re.compile(r"\(?([0-9A-Za-z]+)\)?_\{?\(?(\d{1,2})\)?\}?|([0-9A-Fa-f]+)")
 _ATOM_RE = re.compile(r"\\?[A-Za-z]+(?:_\w)?|[A-Za-z][A-Za-z' -]*")  # a name: E_1, \\alpha, Friday
-_CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})(?:\s*(?:\\text\{\s*)?([ap])\.?\s*m\.?\s*\}?)?", re.IGNORECASE)
-_TEXT_CMD = r"\\(?:text|textbf|textit|textrm|texttt|textsf|mbox|mathrm|mathit|mathbf|mathsf|boldsymbol|textnormal|operatorname)\s*"
-_TEXT_RE = re.compile(_TEXT_CMD + r"\{([^{}]*)\}")
+_CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*(?:\\text\{\s*)?([ap])\.?\s*m\.?\s*\}?)?", re.IGNORECASE)
 _UNIT_WORDS = (
     "units?|square units?|sq\\.? units?|cubic units?|cm|mm|km|m|meters?|metres?|centimeters?|"
     "millimeters?|kilometers?|inch|inches|in|feet|foot|ft|yards?|yd|miles?|mi|mph|kmh|km/h|m/s|"
@@ -74,19 +76,18 @@ _UNIT_WORDS = (
 # After a plain space only multi-letter units count: "2 n" must keep its variable.
 _SPACED_UNIT_WORDS = "|".join(w for w in _UNIT_WORDS.split("|") if len(w.rstrip("?")) > 2 and w not in ("in",))
 _UNIT_TAIL_RE = re.compile(
-    r"(?<=[\d}.])\s*(?:" + _TEXT_CMD + r"\{\s*(?:" + _UNIT_WORDS + r")\.?\s*\}|\s(?:" + _SPACED_UNIT_WORDS + r")\.?)"
+    r"(?<=[\d}.])\s*(?:" + TEXT_CMD + r"\{\s*(?:" + _UNIT_WORDS + r")\.?\s*\}|\s(?:" + _SPACED_UNIT_WORDS + r")\.?)"
     r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?$",
     re.IGNORECASE,
 )
 _APPROX_PREFIX_RE = re.compile(r"^(?:\\approx|\\sim|\\simeq|≈)\s*")
 _APPROX_RE = re.compile(r"\\approx(?![A-Za-z])|≈")
 _DECIMAL_RE = re.compile(r"[+-]?\d*\.\d+")
-_ASSIGN_RE = re.compile(
-    r"^\s*(?:\\[A-Za-z]+|[A-Za-z]{1,3})(?:_\{?[A-Za-z0-9]+\}?)?(?:\s*\(\s*[A-Za-z]\s*\))?\s*=(?!=)"
+_ASSIGN_RE = re.compile(  # x =, E_1 =, a_{\min} =, f(x) =, T(3) =
+    r"^\s*(?:\\[A-Za-z]+|[A-Za-z]{1,3})(?:_(?:\{\\?[A-Za-z0-9]+\}|[A-Za-z0-9]))?(?:\s*\(\s*[A-Za-z0-9]{1,6}\s*\))?\s*=(?!=)"
 )
 _GOLD_CHOICE_RE = re.compile(r"(?:\\text\w*\s*\{)?\s*\(?\s*[A-E]\s*\)?\s*\}?")
 _CHOICE_RE = re.compile(r"^\(?\s*([A-E])\s*\)?(?:$|[\s.:)])")
-_LIST_AND_RE = re.compile(r"(?:,?\s*\\text\{\s*,?\s*(?:and|or)\s*\}\s*|,?\s+(?:and|or)\s+|,\s*\\text\{\s*and\s*\}\s*)")
 
 _INT = r"\d{1,3}(?:,\d{3})+|\d+"
 _UNSIGNED = rf"(?:(?:{_INT})(?:\.\d*)?|\.\d+)"
@@ -106,8 +107,7 @@ _UNICODE = {"\u2212": "-", "\u2013": "-", "\u00d7": "\\times ", "\u00b7": "\\cdo
             "\\lbrace": "\\{", "\\rbrace": "\\}", "\\leqslant": "\\le", "\\geqslant": "\\ge"}
 _UNICODE_SQRT_RE = re.compile(r"\u221a\s*(\([^()]*\)|\{[^{}]*\}|[\w.]+)")
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
 _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}", "\\lbrace": "\\rbrace", "\\langle": "\\rangle"}
 
 
@@ -146,17 +146,16 @@ def clean(s: str) -> str:
         s = _UNICODE_SQRT_RE.sub(lambda m: "\\sqrt{" + m.group(1).strip("(){}") + "}", s)
         for old, new in _UNICODE.items():
             s = s.replace(old, new)
-    word = _TEXT_RE.sub(r"\1", s).strip().lower()
+    word = TEXT_RE.sub(r"\1", s).strip().lower()
     if word in _NUMBER_WORDS:
         return _NUMBER_WORDS[word]
+    s = s.replace("\\textcirc", "^\\circ").replace("\\textdegree", "^\\circ")
     s = _NOISE_RE.sub(" ", s)
     s = _FRAC_ALIAS_RE.sub(r"\\frac", s)
     s = _BINOM_ALIAS_RE.sub(r"\\binom", s)
     s = re.sub(r"(?<=\d)\{,\}(?=\d{3}(?!\d))", "", s)  # 2{,}340: always a thousands separator
     s = s.replace("{,}", ",").replace("\\dots", "\\ldots").replace("\\cdots", "\\ldots")
-    s = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", s)
-    s = re.sub(r"\\frac\s*\{([^{}]*)\}\s*(\d)", r"\\frac{\1}{\2}", s)
-    s = re.sub(r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{", s)
+    s = normalize_forms(s)
     s = re.sub(r"\\sqrt\s*(\d)", r"\\sqrt{\1}", s)
     s = _APPROX_PREFIX_RE.sub("", s)
     s = exact_side(s, _APPROX_RE)
@@ -215,7 +214,7 @@ def numeric_equation_verdict(pred: str, gold: str) -> bool | None:
 
 def text_key(s: str) -> str:
     """Comparison key for exact string equality: no spacing, ``\\text{}`` unwrapped, words lowercased."""
-    s = _TEXT_RE.sub(r"\1", s)
+    s = TEXT_RE.sub(r"\1", s)
     s = _SCRIPT_BRACES_RE.sub(r"\1\2", re.sub(r"\s+", "", s))  # E_{1} -> E_1
     if len(s) > 1 and re.fullmatch(r"[A-Za-z'\-]+", s):
         s = s.lower()
@@ -224,7 +223,7 @@ def text_key(s: str) -> str:
 
 def choice_letter(s: str) -> str | None:
     """Multiple-choice letter in ``C``, ``(C)``, ``\\text{(C)}``, ``\\textbf{(C) } 12``; else None."""
-    s = _TEXT_RE.sub(r"\1", s).strip()
+    s = TEXT_RE.sub(r"\1", s).strip()
     s = s.replace("\\mathrm", "").strip("{} ")
     match = _CHOICE_RE.match(s)
     return match.group(1) if match else None
@@ -321,12 +320,11 @@ def parse_number(s: str, max_chars: int = MAX_FAST_CHARS) -> Number | None:
     percent = bool(_PERCENT_RE.search(s))
     s = _PERCENT_RE.sub("", s)
     s = _DEGREE_RE.sub("", s)
-    s = _strip_outer_braces(re.sub(r"\s+", "", _TEXT_RE.sub(r"\1", s)))
+    s = _strip_outer_braces(re.sub(r"\s+", "", TEXT_RE.sub(r"\1", s)))
     s = _NUMERIC_PRIME_RE.sub("", s)
     if _PAREN_NUMBER_RE.fullmatch(s):  # (051): a lone number in parentheses
         s = s[1:-1]
-    if s.startswith("+"):
-        s = s[1:]
+    s = s.removeprefix("+")
     s = _strip_outer_braces(s)
     if not s or len(s) > max_chars:
         return None
@@ -344,23 +342,36 @@ def numbers_equal(pred: Number, gold: Number) -> bool:
     return pred.value / 100 == gold.value or (gold.plain and pred.value == gold.value)
 
 
-def _clock_time(s: str) -> tuple[int, int, int] | None:
-    """(hour mod 12, minute, half: 0 unknown / 1 a.m. / 2 p.m.) when ``s`` reads as a time, not a ratio.
+def rounded_decimal_equal(pred: str, gold: str, pred_num: Number, gold_num: Number) -> bool:
+    """The decimal policy (``decimals``): one side a plain decimal, the other an exact non-terminating value."""
+    if pred_num.percent or gold_num.percent or isinstance(pred_num.value, float) or isinstance(gold_num.value, float):
+        return False
+    pred, gold = strip_assignment(pred).strip().lstrip("+"), strip_assignment(gold).strip().lstrip("+")
+    for decimal, exact, other in ((pred, gold_num.value, gold), (gold, pred_num.value, pred)):
+        if PLAIN_DECIMAL_RE.fullmatch(decimal) and not PLAIN_DECIMAL_RE.fullmatch(other) and not terminates(exact):
+            return rounds_to(exact, decimal)
+    return False
 
-    A time: a.m./p.m. given, or minutes with a leading zero (``3:05``), two-digit hours
-    (``10:30``), or a pair no one would leave unreduced as a ratio (``3:30``).
+
+def _clock_time(s: str) -> tuple[int, Fraction, int] | None:
+    """(hour mod 12, minute (seconds as its fraction), half: 0 unknown / 1 a.m. / 2 p.m.) for a time, not a ratio.
+
+    A time: a.m./p.m. given, seconds given (``20:34:00`` = ``20:34``), or minutes with a leading zero
+    (``3:05``), two-digit hours (``10:30``), or a pair no one would leave unreduced as a ratio (``3:30``).
     """
     match = _CLOCK_RE.fullmatch(s)
     if match is None:
         return None
-    hours, minutes, half = int(match.group(1)), int(match.group(2)), (match.group(3) or "").lower()
-    if hours > 24 or minutes > 59:
+    hours, minutes, seconds = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    half = (match.group(4) or "").lower()
+    if hours > 24 or minutes > 59 or seconds > 59:
         return None
-    looks_like_time = half or match.group(2)[0] == "0" or len(match.group(1)) == 2 or math.gcd(hours, minutes) > 1
+    looks_like_time = (half or match.group(3) or match.group(2)[0] == "0" or len(match.group(1)) == 2
+                       or math.gcd(hours, minutes) > 1)
     if not looks_like_time:
         return None
     half_code = {"a": 1, "p": 2}.get(half, 2 if hours > 12 else 0)
-    return hours % 12, minutes, half_code
+    return hours % 12, minutes + Fraction(seconds, 60), half_code
 
 
 def _ratio_parts(s: str, clock_ok: bool = True) -> tuple[list[Number], bool] | None:
@@ -425,26 +436,6 @@ def ratio_verdict(pred: str, gold: str) -> bool | None:
     return other.value == parts[0].value / parts[1].value
 
 
-def split_top_level(s: str) -> list[str]:
-    """Split on commas/semicolons outside (), [], {}."""
-    parts, depth, current = [], 0, []
-    i = 0
-    while i < len(s):
-        char = s[i]
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        if char in ",;" and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    parts.append("".join(current).strip())
-    return parts
-
-
 def bracketed(s: str) -> tuple[str, str, str]:
     """(open, inner, close) for ``(a,b)``, ``[a,b)``, ``\\{a,b\\}``; ('', s, '') when bare."""
     for left in _BRACKETS:
@@ -476,8 +467,8 @@ def list_verdict(pred: str, gold: str) -> bool | None:
     """Decide comma lists, tuples, sets and intervals whose elements are all plain numbers."""
     p_open, p_inner, p_close = bracketed(pred)
     g_open, g_inner, g_close = bracketed(gold)
-    p_items = split_top_level(_LIST_AND_RE.sub(",", p_inner))
-    g_items = split_top_level(_LIST_AND_RE.sub(",", g_inner))
+    p_items = split_top_level(LIST_AND_RE.sub(",", p_inner))
+    g_items = split_top_level(LIST_AND_RE.sub(",", g_inner))
     if len(g_items) < 2 and not g_open:
         return None
     sets = {"", "\\{", "\\lbrace"}
@@ -495,16 +486,29 @@ def list_verdict(pred: str, gold: str) -> bool | None:
     return all(numbers_equal(p, g) for p, g in zip(p_nums, g_nums))
 
 
+def prepare(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> tuple[str, str] | bool:
+    """The cleaned (pred, gold) pair both graders compare (``clean`` + ``pairs.align_pair``), or a verdict."""
+    gold_c = clean(gold)
+    if _DECIMAL_RE.fullmatch(gold_c) and _APPROX_RE.search(pred):
+        pred = _APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
+    pred_c = clean(pred[: max_chars + 1])
+    if text_key(pred_c) == text_key(gold_c):
+        return True
+    return align_pair(pred_c, gold_c)
+
+
 def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool | None:
     """True/False when decidable exactly without symbolic work, else None (see module doc)."""
     if len(gold) > max_chars:
         return None
-    gold_c = clean(gold)
-    if len(pred) <= max_chars and _DECIMAL_RE.fullmatch(gold_c) and _APPROX_RE.search(pred):
-        pred = _APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
-    pred_c = clean(pred[: max_chars + 1])
     if len(pred) > max_chars:
         return False  # no gold answer is this long
+    pair = prepare(pred, gold, max_chars)
+    return pair if isinstance(pair, bool) else decide(*pair)
+
+
+def decide(pred_c: str, gold_c: str) -> bool | None:
+    """``fast_verdict`` on a prepared pair."""
     if text_key(pred_c) == text_key(gold_c):
         return True
     if _assigned_names_differ(pred_c, gold_c):
@@ -519,7 +523,9 @@ def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool 
         if verdict is not None:
             return verdict
     gold_num, pred_num = parse_number(gold_c), parse_number(pred_c)
-    if gold_num is not None and pred_num is not None and numbers_equal(pred_num, gold_num):
+    if gold_num is not None and pred_num is not None and (
+        numbers_equal(pred_num, gold_num) or rounded_decimal_equal(pred_c, gold_c, pred_num, gold_num)
+    ):
         return True
     listed = list_verdict(pred_c, gold_c)
     if listed is not None:

@@ -1,0 +1,109 @@
+"""Rewrites that need both answers: labelled lists, renamed function arguments, units glued to numbers.
+
+``align_pair(pred, gold)`` takes two cleaned answers and returns the pair to compare, or a final
+False. Policies (gold first):
+
+- labels: an item may carry a label, ``Alice: 7``, ``\\text{Minimum: } 1``, ``40 \\text{ apples}``,
+  ``T(3) = 5``, ``a_{\\min} = 2``. Every item is compared, never only the first. Both sides labelled
+  with the same labels: values are matched label by label (``Bob: 9, Alice: 7`` = ``Alice: 7, Bob: 9``),
+  other labels are wrong (``x = 3`` is not ``y = 3``). A labelled gold against bare values: the values in
+  the gold's order (``Minimum: 1, Maximum: 3`` accepts ``1, 3``, not ``3, 1``). Repeated labels
+  (``x = 1, x = 2``) are no order: the bare values are compared as a list.
+- function arguments: ``f(t) = t^2`` = ``f(x) = x^2`` when each side names one argument letter.
+- glued units: ``10weeks`` / ``5cm^2`` = ``10`` / ``5`` when the other side is a plain number; a single
+  letter is never a unit here (``6m`` is 6 times m, not 6 metres).
+"""
+
+from __future__ import annotations
+
+import re
+
+from deepscaler_grpo.reward.forms import LIST_AND_RE, TEXT_RE, split_top_level
+
+_COLON_LABEL_RE = re.compile(r"([A-Za-z][A-Za-z ]*[A-Za-z])\s*:\s*(\S.*)")
+_WORD_LABEL_RE = re.compile(r"(.*[\d}])\s*([A-Za-z]{2,}(?:\s+[A-Za-z]+)*)")
+_ASSIGN_LABEL_RE = re.compile(
+    r"(\\?[A-Za-z]+(?:_(?:\{[^{}]{1,20}\}|\w))?(?:\s*\([^()=]{1,12}\))?)\s*=(?!=)\s*(\S.*)"
+)
+_FUNCTION_ARG_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z](?:_\{?\w+\}?)?\s*\(\s*([A-Za-z])\s*\)\s*=")
+_GLUED_UNIT_RE = re.compile(
+    r"([\d.}])\s*(?:cm|mm|km|kg|mg|ml|ft|yd|mi|in|mph|kmh|sec|secs|min|mins|hrs?|days?|weeks?|months?|years?|"
+    r"hours?|minutes?|seconds?|meters?|metres?|inches|feet|miles?|units?|dollars?|cents?|degrees?)"
+    r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?$"
+)
+_NUMERIC_RE = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+|\\frac\{\d+\}\{\d+\}|\d+/\d+)")
+
+
+def split_label(item: str) -> tuple[str | None, str]:
+    """(normalised label or None, value) of one list item."""
+    plain = TEXT_RE.sub(r" \1 ", item).strip()
+    for regex, label_group, value_group in ((_COLON_LABEL_RE, 1, 2), (_ASSIGN_LABEL_RE, 1, 2)):
+        match = regex.fullmatch(plain)
+        if match:
+            return re.sub(r"\s+", "", match.group(label_group)).lower(), match.group(value_group).strip()
+    match = _WORD_LABEL_RE.fullmatch(plain)
+    if match and re.search(r"\d", match.group(1)):
+        return re.sub(r"\s+", " ", match.group(2)).lower(), match.group(1).strip()
+    return None, item
+
+
+def _items(s: str) -> list[str]:
+    """Top-level items; ``\\text{}`` unwrapped first so ``12 \\text{ boys and } 15`` splits at its ``and``."""
+    return [item for item in split_top_level(LIST_AND_RE.sub(", ", TEXT_RE.sub(r" \1 ", s))) if item]
+
+
+def _joined(values: list[str], ordered: bool) -> str:
+    if len(values) == 1:
+        return values[0]
+    return "(" + ", ".join(values) + ")" if ordered else ", ".join(values)
+
+
+def align_labels(pred: str, gold: str) -> tuple[str, str] | bool | None:
+    """The label policy of the module doc: the pair of value strings, False, or None (no labels)."""
+    if "=" not in pred + gold and ":" not in pred + gold and not re.search(r"[A-Za-z]{2}", pred + gold):
+        return None
+    p_split, g_split = [split_label(i) for i in _items(pred)], [split_label(i) for i in _items(gold)]
+    p_labels, g_labels = [label for label, _ in p_split], [label for label, _ in g_split]
+    p_all, g_all = None not in p_labels, None not in g_labels
+    if not (p_all or g_all) or (any(p_labels) and not p_all) or (any(g_labels) and not g_all):
+        return None  # no labels, or only some items labelled
+    if (len(g_split) == 1 and len(p_split) > 1 and not g_all) or ("=" in pred and not p_all) or ("=" in gold and not g_all):
+        return None  # a tuple gold against "a = 2, b = 3", or an equation: the symbolic grader reads both
+    p_values, g_values = [v for _, v in p_split], [v for _, v in g_split]
+    ordered = g_all and len(set(g_labels)) == len(g_labels)
+    if p_all and g_all:
+        if sorted(p_labels) != sorted(g_labels):  # type: ignore[type-var]
+            return False
+        if ordered:
+            by_label = dict(zip(p_labels, p_values))
+            p_values = [by_label[label] for label in g_labels]
+    return _joined(p_values, ordered), _joined(g_values, ordered)
+
+
+def rename_argument(pred: str, gold: str) -> str:
+    """``f(t) = t^2`` against ``f(x) = ...``: the pred with ``t`` renamed ``x`` (one argument letter each)."""
+    p_args, g_args = set(_FUNCTION_ARG_RE.findall(pred)), set(_FUNCTION_ARG_RE.findall(gold))
+    if len(p_args) != 1 or len(g_args) != 1 or p_args == g_args:
+        return pred
+    (old,), (new,) = p_args, g_args
+    letter = r"(?<![\\A-Za-z]){}(?![A-Za-z])"
+    if re.search(letter.format(new), pred):
+        return pred  # the new name is taken
+    return re.sub(letter.format(old), new, pred)
+
+
+def strip_glued_unit(s: str, other: str) -> str:
+    """``10weeks`` -> ``10`` when ``other`` is a plain number (the other side agrees there is no variable)."""
+    if not _NUMERIC_RE.fullmatch(other):
+        return s
+    return _GLUED_UNIT_RE.sub(r"\1", s)
+
+
+def align_pair(pred: str, gold: str) -> tuple[str, str] | bool:
+    """The pair to compare after the rewrites of the module doc, or False when labels disagree."""
+    pred, gold = strip_glued_unit(pred, gold), strip_glued_unit(gold, pred)
+    pred = rename_argument(pred, gold)
+    labelled = align_labels(pred, gold)
+    if labelled is None:
+        return pred, gold
+    return labelled
