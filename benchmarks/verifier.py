@@ -9,11 +9,21 @@ ratios ``a:b`` for fractions, percent values, base subscripts, thin spaces, ``y 
 expressions, case of text answers, roots listed in words) and non-equivalent ones (off-by-one,
 sign flips, swapped tuples, changed interval brackets, close-but-different decimals, dropped list
 elements, changed digits, and ``near_misses``: reversed ratios, ``0.25\\%`` for ``\\frac14``, other
-bases, decimal values of base numbers, degrees as radians, a dropped ``\\pm`` root, sqrt2/sqrt3). Both verifiers get the same
-extracted answer (``extract_answer``); math-verify runs with its default parse/verify settings.
+bases, decimal values of base numbers, degrees as radians, a dropped ``\\pm`` root, sqrt2/sqrt3).
+Rounded decimals of exact non-terminating golds are labelled by the decimal policy
+(``deepscaler_grpo.reward.decimals``): equivalent with enough significant digits, one unit off in
+the last place wrong. Both verifiers get the same extracted answer (``extract_answer``); math-verify
+runs with its default parse/verify settings.
 
-    python benchmarks/verifier.py                      # full set
+A second, independent part is reported beside it: ``verifier_independent.jsonl``, labelled pairs
+written by hand from model-style answers for the classes of issue 12 (labelled lists, variables
+that look like units, regions, ``$,$`` golds, functions and labels, spellings, vectors / complex /
+trigonometry, mixed numbers / units / clock times, positive symbols, renamed parameters, decimals),
+not derived from the shared golds, with an accuracy per class.
+
+    python benchmarks/verifier.py                      # both parts
     python benchmarks/verifier.py --max-golds 300      # quicker
+    python benchmarks/verifier.py --part independent   # the hand-written pairs only
     python benchmarks/verifier.py --show-errors 20     # print this verifier's FP/FN examples
 """
 
@@ -27,12 +37,14 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 
 from deepscaler_grpo.reward import check, extract_answer, get_pool, gold_strings
+from deepscaler_grpo.reward.decimals import decimal_digits, significant_digits
 
 DATA_FILES = ["test_aime.json", "test_amc.json", "test_math.json", "test_minerva.json", "test_olympiad_bench.json"]
 INT_RE = re.compile(r"-?\d+")
@@ -148,6 +160,7 @@ def model_style_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]
     approx = irrational_approximation(gold)
     if approx:
         out += [("exact with approximation", f"{gold} \\approx {approx}")]
+    out += [(kind, answer) for kind, answer, label in decimal_policy_rewrites(gold) if label]
     if INT_RE.fullmatch(gold) and abs(int(gold)) >= 1000:
         out += [("{,} thousands", f"{int(gold):,}".replace(",", "{,}"))]
     if INT_RE.fullmatch(gold) and 0 <= int(gold) < 1000 and rng.random() < 0.1:  # AIME solutions' style
@@ -272,6 +285,29 @@ def irrational_approximation(gold: str) -> str | None:
         return None
 
 
+def _one_unit_up(decimal: str) -> str:
+    """The decimal plus one unit in its last place (outside the half-unit rounding tolerance)."""
+    value = Decimal(decimal)
+    return str(value + Decimal((0, (1,), value.as_tuple().exponent)))
+
+
+def decimal_policy_rewrites(gold: str) -> list[tuple[str, str, bool]]:
+    """(kind, answer, label) of rounded decimals for an exact non-terminating gold, labelled by the policy.
+
+    The policy (``deepscaler_grpo.reward.decimals``): a decimal with enough significant digits (3 by default) equals
+    the exact value rounded at its precision; one unit off in the last place, or fewer digits, is wrong.
+    """
+    value = _frac_value(gold)
+    if value is not None and _terminating_decimal(value) is None:
+        rounded = f"{float(value):.4f}"
+    else:
+        rounded = irrational_approximation(gold) if value is None and not DEC_RE.fullmatch(gold) else None
+    if not rounded or not DEC_RE.fullmatch(rounded):
+        return []
+    enough = decimal_digits() > 0 and significant_digits(rounded) >= decimal_digits()
+    return [("rounded decimal (policy)", rounded, enough), ("mis-rounded decimal", _one_unit_up(rounded), False)]
+
+
 def _bump_digit(gold: str, rng: random.Random) -> str | None:
     digits = [m.start() for m in re.finditer(r"\d", gold)]
     if not digits:
@@ -296,7 +332,7 @@ def wrong_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
         out += [("sign flip", f"{'' if value < 0 else '-'}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}")]
         if value.numerator != value.denominator and value.numerator:
             out += [("reciprocal", f"\\frac{{{value.denominator}}}{{{value.numerator}}}")]
-        out += [("rounded decimal", f"{float(value):.4f}")] if _terminating_decimal(value) is None else []
+        out += [(kind, answer) for kind, answer, label in decimal_policy_rewrites(gold) if not label]
         return out
     if DEC_RE.fullmatch(gold):
         out += [("close float", gold + "1"), ("last digit", gold[:-1] + str((int(gold[-1]) + 1) % 10))]
@@ -314,9 +350,7 @@ def wrong_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
     if terms:
         flipped_first = ("-" + terms[1].lstrip("+").strip()) if terms[1][0] == "+" else ("+ " + terms[1][1:].strip())
         out += [("flipped sign", _join_terms([terms[0], flipped_first, *terms[2:]]))]
-    approx = irrational_approximation(gold)
-    if approx:
-        out += [("irrational approx", approx)]
+    out += [(kind, answer) for kind, answer, label in decimal_policy_rewrites(gold) if not label]
     bumped = _bump_digit(gold, rng)
     if bumped and bumped != gold:
         out += [("changed digit", bumped)]
@@ -423,13 +457,24 @@ def run(name: str, grade: Callable[[str | None, object], tuple[bool, bool]], cas
     }
 
 
-def print_table(results: list[dict], cases: list[Case]) -> None:
+def load_independent(path: Path) -> list[Case]:
+    """The independent part: hand-written (gold, model-style response, label, class) rows, one JSON object a line."""
+    cases = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            first = gold_strings(row["gold"])[0]
+            cases.append(Case(row["gold"], row["response"], bool(row["label"]), row["class"], gold_class(first)))
+    return cases
+
+
+def print_table(results: list[dict], cases: list[Case], part: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
     labels = Counter(c.label for c in cases)
     classes = Counter(c.gold_class for c in cases)
-    table = Table(title=f"verifier benchmark: {len(cases)} cases ({labels[True]} equivalent, {labels[False]} not); "
+    table = Table(title=f"{part}: {len(cases)} cases ({labels[True]} equivalent, {labels[False]} not); "
                   f"integer {classes['integer']}, fraction {classes['fraction']}")
     table.add_column("metric")
     for result in results:
@@ -445,6 +490,23 @@ def print_table(results: list[dict], cases: list[Case]) -> None:
     Console().print(table)
 
 
+def print_by_kind(results: list[dict], cases: list[Case]) -> None:
+    """Accuracy per answer class (the independent part's ``class`` column)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    totals = Counter(c.kind for c in cases)
+    table = Table(title="independent part: accuracy by class")
+    table.add_column("class")
+    table.add_column("cases", justify="right")
+    for result in results:
+        table.add_column(result["name"], justify="right")
+    wrong = [Counter(case.kind for case, _, _ in result["errors"]) for result in results]
+    for kind, total in sorted(totals.items()):
+        table.add_row(kind, str(total), *(f"{1 - w[kind] / total:.2f}" for w in wrong))
+    Console().print(table)
+
+
 def print_errors(result: dict, limit: int) -> None:
     kinds = Counter((c.label, c.kind) for c, _, _ in result["errors"])
     print(f"\n{result['name']} errors by (label, rewrite): {dict(kinds.most_common())}")
@@ -453,28 +515,42 @@ def print_errors(result: dict, limit: int) -> None:
         print(f"  [{'FN' if case.label else 'FP'} {case.kind}] gold={truth!r} pred={pred!r} -> {got}")
 
 
+def evaluate(part: str, cases: list[Case], args: argparse.Namespace) -> list[dict]:
+    """Both verifiers on one part's cases; the table (and per-class table for the independent part)."""
+    results = [run("deepscaler_grpo", ours, cases)]
+    if not args.skip_math_verify:
+        results.append(run("math-verify", math_verify_baseline, cases))
+        print_table(results, cases, part)
+        if part.startswith("independent"):
+            print_by_kind(results, cases)
+    for result in results:
+        print_errors(result, args.show_errors)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default_dir = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepscaler"
     parser.add_argument("--data-dir", type=Path, default=default_dir)
+    parser.add_argument("--independent", type=Path, default=Path(__file__).with_name("verifier_independent.jsonl"),
+                        help="hand-written labelled pairs (the independent part)")
+    parser.add_argument("--part", choices=["rewrites", "independent", "both"], default="both")
     parser.add_argument("--max-golds", type=int, default=None, help="sample this many gold answers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show-errors", type=int, default=10, help="examples of each verifier's errors to print")
     parser.add_argument("--skip-math-verify", action="store_true")
     args = parser.parse_args(argv)
-    if not (args.data_dir / "test_math.json").exists():
-        print(f"data not found in {args.data_dir}; pass --data-dir", file=sys.stderr)
-        return 2
-    rng = random.Random(args.seed)
-    cases = build_cases(load_golds(args.data_dir, args.max_golds, rng), rng)
-    random.Random(args.seed).shuffle(cases)
     get_pool().warm_up()  # worker start-up is not per-answer latency
-    results = [run("deepscaler_grpo", ours, cases)]
-    if not args.skip_math_verify:
-        results.append(run("math-verify", math_verify_baseline, cases))
-        print_table(results, cases)
-    for result in results:
-        print_errors(result, args.show_errors)
+    if args.part in ("rewrites", "both"):
+        if not (args.data_dir / "test_math.json").exists():
+            print(f"data not found in {args.data_dir}; pass --data-dir", file=sys.stderr)
+            return 2
+        rng = random.Random(args.seed)
+        cases = build_cases(load_golds(args.data_dir, args.max_golds, rng), rng)
+        random.Random(args.seed).shuffle(cases)
+        evaluate("rewrites of the shared golds", cases, args)
+    if args.part in ("independent", "both"):
+        evaluate("independent hand-written pairs", load_independent(args.independent), args)
     return 0
 
 

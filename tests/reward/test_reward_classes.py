@@ -69,6 +69,11 @@ REGIONS = both_ways([
     ("(\\sqrt{2}, \\infty)", "x \\ge \\sqrt{2}", False),
     ("(-\\infty, 4]", "4 \\ge y", True),
     ("(-\\infty, 4]", "4 > y", False),
+    ("(-\\infty, -1) \\cup (3, \\infty)", "x \\in (-\\infty, -1) \\cup (3, \\infty)", True),
+    ("(-\\infty, -1) \\cup (3, \\infty)", "x \\in (-\\infty, -1] \\cup (3, \\infty)", False),
+    ("(-\\infty, \\infty)", "\\mathbb{R}", True),
+    ("(-\\infty, \\infty)", "x \\in \\mathbb{R}", True),
+    ("(-\\infty, \\infty)", "(0, \\infty)", False),
 ])
 
 DOLLAR_SEPARATED_GOLDS = [  # olympiad golds: items in separate $..$ pieces
@@ -172,6 +177,7 @@ VECTORS_COMPLEX_TRIG = both_ways([  # a one-column or one-row matrix is the tupl
     ("-i", "i^3", True),
     ("\\cos x", "\\sin(90^\\circ - x)", True),
     ("\\cos x", "\\sin(90 - x)", False),
+    ("\\cos x", "\\sin(90° - x)", True),
     ("\\sin x", "\\cos(90^{\\circ} - x)", True),
     ("\\frac{1}{2}", "\\sin 30^\\circ", True),
     ("\\frac{1}{2}", "\\cos 30^\\circ", False),
@@ -219,6 +225,9 @@ RENAMED_PARAMETERS = both_ways([
     ("x^2 + C", "x^3 + c", False),
     ("e^{x} + C", "e^{x} + K", True),
     ("n^2", "k^2", False),  # no pi: a variable of the question, not a parameter
+    ("\\frac{\\pi}{6} + k\\pi", "\\frac{\\pi}{6} + n\\pi, n \\in \\mathbb{Z}", True),
+    ("\\frac{\\pi}{6} + k\\pi", "\\frac{\\pi}{6} + 2n\\pi, n \\in \\mathbb{Z}", False),
+    ("\\frac{\\pi}{6} + k\\pi", "\\frac{\\pi}{6} + n\\pi \\text{ for any integer } n", True),
 ])
 
 

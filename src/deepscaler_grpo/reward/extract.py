@@ -116,8 +116,9 @@ def _drop_wording(content: str) -> str:
         if pieces and (_only_joiners(outside) or re.search(r"[A-Za-z]{2}", outside)):
             between = [content[a.end() : b.start()] for a, b in itertools.pairwise(pieces)]
             segments = [m.group(1).strip() for m in pieces]
-            if all(map(_only_joiners, between)):
-                content = ", ".join(segments)
+            if all(map(_only_joiners, between)):  # "$x<1$ or $x>2$": a union, not a list of conditions
+                joiner = " \\text{ or } " if any(re.search(r"\bor\b", b) for b in between) else ", "
+                content = joiner.join(segments)
             else:  # "$f(x)=ax+b$, where $b$ is ...": a qualifying clause follows the answer
                 content = segments[0] if _QUALIFIER_RE.match(between[0]) else segments[-1]
     return content

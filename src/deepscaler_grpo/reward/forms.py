@@ -13,6 +13,7 @@ Each rewrite is one class of answer, bounded regexes on text already cut to ``MA
   set-builder notation ``\\{x \\mid 1 < x < 3\\}`` / ``\\{x : ...\\}`` and ``x \\in [a, b)`` -> intervals
   (``x < 1 \\text{ or } x > 2`` -> ``(-\\infty, 1) \\cup (2, \\infty)``); bounds must be free of letters;
 - solutions named by a tuple, ``(x, y) = (1, 2) \\text{ or } (2, 1)`` -> ``(1, 2), (2, 1)``;
+- ``\\mathbb{R}`` is ``(-\\infty, \\infty)``; a trailing ``, k \\in \\mathbb{Z}`` on a general solution is dropped;
 - ``\\pm`` in a list item or tuple: two items (``(\\pm 1, 2)`` -> ``(+ 1, 2), (- 1, 2)``); an item with
   several ``\\pm`` is left alone (their signs may be tied).
 """
@@ -45,7 +46,7 @@ _BARE_ARG_RE = re.compile(  # "\sin x^2" is sin(x^2): an argument followed by ^ 
     r"\\(" + _FUNCTIONS + r")(?![A-Za-z])\s*(\^\s*\{?\s*\d\s*\}?)?(?:\s+|(?<=\d)|(?<=\})|(?=\\))([A-Za-z]|" + _GREEK + r")(?![A-Za-z^_{])"
 )
 _TRIG_RE = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![A-Za-z])")
-_TRIG_DEGREE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*\^\s*\{?\s*\\circ\s*\}?")
+_TRIG_DEGREE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
 _VECTOR_RE = re.compile(r"^\\begin\{([pb])matrix\}(.*)\\end\{\1matrix\}$", re.DOTALL)
 _DOTS_RE = re.compile(r"\\(?:dots[cbm]?|cdots|ldots)(?![A-Za-z])|\.\.\.|\\cdot\s*\\cdot\s*\\cdot")
 
@@ -72,7 +73,7 @@ def split_top_level(s: str) -> list[str]:
 
 def ordinal(s: str) -> str:
     """``12^{\\text{th}}`` / ``12th`` -> ``12``; ``twelfth`` -> ``12``; anything else unchanged."""
-    word = _ORDINAL_WORDS.get(s.strip().lower())
+    word = _ORDINAL_WORDS.get(TEXT_RE.sub(r"\1", s).strip().lower())
     if word is not None:
         return word
     return _ORDINAL_RE.sub("", s) if re.search(r"(?:st|nd|rd|th)", s) else s
@@ -139,6 +140,11 @@ _SET_BUILDER_RE = re.compile(
     r"\\\{\s*([A-Za-z])\s*(?:\\in\s*\\mathbb\s*\{?R\}?\s*)?(?:\\mid|\||:|\\colon)\s*(.+)\\\}", re.DOTALL
 )
 _IN_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
+_REALS_RE = re.compile(r"(?:[A-Za-z]\s*\\in\s*)?\\mathbb\s*\{?R\}?|\\text\{\s*all real numbers\s*\}")
+_INTEGER_QUALIFIER_RE = re.compile(  # ", k \in \mathbb{Z}", "(n \in \mathbb{Z})", "\text{ for any integer } k"
+    r",?\s*(?:\\text\{[^{}]*\}\s*)?\(?\s*[A-Za-z]\s*\\in\s*\\mathbb\s*\{?Z\}?\s*\)?\s*$"
+    r"|,?\s*\\text\{\s*(?:for|where)\s+(?:any|all|some|every)?\s*integers?\s*\}\s*[A-Za-z]\s*$"
+)
 _TUPLE_LHS_RE = re.compile(r"^\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])+\s*\)\s*=\s*")
 _INTERVAL_RE = re.compile(r"[(\[].*,.*[)\]]")
 _BOUND_RE = re.compile(r"(?:\\(?:frac|sqrt|pi|infty|dfrac|cdot)|[-+*/^{}().\d\s])+")
@@ -181,6 +187,10 @@ def _interval(piece: str, variable: list[str]) -> str | None:
 
 def region(s: str) -> str:
     """Inequalities, their unions and set-builder sets over one variable as intervals (module doc)."""
+    if _REALS_RE.fullmatch(s.strip()):
+        return "(-\\infty, \\infty)"
+    if _IN_RE.match(s.strip()) and not _REL_RE.search(s) and _INTERVAL_RE.match(_IN_RE.sub("", s.strip())):
+        return _IN_RE.sub("", s.strip())  # x \in (-\infty, 1) \cup (2, \infty)
     builder = _SET_BUILDER_RE.fullmatch(s.strip())
     inner = builder.group(2) if builder else s
     if not _REL_RE.search(inner) and not _IN_RE.match(inner.strip()):
@@ -212,10 +222,16 @@ def expand_pm(s: str) -> str:
     return ", ".join(out)
 
 
+_NEEDS_FORMS_RE = re.compile(r"[\\A-Za-z<>]|\.\.\.")
+
+
 def normalize_forms(s: str) -> str:
     """All rewrites of this module, in an order where none undoes another."""
+    if not _NEEDS_FORMS_RE.search(s):  # plain numerals ("1,234", "3/4", "1 1/2"): the hot path of training
+        return mixed_number(s)
     s = braced_fractions(ordinal(s))
     s = mixed_number(s)
     s = function_arguments(trig_degrees(s))
     s = dots(vector_as_tuple(s))
+    s = _INTEGER_QUALIFIER_RE.sub("", s) if "mathbb" in s or "integer" in s else s  # k is a parameter anyway
     return expand_pm(solution_list(region(s)))

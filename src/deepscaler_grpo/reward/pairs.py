@@ -101,8 +101,11 @@ def strip_glued_unit(s: str, other: str) -> str:
 
 def align_pair(pred: str, gold: str) -> tuple[str, str] | bool:
     """The pair to compare after the rewrites of the module doc, or False when labels disagree."""
+    if not re.search(r"[A-Za-z]", pred + gold):
+        return pred, gold  # numbers only: nothing to align (the hot path)
     pred, gold = strip_glued_unit(pred, gold), strip_glued_unit(gold, pred)
-    pred = rename_argument(pred, gold)
+    if "=" in pred and "=" in gold:
+        pred = rename_argument(pred, gold)
     labelled = align_labels(pred, gold)
     if labelled is None:
         return pred, gold
