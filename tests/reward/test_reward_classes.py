@@ -44,6 +44,12 @@ VARIABLES_ARE_NOT_UNITS = both_ways([  # false positive: m is a variable unless 
     ("6 \\text{ m}", "6\\,\\text{m}", True),
     ("m^2 - 1", "(m-1)(m+1)", True),
     ("m^2 - 1", "m^2", False),
+    ("\\frac{1}{2}", "\\frac{1}{2}ab", False),  # letters glued to a number are variables, not a label
+    ("3", "3xy", False),
+    ("3", "3 xy", False),
+    ("3", "x \\text{ apples}", False),
+    ("5", "5mi", False),
+    ("2", "2 \\text{ab}", True),  # a word in \\text{} after a number is a label
 ])
 
 REGIONS = both_ways([

@@ -21,35 +21,50 @@ import re
 from deepscaler_grpo.reward.forms import LIST_AND_RE, TEXT_RE, split_top_level
 
 _COLON_LABEL_RE = re.compile(r"([A-Za-z][A-Za-z ]*[A-Za-z])\s*:\s*(\S.*)")
-_WORD_LABEL_RE = re.compile(r"(.*[\d}])\s*([A-Za-z]{2,}(?:\s+[A-Za-z]+)*)")
+_WORD_LABEL_RE = re.compile(r"(.*[\d}])\s+([A-Za-z]{3,}(?:\s+[A-Za-z]+)*)")  # "40 apples", never "3xy"
+_TEXT_AND_RE = re.compile(r"\\text\s*\{([^{}]*?[A-Za-z][^{}]*?)\s+(?:and|or)\s*\}")
+_TEXT_LABEL_RE = re.compile(r"(.*[\d}])\s*\\text\s*\{\s*([A-Za-z][A-Za-z ]*?)\s*\}")  # "40 \text{ apples}"
 _ASSIGN_LABEL_RE = re.compile(
     r"(\\?[A-Za-z]+(?:_(?:\{[^{}]{1,20}\}|\w))?(?:\s*\([^()=]{1,12}\))?)\s*=(?!=)\s*(\S.*)"
 )
 _FUNCTION_ARG_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z](?:_\{?\w+\}?)?\s*\(\s*([A-Za-z])\s*\)\s*=")
 _GLUED_UNIT_RE = re.compile(
-    r"([\d.}])\s*(?:cm|mm|km|kg|mg|ml|ft|yd|mi|in|mph|kmh|sec|secs|min|mins|hrs?|days?|weeks?|months?|years?|"
+    r"([\d.}])\s*(?:cm|mm|km|kg|mg|ml|ft|yd|mph|kmh|sec|secs|min|mins|hrs?|days?|weeks?|months?|years?|"
     r"hours?|minutes?|seconds?|meters?|metres?|inches|feet|miles?|units?|dollars?|cents?|degrees?)"
     r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?$"
 )
 _NUMERIC_RE = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+|\\frac\{\d+\}\{\d+\}|\d+/\d+)")
 
 
+def _word_label(item: str) -> tuple[str, str] | None:
+    """(label, value) of ``40 \\text{ apples}`` / ``40 apples``: a value without variables, then words."""
+    match = _TEXT_LABEL_RE.fullmatch(item) or _WORD_LABEL_RE.fullmatch(TEXT_RE.sub(r" \1 ", item).strip())
+    if match is None:
+        return None
+    value = match.group(1).strip()
+    if not re.search(r"\d", value) or re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", value)):
+        return None  # "2ab apples" or "x apples": not a labelled number
+    return re.sub(r"\s+", " ", match.group(2)).lower(), value
+
+
 def split_label(item: str) -> tuple[str | None, str]:
-    """(normalised label or None, value) of one list item."""
+    """(normalised label or None, value) of one list item.
+
+    A word label follows a value without variables: after a space with 3+ letters, or in ``\\text{}``;
+    ``2ab``, ``3 xy`` and ``\\frac{1}{2}ab`` are products of variables, not labelled numbers.
+    """
     plain = TEXT_RE.sub(r" \1 ", item).strip()
-    for regex, label_group, value_group in ((_COLON_LABEL_RE, 1, 2), (_ASSIGN_LABEL_RE, 1, 2)):
+    for regex in (_COLON_LABEL_RE, _ASSIGN_LABEL_RE):
         match = regex.fullmatch(plain)
         if match:
-            return re.sub(r"\s+", "", match.group(label_group)).lower(), match.group(value_group).strip()
-    match = _WORD_LABEL_RE.fullmatch(plain)
-    if match and re.search(r"\d", match.group(1)):
-        return re.sub(r"\s+", " ", match.group(2)).lower(), match.group(1).strip()
-    return None, item
+            return re.sub(r"\s+", "", match.group(1)).lower(), match.group(2).strip()
+    return _word_label(item) or (None, item)
 
 
 def _items(s: str) -> list[str]:
-    """Top-level items; ``\\text{}`` unwrapped first so ``12 \\text{ boys and } 15`` splits at its ``and``."""
-    return [item for item in split_top_level(LIST_AND_RE.sub(", ", TEXT_RE.sub(r" \1 ", s))) if item]
+    """Top-level items, split at commas and at ``and``/``or``, also one ending a label (``\\text{ boys and }``)."""
+    s = _TEXT_AND_RE.sub(r"\\text{\1}, ", s)
+    return [item for item in split_top_level(LIST_AND_RE.sub(", ", s)) if item]
 
 
 def _joined(values: list[str], ordered: bool) -> str:
