@@ -118,6 +118,11 @@ FUNCTIONS_AND_LABELS = both_ways([
     ("(1, 2), (2, 1)", "(x, y) = (1, 2) \\text{ or } (1, 2)", False),
     ("1, 2", "x = 1 \\text{ or } x = 2", True),
     ("1, 2", "x = 1 \\text{ or } x = 3", False),
+    ("x = 2, y = 3", "y = 3, x = 2", True),
+    ("x = 2, y = 3", "(2, 3)", True),
+    ("x = 2, y = 3", "(3, 2)", False),
+    ("f(x) = x^2", "y = x^2", True),
+    ("f(x) = x^2", "y = x^3", False),
 ])
 
 LABELS_AGAINST_BARE_VALUES = [  # one way: a labelled gold fixes the order, a bare gold is a list
@@ -133,6 +138,9 @@ LABELS_AGAINST_BARE_VALUES = [  # one way: a labelled gold fixes the order, a ba
     ("7, 9", "Alice: 7, Bob: 8", False),
     ("1, 3", "\\text{Minimum: } 1, \\text{Maximum: } 3", True),
     ("1, 3", "\\text{Minimum: } 1, \\text{Maximum: } 4", False),
+    ("\\text{width } 5, \\text{length } 8", "5, 8", True),
+    ("\\text{width } 5, \\text{length } 8", "8, 5", False),
+    ("\\text{width } 5, \\text{length } 8", "\\text{length } 8, \\text{width } 5", True),
 ]
 
 SPELLINGS = both_ways([
@@ -176,6 +184,10 @@ VECTORS_COMPLEX_TRIG = both_ways([  # a one-column or one-row matrix is the tupl
     ("(1, 2)", "\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}", False),
     ("(1, 2)", "\\begin{pmatrix} 1 & 0 \\\\ 0 & 2 \\end{pmatrix}", False),
     ("(\\frac{1}{2}, \\sqrt{3})", "\\begin{pmatrix} \\frac12 \\\\ \\sqrt3 \\end{pmatrix}", True),
+    ("(1, 2, 3)", "\\langle 1, 2, 3 \\rangle", True),
+    ("(1, 2, 3)", "\\langle 1, 3, 2 \\rangle", False),
+    ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\left(\\begin{array}{c} 1 \\\\ 2 \\end{array}\\right)", True),
+    ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\left(\\begin{array}{c} 2 \\\\ 1 \\end{array}\\right)", False),
     ("1 + 2i", "i(2 - i)", True),
     ("1 + 2i", "i(2 + i)", False),
     ("-1", "i^2", True),
@@ -275,6 +287,10 @@ DECIMALS = [  # decimal policy, default 3 significant digits (``decimals`` modul
     ("1.41", "\\sqrt{2}", True),
     ("1.41", "\\sqrt{3}", False),
     ("85.71", "\\frac{600}{7}", True),
+    ("\\frac{1}{3}", "33.3\\%", True),  # a percent decimal is rounded in percent
+    ("\\frac{1}{3}", "33.4\\%", False),
+    ("\\frac{1}{3}", "33\\%", False),  # an integer percent is exact
+    ("33.3\\%", "\\frac{1}{3}", True),
     ("0.3", "\\frac{1}{3}", False),  # a 1-digit gold is too coarse to accept an exact answer
     ("\\frac{3}{16}", "0.188", False),  # a terminating value is compared exactly
     ("\\frac{3}{16}", "0.1875", True),

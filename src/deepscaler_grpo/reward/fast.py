@@ -343,11 +343,16 @@ def numbers_equal(pred: Number, gold: Number) -> bool:
 
 
 def rounded_decimal_equal(pred: str, gold: str, pred_num: Number, gold_num: Number) -> bool:
-    """The decimal policy (``decimals``): one side a plain decimal, the other an exact non-terminating value."""
-    if pred_num.percent or gold_num.percent or isinstance(pred_num.value, float) or isinstance(gold_num.value, float):
+    """The decimal policy (``decimals``): one side a plain decimal, the other an exact non-terminating value.
+
+    A percent decimal is compared in percent: ``33.3\\%`` is ``\\frac13`` rounded (both sides in percent: exact).
+    """
+    if pred_num.percent and gold_num.percent or isinstance(pred_num.value, float) or isinstance(gold_num.value, float):
         return False
-    pred, gold = strip_assignment(pred).strip().lstrip("+"), strip_assignment(gold).strip().lstrip("+")
-    for decimal, exact, other in ((pred, gold_num.value, gold), (gold, pred_num.value, pred)):
+    sides = [(_PERCENT_RE.sub("", strip_assignment(text)).strip().lstrip("+"), num) for text, num in
+             ((pred, pred_num), (gold, gold_num))]
+    for (decimal, dec_num), (other, exact_num) in (sides, sides[::-1]):
+        exact = exact_num.value * 100 if dec_num.percent else exact_num.value
         if PLAIN_DECIMAL_RE.fullmatch(decimal) and not PLAIN_DECIMAL_RE.fullmatch(other) and not terminates(exact):
             return rounds_to(exact, decimal)
     return False

@@ -48,6 +48,8 @@ _BARE_ARG_RE = re.compile(  # "\sin x^2" is sin(x^2): an argument followed by ^ 
 _TRIG_RE = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![A-Za-z])")
 _TRIG_DEGREE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
 _VECTOR_RE = re.compile(r"^\\begin\{([pb])matrix\}(.*)\\end\{\1matrix\}$", re.DOTALL)
+_ARRAY_OPEN_RE = re.compile(r"[(\[]\s*\\begin\{array\}\s*\{[^{}]*\}")
+_ARRAY_CLOSE_RE = re.compile(r"\\end\{array\}\s*[)\]]")
 _DOTS_RE = re.compile(r"\\(?:dots[cbm]?|cdots|ldots)(?![A-Za-z])|\.\.\.|\\cdot\s*\\cdot\s*\\cdot")
 
 
@@ -114,7 +116,12 @@ def trig_degrees(s: str) -> str:
 
 
 def vector_as_tuple(s: str) -> str:
-    """A one-column or one-row ``pmatrix``/``bmatrix`` -> ``(a, b, c)``; other matrices unchanged."""
+    """A one-column or one-row ``pmatrix``/``bmatrix`` (or bracketed ``array``) -> ``(a, b, c)``; ``\\langle a, b\\rangle``
+    -> ``(a, b)``; other matrices unchanged (an ``array`` in brackets becomes a ``pmatrix``)."""
+    if "\\begin{array}" in s:
+        s = _ARRAY_CLOSE_RE.sub(r"\\end{pmatrix}", _ARRAY_OPEN_RE.sub(r"\\begin{pmatrix}", s))
+    if s.startswith("\\langle") and s.endswith("\\rangle"):
+        return "(" + s[len("\\langle") : -len("\\rangle")].strip() + ")"
     match = _VECTOR_RE.fullmatch(s.strip())
     if match is None:
         return s

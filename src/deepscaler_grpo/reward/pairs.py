@@ -22,7 +22,9 @@ from deepscaler_grpo.reward.forms import LIST_AND_RE, TEXT_RE, split_top_level
 
 _COLON_LABEL_RE = re.compile(r"([A-Za-z][A-Za-z ]*[A-Za-z])\s*:\s*(\S.*)")
 _WORD_LABEL_RE = re.compile(r"(.*[\d}])\s+([A-Za-z]{3,}(?:\s+[A-Za-z]+)*)")  # "40 apples", never "3xy"
+_FUNCTION_LABEL_RE = re.compile(r"[a-z]\([a-z]\)")
 _TEXT_AND_RE = re.compile(r"\\text\s*\{([^{}]*?[A-Za-z][^{}]*?)\s+(?:and|or)\s*\}")
+_PREFIX_TEXT_LABEL_RE = re.compile(r"\\text\s*\{\s*([A-Za-z][A-Za-z ]*?)\s*:?\s*\}\s*(.+)")  # "\text{width } 5"
 _TEXT_LABEL_RE = re.compile(r"(.*[\d}])\s*\\text\s*\{\s*([A-Za-z][A-Za-z ]*?)\s*\}")  # "40 \text{ apples}"
 _ASSIGN_LABEL_RE = re.compile(
     r"(\\?[A-Za-z]+(?:_(?:\{[^{}]{1,20}\}|\w))?(?:\s*\([^()=]{1,12}\))?)\s*=(?!=)\s*(\S.*)"
@@ -37,14 +39,18 @@ _NUMERIC_RE = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+|\\frac\{\d+\}\{\d+\}
 
 
 def _word_label(item: str) -> tuple[str, str] | None:
-    """(label, value) of ``40 \\text{ apples}`` / ``40 apples``: a value without variables, then words."""
-    match = _TEXT_LABEL_RE.fullmatch(item) or _WORD_LABEL_RE.fullmatch(TEXT_RE.sub(r" \1 ", item).strip())
-    if match is None:
-        return None
-    value = match.group(1).strip()
+    """(label, value) of ``40 \\text{ apples}`` / ``40 apples`` / ``\\text{width } 5``: a value without variables."""
+    prefix = _PREFIX_TEXT_LABEL_RE.fullmatch(item)
+    if prefix:
+        label, value = prefix.group(1), prefix.group(2).strip()
+    else:
+        match = _TEXT_LABEL_RE.fullmatch(item) or _WORD_LABEL_RE.fullmatch(TEXT_RE.sub(r" \1 ", item).strip())
+        if match is None:
+            return None
+        value, label = match.group(1).strip(), match.group(2)
     if not re.search(r"\d", value) or re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", value)):
         return None  # "2ab apples" or "x apples": not a labelled number
-    return re.sub(r"\s+", " ", match.group(2)).lower(), value
+    return re.sub(r"\s+", " ", label).lower(), value
 
 
 def split_label(item: str) -> tuple[str | None, str]:
@@ -73,6 +79,13 @@ def _joined(values: list[str], ordered: bool) -> str:
     return "(" + ", ".join(values) + ")" if ordered else ", ".join(values)
 
 
+def _same_function(p_labels: list, g_labels: list) -> bool:
+    """``y = x^2`` against ``f(x) = x^2``: one item, ``y`` on one side and a function of one letter on the other."""
+    if len(p_labels) != 1 or len(g_labels) != 1:
+        return False
+    return {p_labels[0], g_labels[0]} & {"y"} != set() and any(_FUNCTION_LABEL_RE.fullmatch(x) for x in p_labels + g_labels)
+
+
 def align_labels(pred: str, gold: str) -> tuple[str, str] | bool | None:
     """The label policy of the module doc: the pair of value strings, False, or None (no labels)."""
     if "=" not in pred + gold and ":" not in pred + gold and not re.search(r"[A-Za-z]{2}", pred + gold):
@@ -87,6 +100,8 @@ def align_labels(pred: str, gold: str) -> tuple[str, str] | bool | None:
     p_values, g_values = [v for _, v in p_split], [v for _, v in g_split]
     ordered = g_all and len(set(g_labels)) == len(g_labels)
     if p_all and g_all:
+        if _same_function(p_labels, g_labels):
+            return p_values[0], g_values[0]
         if sorted(p_labels) != sorted(g_labels):  # type: ignore[type-var]
             return False
         if ordered:
