@@ -80,6 +80,10 @@ REGIONS = both_ways([
     ("(-\\infty, \\infty)", "\\mathbb{R}", True),
     ("(-\\infty, \\infty)", "x \\in \\mathbb{R}", True),
     ("(-\\infty, \\infty)", "(0, \\infty)", False),
+    ("t(0, 4]", "(0, 4]", True),  # a gold whose "t \\in" lost its \\in
+    ("t(0, 4]", "0 < t \\le 4", True),
+    ("t(0, 4]", "(0, 4)", False),
+    ("f(0, 4)", "(0, 4)", False),  # round brackets after a letter: a function call
 ])
 
 DOLLAR_SEPARATED_GOLDS = [  # olympiad golds: items in separate $..$ pieces
@@ -217,6 +221,12 @@ MIXED_NUMBERS_UNITS_TIMES = both_ways([
     ("30", "30\\textcirc", True),
     ("30", "30^{\\circ}\\mathrm{C}", True),
     ("30", "31^{\\circ}\\mathrm{C}", False),
+    ("2500", "2.5 \\times 10^{3} \\, \\text{m s}^{-1}", True),  # physics units in \\text{} / \\mathrm{}
+    ("2500", "2.5 \\times 10^{3} \\mathrm{~m/s}", True),
+    ("9.8", "9.8 \\mathrm{m\\,s^{-2}}", True),
+    ("9.8", "9.7 \\mathrm{m\\,s^{-2}}", False),
+    ("300", "300 \\mathrm{~K}", True),
+    ("2x", "2x \\text{ m}", False),  # a unit only after a number: after a variable it stays
     ("20:34", "20:34:00", True),
     ("8:34 \\text{ p.m.}", "20:34:00", True),
     ("20:34", "20:34:30", False),

@@ -80,6 +80,12 @@ _UNIT_TAIL_RE = re.compile(
     r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?$",
     re.IGNORECASE,
 )
+_SI = r"(?:[kMGmunμc]?(?:m|s|g|N|J|W|Pa|K|mol|A|V|Hz|eV|C|L|T|rad)|min|h|atm|bar|erg|ly|AU|pc)"
+_SI_POWER = r"(?:\s*\^\s*\{?\s*-?\s*\d\s*\}?)?"
+_SI_UNIT_TAIL_RE = re.compile(  # physics units in \text{}/\mathrm{} after a number: "\mathrm{~m s^{-1}}", "\text{kg}"
+    r"(?<=[\d}.])\s*\\(?:text|mathrm|rm)\s*\{\s*" + _SI + _SI_POWER + r"(?:\s*(?:/|\s|\\cdot)\s*" + _SI + _SI_POWER
+    + r")*\s*\}" + _SI_POWER + r"(?:\s*(?:/|\\cdot)?\s*\\(?:text|mathrm)\s*\{\s*" + _SI + r"\s*\}" + _SI_POWER + r")*$"
+)
 _APPROX_PREFIX_RE = re.compile(r"^(?:\\approx|\\sim|\\simeq|≈)\s*")
 _APPROX_RE = re.compile(r"\\approx(?![A-Za-z])|≈")
 _DECIMAL_RE = re.compile(r"[+-]?\d*\.\d+")
@@ -163,6 +169,7 @@ def clean(s: str) -> str:
     s = _TEMPERATURE_RE.sub(r"\1", s)
     s = _PERCENT_WORD_RE.sub("\\%", s)
     s = _UNIT_TAIL_RE.sub("", s).strip()
+    s = _SI_UNIT_TAIL_RE.sub("", s).strip() if "{" in s else s
     if s.endswith(".") and not s.endswith(".."):
         s = s[:-1].strip()
     return _strip_outer_braces(s)

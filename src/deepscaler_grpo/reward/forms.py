@@ -147,6 +147,7 @@ _SET_BUILDER_RE = re.compile(
     r"\\\{\s*([A-Za-z])\s*(?:\\in\s*\\mathbb\s*\{?R\}?\s*)?(?:\\mid|\||:|\\colon)\s*(.+)\\\}", re.DOTALL
 )
 _IN_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
+_LOST_IN_RE = re.compile(r"[A-Za-z]\s*(([(\[])[^()\[\]]*,[^()\[\]]*[)\]])")
 _REALS_RE = re.compile(r"(?:[A-Za-z]\s*\\in\s*)?\\mathbb\s*\{?R\}?|\\text\{\s*all real numbers\s*\}")
 _INTEGER_QUALIFIER_RE = re.compile(  # ", k \in \mathbb{Z}", "(n \in \mathbb{Z})", "\text{ for any integer } k"
     r",?\s*(?:\\text\{[^{}]*\}\s*)?\(?\s*[A-Za-z]\s*\\in\s*\\mathbb\s*\{?Z\}?\s*\)?\s*$"
@@ -196,6 +197,9 @@ def region(s: str) -> str:
     """Inequalities, their unions and set-builder sets over one variable as intervals (module doc)."""
     if _REALS_RE.fullmatch(s.strip()):
         return "(-\\infty, \\infty)"
+    lost_in = _LOST_IN_RE.fullmatch(s.strip())
+    if lost_in and lost_in.group(2) + lost_in.group(1)[-1] != "()":
+        return lost_in.group(1)  # "t(0,4]": "t \in" lost its \in (a call f(0, 4) has round brackets)
     if _IN_RE.match(s.strip()) and not _REL_RE.search(s) and _INTERVAL_RE.match(_IN_RE.sub("", s.strip())):
         return _IN_RE.sub("", s.strip())  # x \in (-\infty, 1) \cup (2, \infty)
     builder = _SET_BUILDER_RE.fullmatch(s.strip())
