@@ -61,6 +61,9 @@ REGIONS = both_ways([
     ("[-2, \\frac{1}{2})", "\\{ t : -2 \\le t < \\frac12 \\}", True),
     ("(-\\infty, 1) \\cup (2, \\infty)", "x < 1 \\text{ or } x > 2", True),
     ("(-\\infty, 1) \\cup (2, \\infty)", "x < 1 \\lor x > 2", True),
+    ("(-\\infty, 1) \\cup (2, \\infty)", "x < 1 \u2228 x > 2", True),
+    ("(-\\infty, 1) \\cup (2, \\infty)", "x \u2208 (-\u221e, 1) \u222a (2, \u221e)", True),
+    ("(-\\infty, 1) \\cup (2, \\infty)", "x \u2208 (-\u221e, 1] \u222a (2, \u221e)", False),
     ("(-\\infty, 1) \\cup (2, \\infty)", "x<1 \\text{ or } x>2", True),
     ("(-\\infty, 1) \\cup (2, \\infty)", "x > 2 \\cup x < 1", True),
     ("(-\\infty, 1) \\cup (2, \\infty)", "x \\le 1 \\text{ or } x > 2", False),
@@ -127,6 +130,17 @@ FUNCTIONS_AND_LABELS = both_ways([
     ("x = 2, y = 3", "(3, 2)", False),
     ("f(x) = x^2", "y = x^2", True),
     ("f(x) = x^2", "y = x^3", False),
+    ("30^\\circ", "\\angle ABC = 30^\\circ", True),  # left sides that name a quantity
+    ("30^\\circ", "\\angle ABC = 40^\\circ", False),
+    ("5", "\\overline{AB} = 5", True),
+    ("5", "|AB| = 5", True),
+    ("5", "|AB| = 6", False),
+    ("\\frac{3}{5}", "\\sin A = \\frac35", True),
+    ("\\frac{3}{5}", "\\cos\\theta = \\frac{4}{5}", False),
+    ("3", "E[X] = 3", True),
+    ("3", "E[X] = 4", False),
+    ("x + y = 5", "y = 5 - x", True),  # an equation is not a label
+    ("x + y = 5", "y = 5 + x", False),
 ])
 
 LABELS_AGAINST_BARE_VALUES = [  # one way: a labelled gold fixes the order, a bare gold is a list

@@ -26,9 +26,12 @@ _FUNCTION_LABEL_RE = re.compile(r"[a-z]\([a-z]\)")
 _TEXT_AND_RE = re.compile(r"\\text\s*\{([^{}]*?[A-Za-z][^{}]*?)\s+(?:and|or)\s*\}")
 _PREFIX_TEXT_LABEL_RE = re.compile(r"\\text\s*\{\s*([A-Za-z][A-Za-z ]*?)\s*:?\s*\}\s*(.+)")  # "\text{width } 5"
 _TEXT_LABEL_RE = re.compile(r"(.*[\d}])\s*\\text\s*\{\s*([A-Za-z][A-Za-z ]*?)\s*\}")  # "40 \text{ apples}"
-_ASSIGN_LABEL_RE = re.compile(
-    r"(\\?[A-Za-z]+(?:_(?:\{[^{}]{1,20}\}|\w))?(?:\s*\([^()=]{1,12}\))?)\s*=(?!=)\s*(\S.*)"
+_LHS = (  # x, a_{\min}, T(3), E[X], \angle ABC, \overline{AB}, m\angle A, \sin A, |AB|
+    r"\\?[A-Za-z]+(?:_(?:\{[^{}]{1,20}\}|\w))?(?:\s*\([^()=]{1,12}\)|\s*\[[^\[\]=]{1,12}\])?"
+    r"|(?:m\s*)?\\(?:angle|overline|vec|hat|bar|widehat)\s*\{?\s*[A-Za-z](?:\s*[A-Za-z]){0,3}\s*\}?"
+    r"|\\(?:sin|cos|tan|cot|sec|csc|ln|log)\s*\(?\s*\\?[A-Za-z]+\s*\)?|\|[A-Za-z]{1,4}\|"
 )
+_ASSIGN_LABEL_RE = re.compile(r"(" + _LHS + r")\s*=(?!=)\s*(\S.*)")
 _FUNCTION_ARG_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z](?:_\{?\w+\}?)?\s*\(\s*([A-Za-z])\s*\)\s*=")
 _GLUED_UNIT_RE = re.compile(
     r"([\d.}])\s*(?:cm|mm|km|kg|mg|ml|ft|yd|mph|kmh|sec|secs|min|mins|hrs?|days?|weeks?|months?|years?|"
