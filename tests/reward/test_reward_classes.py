@@ -241,6 +241,10 @@ MIXED_NUMBERS_UNITS_TIMES = both_ways([
     ("9.8", "9.7 \\mathrm{m\\,s^{-2}}", False),
     ("300", "300 \\mathrm{~K}", True),
     ("2x", "2x \\text{ m}", False),  # a unit only after a number: after a variable it stays
+    ("15 \\text{ cm}^2", "15 \\text{ cm}^3", False),  # units are stripped, but their powers must agree
+    ("15 \\text{ cm}^2", "15 \\text{ cm}", False),
+    ("15 \\text{ cm}^2", "15", True),
+    ("15 \\text{ square feet}", "15 \\text{ ft}^2", True),
     ("20:34", "20:34:00", True),
     ("8:34 \\text{ p.m.}", "20:34:00", True),
     ("20:34", "20:34:30", False),

@@ -499,8 +499,25 @@ def list_verdict(pred: str, gold: str) -> bool | None:
     return all(numbers_equal(p, g) for p, g in zip(p_nums, g_nums))
 
 
+def unit_power(s: str) -> int | None:
+    """1, 2 or 3 for a trailing unit (``\\text{ cm}``, ``\\text{ cm}^2``, ``square feet``, ``cubic units``), else None."""
+    match = _UNIT_TAIL_RE.search(s) or _SI_UNIT_TAIL_RE.search(s)
+    if match is None:
+        return None
+    tail = match.group(0).lower()
+    if re.search(r"\^\s*\{?\s*3|cubic", tail):
+        return 3
+    return 2 if re.search(r"\^\s*\{?\s*2|square|sq\b", tail) else 1
+
+
 def prepare(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> tuple[str, str] | bool:
-    """The cleaned (pred, gold) pair both graders compare (``clean`` + ``pairs.align_pair``), or a verdict."""
+    """The cleaned (pred, gold) pair both graders compare (``clean`` + ``pairs.align_pair``), or a verdict.
+
+    Units are stripped, not compared, but both sides giving units of other powers disagree (cm^2 vs cm^3).
+    """
+    powers = (unit_power(pred[:max_chars].strip().strip("$")), unit_power(gold.strip().strip("$")))
+    if None not in powers and powers[0] != powers[1]:
+        return False
     gold_c = clean(gold)
     if _DECIMAL_RE.fullmatch(gold_c) and _APPROX_RE.search(pred):
         pred = _APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
