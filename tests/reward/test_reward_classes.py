@@ -120,6 +120,8 @@ FUNCTIONS_AND_LABELS = both_ways([
     ("Alice: 7, Bob: 9", "Bob: 9, Alice: 7", True),
     ("Alice: 7, Bob: 9", "Alice: 9, Bob: 7", False),
     ("Alice: 7, Bob: 9", "Alice: 7, Carol: 9", False),
+    ("\\text{Minimum: } 0, \\text{Maximum: } 4", "\\text{Max } = 4, \\text{Min } = 0", True),  # abbreviated labels
+    ("\\text{Minimum: } 0, \\text{Maximum: } 4", "\\text{Min } = 4, \\text{Max } = 0", False),
     ("(1, 2), (2, 1)", "(x, y) = (1, 2) \\text{ or } (2, 1)", True),
     ("(1, 2), (2, 1)", "(x, y) = (1, 2)", False),
     ("(1, 2), (2, 1)", "(x, y) = (1, 2) \\text{ or } (1, 2)", False),
@@ -169,6 +171,8 @@ SPELLINGS = both_ways([
     ("12", "13^{\\text{th}}", False),
     ("12", "eleventh", False),
     ("3", "3^{\\text{rd}}", True),
+    ("22", "22^{\\rm nd}", True),
+    ("22", "23^{\\rm rd}", False),
     ("\\frac{1}{2}", "\\frac12", True),
     ("\\frac{1}{2}", "\\frac21", False),
     ("\\frac{a}{b}", "\\frac{a}b", True),

@@ -28,7 +28,7 @@ LIST_AND_RE = re.compile(r"(?:,?\s*\\text\{\s*,?\s*(?:and|or)\s*\}\s*|,?\s+(?:an
 _ORDINAL_WORDS = {w: str(i) for i, w in enumerate(
     ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth"])}
 _SUFFIX = r"(?:st|nd|rd|th)"
-_TEXT_SUFFIX = r"\\(?:text|mathrm|textrm)\s*\{\s*" + _SUFFIX + r"\s*\}"
+_TEXT_SUFFIX = r"(?:\\(?:text|mathrm|textrm)\s*\{\s*" + _SUFFIX + r"\s*\}|\\rm\s*" + _SUFFIX + ")"
 _ORDINAL_RE = re.compile(  # the closing brace only with its opening one: "\text{12th}" keeps its own
     r"(?<=\d)\s*(?:\^\s*\{\s*(?:" + _TEXT_SUFFIX + "|" + _SUFFIX + r")\s*\}|\^\s*" + _TEXT_SUFFIX
     + "|" + _TEXT_SUFFIX + "|" + _SUFFIX + r")(?![A-Za-z])"

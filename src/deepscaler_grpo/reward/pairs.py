@@ -82,6 +82,14 @@ def _joined(values: list[str], ordered: bool) -> str:
     return "(" + ", ".join(values) + ")" if ordered else ", ".join(values)
 
 
+def _gold_spelling(label: str, gold_labels: list[str]) -> str:
+    """The gold label this one abbreviates or spells out (``min`` / ``minimum``), when exactly one fits."""
+    if label in gold_labels or len(label) < 3:
+        return label
+    fits = {g for g in gold_labels if len(g) >= 3 and (g.startswith(label) or label.startswith(g))}
+    return fits.pop() if len(fits) == 1 else label
+
+
 def _same_function(p_labels: list, g_labels: list) -> bool:
     """``y = x^2`` against ``f(x) = x^2``: one item, ``y`` on one side and a function of one letter on the other."""
     if len(p_labels) != 1 or len(g_labels) != 1:
@@ -105,12 +113,22 @@ def align_labels(pred: str, gold: str) -> tuple[str, str] | bool | None:
     if p_all and g_all:
         if _same_function(p_labels, g_labels):
             return p_values[0], g_values[0]
-        if sorted(p_labels) != sorted(g_labels):  # type: ignore[type-var]
+        matched = _values_by_gold_label(p_labels, p_values, g_labels, ordered)  # type: ignore[arg-type]
+        if matched is None:
             return False
-        if ordered:
-            by_label = dict(zip(p_labels, p_values))
-            p_values = [by_label[label] for label in g_labels]
+        p_values = matched
     return _joined(p_values, ordered), _joined(g_values, ordered)
+
+
+def _values_by_gold_label(p_labels: list[str], p_values: list[str], g_labels: list[str], ordered: bool) -> list[str] | None:
+    """The pred values in the gold's label order (as they are when labels repeat); None when the labels differ."""
+    p_labels = [_gold_spelling(label, g_labels) for label in p_labels]
+    if sorted(p_labels) != sorted(g_labels):
+        return None
+    if not ordered:
+        return p_values
+    by_label = dict(zip(p_labels, p_values))
+    return [by_label[label] for label in g_labels]
 
 
 def rename_argument(pred: str, gold: str) -> str:
