@@ -158,6 +158,8 @@ LABELS_AGAINST_BARE_VALUES = [  # one way: a labelled gold fixes the order, a ba
     ("7, 9", "Alice: 7, Bob: 8", False),
     ("1, 3", "\\text{Minimum: } 1, \\text{Maximum: } 3", True),
     ("1, 3", "\\text{Minimum: } 1, \\text{Maximum: } 4", False),
+    ("x_1 = 2, x_2 = 3", "3, 2", True),  # indexed names are roots: no order
+    ("x_1 = 2, x_2 = 3", "3, 3", False),
     ("\\text{width } 5, \\text{length } 8", "5, 8", True),
     ("\\text{width } 5, \\text{length } 8", "8, 5", False),
     ("\\text{width } 5, \\text{length } 8", "\\text{length } 8, \\text{width } 5", True),
@@ -197,6 +199,9 @@ SPELLINGS = both_ways([
     ("\\pm 1, \\pm 2", "1, 2", False),
     ("\\frac{1 \\pm \\sqrt{5}}{2}", "\\frac{1+\\sqrt5}{2}, \\frac{1-\\sqrt5}{2}", True),
     ("\\frac{1 \\pm \\sqrt{5}}{2}", "\\frac{1+\\sqrt5}{2}", False),
+    ("\\emptyset", "\\text{no solution}", True),
+    ("\\emptyset", "\\text{none}", True),
+    ("\\emptyset", "\\text{no solution}, 0", False),
 ])
 
 VECTORS_COMPLEX_TRIG = both_ways([  # a one-column or one-row matrix is the tuple of its entries
@@ -264,6 +269,9 @@ POSITIVE_SYMBOLS = both_ways([  # policy: free symbols are positive reals (lengt
     ("a", "\\sqrt{a^3}", False),
     ("\\sqrt{\\frac{2gh}{3}}", "\\frac{\\sqrt{2gh}}{3}", False),
     ("2r", "\\sqrt{2r^2}", False),
+    ("|x|", "x", False),  # only with a radical, never with an absolute value
+    ("\\sqrt{x^2}", "|x|", True),
+    ("x - 1", "1 - x", False),
 ])
 
 RENAMED_PARAMETERS = both_ways([

@@ -115,6 +115,8 @@ _UNICODE = {"\u2212": "-", "\u2013": "-", "\u00d7": "\\times ", "\u00b7": "\\cdo
 _UNICODE_SQRT_RE = re.compile(r"\u221a\s*(\([^()]*\)|\{[^{}]*\}|[\w.]+)")
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
+_EMPTY_WORDS = frozenset({"no solution", "no solutions", "no real solution", "no real solutions", "none",
+                          "no such number", "no such numbers", "the empty set", "empty set", "\\{\\}", "{}"})
 _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}", "\\lbrace": "\\rbrace", "\\langle": "\\rangle"}
 
 
@@ -156,6 +158,8 @@ def clean(s: str) -> str:
     word = TEXT_RE.sub(r"\1", s).strip().lower()
     if word in _NUMBER_WORDS:
         return _NUMBER_WORDS[word]
+    if word.rstrip(".") in _EMPTY_WORDS:
+        return "\\emptyset"
     s = s.replace("\\textcirc", "^\\circ").replace("\\textdegree", "^\\circ")
     s = _NOISE_RE.sub(" ", s)
     s = _FRAC_ALIAS_RE.sub(r"\\frac", s)

@@ -8,7 +8,7 @@ False. Policies (gold first):
   with the same labels: values are matched label by label (``Bob: 9, Alice: 7`` = ``Alice: 7, Bob: 9``),
   other labels are wrong (``x = 3`` is not ``y = 3``). A labelled gold against bare values: the values in
   the gold's order (``Minimum: 1, Maximum: 3`` accepts ``1, 3``, not ``3, 1``). Repeated labels
-  (``x = 1, x = 2``) are no order: the bare values are compared as a list.
+  (``x = 1, x = 2``) and indexed names (``x_1 = 2, x_2 = 3``, roots) are no order: the values are a list.
 - function arguments: ``f(t) = t^2`` = ``f(x) = x^2`` when each side names one argument letter.
 - glued units: ``10weeks`` / ``5cm^2`` = ``10`` / ``5`` when the other side is a plain number; a single
   letter is never a unit here (``6m`` is 6 times m, not 6 metres).
@@ -82,6 +82,12 @@ def _joined(values: list[str], ordered: bool) -> str:
     return "(" + ", ".join(values) + ")" if ordered else ", ".join(values)
 
 
+def _indexed(labels: list[str]) -> bool:
+    """``x_1, x_2``: one name with indices, the roots of one equation, in no particular order."""
+    names = {re.sub(r"_\{?\w+\}?$", "", label) for label in labels}
+    return len(names) == 1 and all("_" in label for label in labels)
+
+
 def _gold_spelling(label: str, gold_labels: list[str]) -> str:
     """The gold label this one abbreviates or spells out (``min`` / ``minimum``), when exactly one fits."""
     if label in gold_labels or len(label) < 3:
@@ -109,7 +115,7 @@ def align_labels(pred: str, gold: str) -> tuple[str, str] | bool | None:
     if (len(g_split) == 1 and len(p_split) > 1 and not g_all) or ("=" in pred and not p_all) or ("=" in gold and not g_all):
         return None  # a tuple gold against "a = 2, b = 3", or an equation: the symbolic grader reads both
     p_values, g_values = [v for _, v in p_split], [v for _, v in g_split]
-    ordered = g_all and len(set(g_labels)) == len(g_labels)
+    ordered = g_all and len(set(g_labels)) == len(g_labels) and not _indexed(g_labels)  # type: ignore[arg-type]
     if p_all and g_all:
         if _same_function(p_labels, g_labels):
             return p_values[0], g_values[0]

@@ -8,9 +8,10 @@ Floats are turned into exact rationals before comparing, so math-verify's 6-digi
 cannot accept ``0.3333`` for ``1/3``. math-verify's own signal-based timeouts are disabled (they
 fail off the main thread); the parent enforces the wall-clock limit by killing the worker.
 
-Assumptions (see ``_assume``): every free symbol of a plain expression is a positive real (answers
-are lengths, speeds, counts: ``\\sqrt{a^2}`` = ``a``, ``(r^3)^{1/3}`` = ``r``); ``i`` is the imaginary
-unit; a free parameter of a general solution may be renamed (``k\\pi`` = ``n\\pi``, ``+ C`` = ``+ c``).
+Assumptions (see ``_align_symbols``): in plain expressions with a radical or fractional power, every
+free symbol is a positive real (lengths, speeds, radii: ``\\sqrt{a^2}`` = ``a``, ``(r^3)^{1/3}`` = ``r``;
+never with ``|x|``, so ``|x|`` != ``x``); ``i`` is the imaginary unit; a free parameter of a general
+solution may be renamed (``k\\pi`` = ``n\\pi``, ``+ C`` = ``+ c``).
 math-verify's unit stripping is off: ``6m`` is ``6 m``, never ``6`` metres (units are stripped by
 ``fast.clean`` only after a number). The decimal policy of ``decimals`` covers irrational values here.
 
@@ -163,12 +164,23 @@ def _positive(expr: Basic) -> Basic:
     return expr.xreplace(mapping) if mapping else expr
 
 
+def _radical_without_abs(gold: Basic, pred: Basic) -> bool:
+    """A radical or fractional power on either side and no ``|x|``: where the positivity policy applies."""
+    from sympy import Abs, Pow
+
+    def radical(expr: Basic) -> bool:
+        return any(not p.exp.is_integer for p in expr.atoms(Pow))
+
+    return (radical(gold) or radical(pred)) and not (gold.has(Abs) or pred.has(Abs))
+
+
 def _align_symbols(gold: Basic, pred: Basic) -> tuple[Basic, Basic]:
     """(gold, pred) with symbols matched by name, a renamed free parameter matched, positive symbols.
 
     latex2sympy gives ``t`` ``real=True`` in one answer and ``real=False`` in another (e.g. when
     ``i`` appears in parentheses); such symbols never compare equal, so the names decide. Positive
-    symbols only for two plain expressions: an inequality over a positive ``x`` would collapse.
+    symbols only for two plain expressions with a radical and no ``|x|`` (an inequality over a positive
+    ``x`` would collapse, and ``|x|`` is not ``x``).
     """
     from sympy import Expr
 
@@ -177,7 +189,7 @@ def _align_symbols(gold: Basic, pred: Basic) -> tuple[Basic, Basic]:
         mapping = {sym: by_name[str(sym)] for sym in pred.free_symbols if str(sym) in by_name and by_name[str(sym)] != sym}
         pred = pred.xreplace(mapping) if mapping else pred
         pred = pred.xreplace(_renamed_parameter(gold, pred))
-        if isinstance(gold, Expr) and isinstance(pred, Expr):
+        if isinstance(gold, Expr) and isinstance(pred, Expr) and _radical_without_abs(gold, pred):
             return _positive(gold), _positive(pred)
         return gold, pred
     except Exception:  # noqa: BLE001 - strings, matrices without free_symbols
