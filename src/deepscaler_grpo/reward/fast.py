@@ -80,6 +80,7 @@ _UNIT_TAIL_RE = re.compile(
     r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?$",
     re.IGNORECASE,
 )
+_UNIT_HINT_RE = re.compile(r"\\(?:text|mathrm|mbox|rm)|\s[A-Za-z]")
 _SI = r"(?:[kMGmunμc]?(?:m|s|g|N|J|W|Pa|K|mol|A|V|Hz|eV|C|L|T|rad)|min|h|atm|bar|erg|ly|AU|pc)"
 _SI_POWER = r"(?:\s*\^\s*\{?\s*-?\s*\d\s*\}?)?"
 _SI_UNIT_TAIL_RE = re.compile(  # physics units in \text{}/\mathrm{} after a number: "\mathrm{~m s^{-1}}", "\text{kg}"
@@ -505,6 +506,8 @@ def list_verdict(pred: str, gold: str) -> bool | None:
 
 def unit_power(s: str) -> int | None:
     """1, 2 or 3 for a trailing unit (``\\text{ cm}``, ``\\text{ cm}^2``, ``square feet``, ``cubic units``), else None."""
+    if not _UNIT_HINT_RE.search(s):
+        return None  # no \text-like command and no spaced word: no unit (the hot path)
     match = _UNIT_TAIL_RE.search(s) or _SI_UNIT_TAIL_RE.search(s)
     if match is None:
         return None
@@ -525,10 +528,7 @@ def prepare(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> tuple[str,
     gold_c = clean(gold)
     if _DECIMAL_RE.fullmatch(gold_c) and _APPROX_RE.search(pred):
         pred = _APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
-    pred_c = clean(pred[: max_chars + 1])
-    if text_key(pred_c) == text_key(gold_c):
-        return True
-    return align_pair(pred_c, gold_c)
+    return align_pair(clean(pred[: max_chars + 1]), gold_c)  # equal text is caught first thing in ``decide``
 
 
 def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool | None:

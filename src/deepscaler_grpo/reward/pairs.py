@@ -22,6 +22,7 @@ from deepscaler_grpo.reward.forms import LIST_AND_RE, TEXT_RE, split_top_level
 
 _COLON_LABEL_RE = re.compile(r"([A-Za-z][A-Za-z ]*[A-Za-z])\s*:\s*(\S.*)")
 _WORD_LABEL_RE = re.compile(r"(.*[\d}])\s+([A-Za-z]{3,}(?:\s+[A-Za-z]+)*)")  # "40 apples", never "3xy"
+_WORD_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
 _FUNCTION_LABEL_RE = re.compile(r"[a-z]\([a-z]\)")
 _TEXT_AND_RE = re.compile(r"\\text\s*\{([^{}]*?[A-Za-z][^{}]*?)\s+(?:and|or)\s*\}")
 _PREFIX_TEXT_LABEL_RE = re.compile(r"\\text\s*\{\s*([A-Za-z][A-Za-z ]*?)\s*:?\s*\}\s*(.+)")  # "\text{width } 5"
@@ -105,8 +106,9 @@ def _same_function(p_labels: list, g_labels: list) -> bool:
 
 def align_labels(pred: str, gold: str) -> tuple[str, str] | bool | None:
     """The label policy of the module doc: the pair of value strings, False, or None (no labels)."""
-    if "=" not in pred + gold and ":" not in pred + gold and not re.search(r"[A-Za-z]{2}", pred + gold):
-        return None
+    both = pred + gold
+    if "=" not in both and ":" not in both and not _WORD_RE.search(both):
+        return None  # no "=", no ":", no word outside a command (\frac): no labels
     p_split, g_split = [split_label(i) for i in _items(pred)], [split_label(i) for i in _items(gold)]
     p_labels, g_labels = [label for label, _ in p_split], [label for label, _ in g_split]
     p_all, g_all = None not in p_labels, None not in g_labels
