@@ -110,8 +110,10 @@ def test_symbolic_grader_never_calls_parse_expr(monkeypatch: pytest.MonkeyPatch,
     for module in (sympy_parser, mv_parser, l2s):
         monkeypatch.setattr(module, "parse_expr", spy)
     preds = _payloads(tmp_path / "PWNED") + ["1/2", "x^2+1", "(1,2)", "2x+3=5", "3 apples", "f(x)=2", "2\\le x"]
+    # the issue-12 paths too: decimal policy, imaginary unit, positive symbols, renamed parameters
+    preds += ["0.866", "i(2-i)", "\\sqrt{a^2}", "\\frac{\\pi}{6}+k\\pi", "1.41421356", "6m"]
     for pred in preds:
-        symbolic_equal(pred, ["x^2+1", "1/2"])
+        symbolic_equal(pred, ["x^2+1", "1/2", "\\frac{\\sqrt{3}}{2}", "\\frac{\\pi}{6}+n\\pi", "a"], decimal_digits=3)
     assert calls, "the spy should see the number tokens"
     assert all(re.fullmatch(r"[\d.]+(?:[eE][+-]?\d+)?", text) for text in calls), calls
     assert not (tmp_path / "PWNED").exists()
