@@ -42,6 +42,10 @@ VARIABLES_ARE_NOT_UNITS = both_ways([  # false positive: m is a variable unless 
     ("4h", "4", False),
     ("6 \\text{ m}", "6", True),
     ("6 \\text{ m}", "6\\,\\text{m}", True),
+    ("6 \\mathrm{~m}", "6m", True),  # the other side agrees that m is a unit
+    ("6 \\mathrm{~m}", "7m", False),
+    ("6 \\text{ m}^2", "6m^2", True),
+    ("6 \\text{ m}", "6n", False),
     ("m^2 - 1", "(m-1)(m+1)", True),
     ("m^2 - 1", "m^2", False),
     ("\\frac{1}{2}", "\\frac{1}{2}ab", False),  # letters glued to a number are variables, not a label

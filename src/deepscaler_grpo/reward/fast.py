@@ -504,31 +504,41 @@ def list_verdict(pred: str, gold: str) -> bool | None:
     return all(numbers_equal(p, g) for p, g in zip(p_nums, g_nums))
 
 
-def unit_power(s: str) -> int | None:
-    """1, 2 or 3 for a trailing unit (``\\text{ cm}``, ``\\text{ cm}^2``, ``square feet``, ``cubic units``), else None."""
+def unit_tail(s: str) -> tuple[str, int] | None:
+    """(unit letters, power 1/2/3) of a trailing unit (``\\text{ cm}^2``, ``\\mathrm{~m}``, ``square feet``), else None."""
     if not _UNIT_HINT_RE.search(s):
         return None  # no \text-like command and no spaced word: no unit (the hot path)
+    s = s.replace("~", " ")  # \mathrm{~m}: a spacing tie
     match = _UNIT_TAIL_RE.search(s) or _SI_UNIT_TAIL_RE.search(s)
     if match is None:
         return None
     tail = match.group(0).lower()
-    if re.search(r"\^\s*\{?\s*3|cubic", tail):
-        return 3
-    return 2 if re.search(r"\^\s*\{?\s*2|square|sq\b", tail) else 1
+    power = 3 if re.search(r"\^\s*\{?\s*3|cubic", tail) else 2 if re.search(r"\^\s*\{?\s*2|square|sq\b", tail) else 1
+    return re.sub(r"\\[a-z]+|[^a-z]", "", tail), power
+
+
+def _glued_as_other(s: str, unit: tuple[str, int] | None) -> str:
+    """``4m`` -> ``4`` when the other side wrote the unit ``\\mathrm{~m}``: the other side agrees it is a unit."""
+    if unit is None or not unit[0].isalpha() or len(unit[0]) > 6:
+        return s
+    return re.sub(r"(?<=[\d}])\s*" + unit[0] + r"(?:\^\{?[23]\}?)?$", "", s)
 
 
 def prepare(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> tuple[str, str] | bool:
     """The cleaned (pred, gold) pair both graders compare (``clean`` + ``pairs.align_pair``), or a verdict.
 
-    Units are stripped, not compared, but both sides giving units of other powers disagree (cm^2 vs cm^3).
+    Units are stripped, not compared, but both sides giving units of other powers disagree (cm^2 vs cm^3);
+    a letter glued to a number is a unit only when the other side writes that unit (``4m`` vs ``4 \\mathrm{~m}``).
     """
-    powers = (unit_power(pred[:max_chars].strip().strip("$")), unit_power(gold.strip().strip("$")))
-    if None not in powers and powers[0] != powers[1]:
+    pred = pred[:max_chars + 1]
+    units = (unit_tail(pred.strip().strip("$")), unit_tail(gold.strip().strip("$")))
+    if None not in units and units[0][1] != units[1][1]:  # type: ignore[index]
         return False
+    pred, gold = _glued_as_other(pred.strip(), units[1]), _glued_as_other(gold.strip(), units[0])
     gold_c = clean(gold)
     if _DECIMAL_RE.fullmatch(gold_c) and _APPROX_RE.search(pred):
         pred = _APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
-    return align_pair(clean(pred[: max_chars + 1]), gold_c)  # equal text is caught first thing in ``decide``
+    return align_pair(clean(pred), gold_c)  # equal text is caught first thing in ``decide``
 
 
 def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool | None:
