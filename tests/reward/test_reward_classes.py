@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from deepscaler_grpo.reward import check, verify
+from deepscaler_grpo.reward import check, compute_score, verify
 from deepscaler_grpo.reward.decimals import decimal_digits, set_decimal_digits
 
 
@@ -364,3 +364,19 @@ def test_strict_decimal_policy_is_configurable(gold: str, pred: str) -> None:
 def test_decimal_digits_must_be_non_negative() -> None:
     with pytest.raises(ValueError):
         set_decimal_digits(-1)
+
+
+@pytest.mark.parametrize(
+    ("gold", "response", "expected"),
+    [
+        ("2, 3", "Both work: $\\boxed{2}$ and $\\boxed{3}$.", True),
+        ("2, 3", "Both work: $\\boxed{3}$ and $\\boxed{2}$.", True),
+        ("2, 3", "Both work: $\\boxed{2}$ and $\\boxed{4}$.", False),
+        ("2", "Both work: $\\boxed{2}$ and $\\boxed{3}$.", False),  # a hedge is not the answer
+        ("(1, 2)", "$\\boxed{1}$, $\\boxed{2}$", True),  # in order, as a bare list against a tuple
+        ("(1, 2)", "$\\boxed{2}$, $\\boxed{1}$", False),
+    ],
+)
+def test_adjacent_boxes_are_one_list(gold: str, response: str, expected: bool) -> None:
+    assert compute_score("x", response, gold)["acc"] is expected
+

@@ -20,6 +20,8 @@ _LEAD_IN_RE = re.compile(
 )
 _QUALIFIER_RE = re.compile(r"\s*,?\s*(?:where|with|for|if|when|such that)\b", re.IGNORECASE)
 _INLINE_MATH_RE = re.compile(r"\$([^$]+)\$")
+MAX_BOXES = 8
+_GAP_NOISE_RE = re.compile(r"\$|\\[()\[\]]|\\q?quad|\\text\s*\{\s*(?:,?\s*(?:and|or)\s*)?\}|\\[,;: ]")
 MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
 
@@ -55,32 +57,56 @@ def _balanced_group(text: str, open_at: int) -> tuple[str, int] | None:
     return None
 
 
-def _boxed_argument(text: str, start: int, command: str) -> str | None:
-    """Argument of the box command at ``start``: ``\\boxed{...}`` or ``\\boxed 5``."""
+def _boxed_argument(text: str, start: int, command: str) -> tuple[str, int] | None:
+    """(argument, end index) of the box command at ``start``: ``\\boxed{...}`` or ``\\boxed 5``."""
     i = start + len(command)
     while i < len(text) and text[i] == " ":
         i += 1
     if i < len(text) and text[i] == "{":
-        group = _balanced_group(text, i)
-        return group[0] if group else None
+        return _balanced_group(text, i)
     if i > start + len(command) and i < len(text):  # "\boxed 5": the next token
         token = text[i:].split(None, 1)[0] if text[i:].split() else ""
-        return token.rstrip("$.,") or None
+        return (token.rstrip("$.,"), i + len(token)) if token.rstrip("$.,") else None
     return None
+
+
+def _boxes_from_the_end(text: str, limit: int = MAX_BOXES) -> list[tuple[int, int, str]]:
+    """(start, end, content) of the last ``limit`` box commands, last first (a bounded number of scans)."""
+    boxes: list[tuple[int, int, str]] = []
+    stop = len(text)
+    while len(boxes) < limit:
+        start, command = max((text.rfind(cmd, 0, stop), cmd) for cmd in BOX_COMMANDS)
+        if start < 0:
+            break
+        stop = start
+        if text[start + len(command) : start + len(command) + 1].isalpha():
+            continue  # "\boxedx" is another command
+        argument = _boxed_argument(text, start, command)
+        if argument is not None:
+            boxes.append((start, argument[1], argument[0]))
+    return boxes
+
+
+def _joiner_gap(gap: str) -> bool:
+    """Only math delimiters, spacing, commas and and/or between two boxes: one list answer."""
+    return _only_joiners(_GAP_NOISE_RE.sub(" ", gap))
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` or ``\\fbox{...}`` with balanced braces, or None."""
-    candidates = sorted(
-        ((text.rfind(cmd), cmd) for cmd in BOX_COMMANDS if text.rfind(cmd) >= 0), reverse=True
-    )
-    for start, command in candidates:
-        # Skip a following letter ("\boxedx" is another command).
-        nxt = text[start + len(command) : start + len(command) + 1]
-        if nxt.isalpha():
-            continue
-        return _boxed_argument(text, start, command)
-    return None
+    """Content of the last ``\\boxed{...}`` or ``\\fbox{...}`` with balanced braces, or None.
+
+    Boxes right before it, separated only by commas / and / or (``$\\boxed{2}$ and $\\boxed{3}$``), make
+    one list answer with it: ``2, 3``.
+    """
+    boxes = _boxes_from_the_end(text)
+    if not boxes:
+        return None
+    run = [boxes[0]]
+    for box in boxes[1:]:
+        if box[1] > run[-1][0] or not _joiner_gap(text[box[1] : run[-1][0]]):
+            break  # nested in the next box, or wording between them
+        run.append(box)
+    return ", ".join(content.strip() for _, _, content in reversed(run)) if len(run) > 1 else run[0][2]
 
 
 def _strip_delimiters(content: str) -> str:
