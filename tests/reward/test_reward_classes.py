@@ -335,6 +335,10 @@ DECIMALS = [  # decimal policy, default 3 significant digits (``decimals`` modul
     ("\\frac{1}{3}", "33.4\\%", False),
     ("\\frac{1}{3}", "33\\%", False),  # an integer percent is exact
     ("33.3\\%", "\\frac{1}{3}", True),
+    ("\\frac{1}{3}, \\frac{2}{3}", "0.667, 0.333", True),  # inside lists and tuples too
+    ("\\frac{1}{3}, \\frac{2}{3}", "0.333, 0.666", False),
+    ("(\\frac{1}{3}, 2)", "(0.333, 2)", True),
+    ("(\\frac{1}{3}, 2)", "(2, 0.333)", False),
     ("0.3", "\\frac{1}{3}", False),  # a 1-digit gold is too coarse to accept an exact answer
     ("\\frac{3}{16}", "0.188", False),  # a terminating value is compared exactly
     ("\\frac{3}{16}", "0.1875", True),

@@ -466,15 +466,24 @@ def bracketed(s: str) -> tuple[str, str, str]:
     return "", s, ""
 
 
-def _element_numbers(items: list[str]) -> list[Number] | None:
-    values = [parse_number(strip_assignment(clean(item))) for item in items]
-    return None if any(v is None for v in values) else values  # type: ignore[return-value]
+Element = tuple[str, Number]  # (cleaned text, value) of a list item
 
 
-def _same_multiset(pred: list[Number], gold: list[Number]) -> bool:
+def _element_numbers(items: list[str]) -> list[Element] | None:
+    texts = [strip_assignment(clean(item)) for item in items]
+    values = [parse_number(text) for text in texts]
+    return None if any(v is None for v in values) else list(zip(texts, values))  # type: ignore[arg-type]
+
+
+def _elements_equal(pred: Element, gold: Element) -> bool:
+    """Exact equality, or the decimal policy (``0.333`` for ``\\frac13`` inside a list too)."""
+    return numbers_equal(pred[1], gold[1]) or rounded_decimal_equal(pred[0], gold[0], pred[1], gold[1])
+
+
+def _same_multiset(pred: list[Element], gold: list[Element]) -> bool:
     remaining = list(gold)
     for value in pred:
-        match = next((i for i, g in enumerate(remaining) if numbers_equal(value, g)), None)
+        match = next((i for i, g in enumerate(remaining) if _elements_equal(value, g)), None)
         if match is None:
             return False
         remaining.pop(match)
@@ -501,7 +510,7 @@ def list_verdict(pred: str, gold: str) -> bool | None:
         return None  # tuple vs bare list: leave it to the symbolic grader
     if (p_open, p_close) != (g_open, g_close) or len(p_nums) != len(g_nums):
         return False
-    return all(numbers_equal(p, g) for p, g in zip(p_nums, g_nums))
+    return all(_elements_equal(p, g) for p, g in zip(p_nums, g_nums))
 
 
 def unit_tail(s: str) -> tuple[str, int] | None:
