@@ -339,6 +339,12 @@ DECIMALS = [  # decimal policy, default 3 significant digits (``decimals`` modul
     ("\\frac{1}{3}, \\frac{2}{3}", "0.333, 0.666", False),
     ("(\\frac{1}{3}, 2)", "(0.333, 2)", True),
     ("(\\frac{1}{3}, 2)", "(2, 0.333)", False),
+    ("\\sqrt{2}, -\\sqrt{2}", "-1.414, 1.414", True),  # irrational items: in the worker
+    ("\\sqrt{2}, -\\sqrt{2}", "1.414, -1.415", False),
+    ("(\\sqrt{2}, 1)", "(1.414, 1)", True),
+    ("(\\sqrt{2}, 1)", "(1, 1.414)", False),
+    ("1.41, 2", "\\sqrt{2}, 2", True),
+    ("1.41, 2", "\\sqrt{3}, 2", False),
     ("0.3", "\\frac{1}{3}", False),  # a 1-digit gold is too coarse to accept an exact answer
     ("\\frac{3}{16}", "0.188", False),  # a terminating value is compared exactly
     ("\\frac{3}{16}", "0.1875", True),

@@ -36,6 +36,7 @@ MAX_NUMBER_DIGITS = 200
 _BIG_EXPONENT_RE = re.compile(r"\^\s*\{?\s*[+-]?\s*\d{4,}")  # 2^{10000}: big integer arithmetic
 _TOWER_RE = re.compile(r"\^\s*\{[^{}]*\d\s*\^")  # 10^{10^{10}}
 _BIG_FACTORIAL_RE = re.compile(r"\d{4,}\s*!|\\(?:Gamma|binom)\s*\{?\s*\d{5,}")
+_INTEGER_RE = re.compile(r"[+-]?\d{1,60}")
 _LONG_NUMBER_RE = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}")
 
 
@@ -221,12 +222,53 @@ def _unreliable(expr: Basic) -> bool:
         return False
 
 
+def _number_matches(text: str, exact: Basic) -> bool:
+    """One decimal or integer item (regex-checked text) against one exact value: equal, or the decimal policy."""
+    from fractions import Fraction
+
+    if getattr(exact, "is_Rational", False):
+        return Fraction(text) == Fraction(int(exact.p), int(exact.q))
+    return _approximates(text, exact)
+
+
+def _decimal_items(text: str) -> tuple[list[str], bool] | None:
+    """(items, ordered) of ``0.333, 1.414`` / ``(0.333, 2)``: plain numbers with at least one decimal, else None."""
+    text = text.strip()
+    ordered = text[:1] + text[-1:] == "()"
+    items = [item.strip() for item in (text[1:-1] if ordered else text).split(",")]
+    numbers = all(PLAIN_DECIMAL_RE.fullmatch(i) or _INTEGER_RE.fullmatch(i) for i in items)
+    return (items, ordered) if numbers and any(PLAIN_DECIMAL_RE.fullmatch(i) for i in items) else None
+
+
+def _decimal_list(text: str, exact: Basic) -> bool:
+    """The decimal policy item by item: a list against a set (any order), a tuple against a tuple (in order)."""
+    from sympy import FiniteSet, Tuple
+
+    parsed = _decimal_items(text)
+    if parsed is None or len(parsed[0]) < 2:
+        return False
+    items, ordered = parsed
+    values = list(exact.args) if isinstance(exact, (FiniteSet, Tuple)) and ordered == isinstance(exact, Tuple) else []
+    if len(values) != len(items):
+        return False
+    if ordered:
+        return all(_number_matches(i, v) for i, v in zip(items, values))
+    for item in items:
+        match = next((v for v in values if _number_matches(item, v)), None)
+        if match is None:
+            return False
+        values.remove(match)
+    return True
+
+
 def _decimal_policy(pred: str, parsed_pred: list, gold: str, parsed_gold: list) -> bool:
-    """A plain decimal on one side, an irrational number on the other (rationals are decided in ``fast``)."""
+    """A plain decimal (or a list of them) on one side, irrational numbers on the other (see ``decimals``)."""
     if PLAIN_DECIMAL_RE.fullmatch(pred.strip()) and not PLAIN_DECIMAL_RE.fullmatch(gold.strip()):
         return _approximates(pred.strip(), parsed_gold[0])
     if PLAIN_DECIMAL_RE.fullmatch(gold.strip()) and not PLAIN_DECIMAL_RE.fullmatch(pred.strip()):
         return _approximates(gold.strip(), parsed_pred[0])
+    if "," in pred + gold:
+        return _decimal_list(pred, parsed_gold[0]) or _decimal_list(gold, parsed_pred[0])
     return False
 
 
