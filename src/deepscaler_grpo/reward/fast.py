@@ -8,9 +8,12 @@ symbolic grader. It covers the bulk of math answers: integers (``1,234``, ``+5``
 (``0.\\overline{3}``), scientific notation (``4.4\\times 10^7``, ``4.4e7``), percent, degrees,
 units, ``x = 3``, multiple-choice letters, and comma lists / tuples / sets / intervals of those.
 
-Every comparison is exact: ``123456788`` never equals ``123456789`` and ``0.333`` never equals
-``1/3``; a short decimal never equals an irrational gold (``0.866`` is not ``\\frac{\\sqrt3}{2}``).
-Inputs are bounded (``max_chars``) before any regex or integer conversion.
+Every comparison is exact (``123456788`` never equals ``123456789``) except under the decimal
+policy of ``decimals``: a plain decimal with enough significant digits equals a non-terminating
+exact value rounded at its precision (``0.333`` = ``1/3``; ``0.33`` and ``0.334`` are not).
+Before comparing, ``clean`` applies the answer-form rewrites of ``forms`` and ``prepare`` the pair
+rewrites of ``pairs`` (labels, function arguments, glued units). Inputs are bounded (``max_chars``)
+before any regex or integer conversion.
 
 Policies (one direction each, gold first):
 
@@ -20,10 +23,13 @@ Policies (one direction each, gold first):
   (gold ``\\frac14`` rejects ``0.25\\%``).
 - degrees: the sign is optional on either side (``90^\\circ`` == ``90`` == ``90°`` ==
   ``90^\\circ\\text{C}``); degrees never equal radians (``90^\\circ`` is not ``\\frac{\\pi}{2}``),
-  since MATH-style questions fix the unit.
+  since MATH-style questions fix the unit (inside a trigonometric function they are radians: ``forms``).
+- units: stripped after a number (``5 \\text{ cm}``, ``2.5 \\mathrm{~m\\,s^{-1}}``), never after a
+  variable; when both sides give a unit, its powers must agree (``cm^2`` is not ``cm^3``).
 - ratios ``a:b(:c...)`` of numbers: equal to a proportional ratio (``1:2`` == ``2:4``); a two-part
   ratio also equals its quotient (``1:2`` == ``\\frac12``); longer ratios equal no single number
-  (``1:2:3`` is not ``\\frac16``). Clock times (``3:30``, ``10:05 p.m.``) only equal the same time.
+  (``1:2:3`` is not ``\\frac16``). Clock times (``3:30``, ``10:05 p.m.``, ``20:34:00``) only equal the
+  same time.
 - base subscripts: gold ``1011_2`` accepts ``1011_{2}``, ``(1011)_2`` and the bare digits ``1011``,
   never another base (``1011_3``) nor the decimal value (``11``): the question asks for base 2.
 - a single number in parentheses is the number (``\\textbf{(051)}`` == ``51``).
