@@ -26,6 +26,7 @@ _MAX_DIGITS = 60  # longer decimals are compared exactly
 
 
 def _from_env() -> int:
+    """$DEEPSCALER_VERIFIER_DECIMAL_DIGITS, else the default."""
     value = os.environ.get("DEEPSCALER_VERIFIER_DECIMAL_DIGITS", "")
     return int(value) if value.isdigit() else DEFAULT_DECIMAL_DIGITS
 

@@ -476,6 +476,7 @@ Element = tuple[str, Number]  # (cleaned text, value) of a list item
 
 
 def _element_numbers(items: list[str]) -> list[Element] | None:
+    """(text, value) of every item, or None when one of them is not a plain number."""
     texts = [strip_assignment(clean(item)) for item in items]
     values = [parse_number(text) for text in texts]
     return None if any(v is None for v in values) else list(zip(texts, values))  # type: ignore[arg-type]

@@ -162,6 +162,7 @@ _OPENING = {")": "(", "]": "["}
 
 
 def _bound(text: str) -> str | None:
+    """An interval endpoint: numbers, fractions, radicals, pi, infinity; None when it has a variable."""
     text = text.strip()
     return text if text and _BOUND_RE.fullmatch(text) and text.count("{") == text.count("}") else None
 

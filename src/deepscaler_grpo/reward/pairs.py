@@ -78,6 +78,7 @@ def _items(s: str) -> list[str]:
 
 
 def _joined(values: list[str], ordered: bool) -> str:
+    """One value as is; several as a tuple when the gold's labels order them, else as a bare list."""
     if len(values) == 1:
         return values[0]
     return "(" + ", ".join(values) + ")" if ordered else ", ".join(values)

@@ -170,6 +170,7 @@ def _radical_without_abs(gold: Basic, pred: Basic) -> bool:
     from sympy import Abs, Pow
 
     def radical(expr: Basic) -> bool:
+        """A power whose exponent is not an integer (sqrt, cube root, x^{3/2})."""
         return any(not p.exp.is_integer for p in expr.atoms(Pow))
 
     return (radical(gold) or radical(pred)) and not (gold.has(Abs) or pred.has(Abs))
