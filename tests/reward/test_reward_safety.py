@@ -48,6 +48,16 @@ def test_hostile_answers_return_within_the_bound(pred: str) -> None:
     assert elapsed < TIMEOUT_S + SLACK_S
 
 
+@pytest.mark.parametrize("pred", ["(x+y+z+1)^{40}", "\\sqrt{2}^{\\sqrt{2}^{\\sqrt{2}^{99}}}", "9" * 300 + ".5", "0." + "3" * 5000])
+def test_decimal_policy_paths_are_bounded(pred: str) -> None:
+    """A decimal gold makes the worker evaluate the answer numerically: still under the hard limit."""
+    get_pool().warm_up()
+    start = time.monotonic()
+    result = compute_score("x", f"<answer>{pred}</answer>", "0.866", timeout_s=TIMEOUT_S)
+    assert result["acc"] is False
+    assert time.monotonic() - start < TIMEOUT_S + SLACK_S
+
+
 def test_slow_symbolic_work_is_killed_and_the_worker_replaced() -> None:
     pool = get_pool()
     pool.warm_up()
