@@ -11,7 +11,8 @@ False. Policies (gold first):
   (``x = 1, x = 2``) and indexed names (``x_1 = 2, x_2 = 3``, roots) are no order: the values are a list.
 - function arguments: ``f(t) = t^2`` = ``f(x) = x^2`` when each side names one argument letter.
 - glued units: ``10weeks`` / ``5cm^2`` = ``10`` / ``5`` when the other side is a plain number; a single
-  letter is never a unit here (``6m`` is 6 times m, not 6 metres).
+  letter is never a unit here (``6m`` is 6 times m, not 6 metres), unless the other side writes that
+  unit (``6 \\mathrm{~m}``: ``fast.prepare``).
 """
 
 from __future__ import annotations
@@ -98,11 +99,12 @@ def _gold_spelling(label: str, gold_labels: list[str]) -> str:
     return fits.pop() if len(fits) == 1 else label
 
 
-def _same_function(p_labels: list, g_labels: list) -> bool:
+def _same_function(p_labels: list[str], g_labels: list[str]) -> bool:
     """``y = x^2`` against ``f(x) = x^2``: one item, ``y`` on one side and a function of one letter on the other."""
     if len(p_labels) != 1 or len(g_labels) != 1:
         return False
-    return {p_labels[0], g_labels[0]} & {"y"} != set() and any(_FUNCTION_LABEL_RE.fullmatch(x) for x in p_labels + g_labels)
+    pair = {p_labels[0], g_labels[0]}
+    return "y" in pair and any(_FUNCTION_LABEL_RE.fullmatch(label) for label in pair)
 
 
 def align_labels(pred: str, gold: str) -> tuple[str, str] | bool | None:
@@ -120,7 +122,7 @@ def align_labels(pred: str, gold: str) -> tuple[str, str] | bool | None:
     p_values, g_values = [v for _, v in p_split], [v for _, v in g_split]
     ordered = g_all and len(set(g_labels)) == len(g_labels) and not _indexed(g_labels)  # type: ignore[arg-type]
     if p_all and g_all:
-        if _same_function(p_labels, g_labels):
+        if _same_function(p_labels, g_labels):  # type: ignore[arg-type]
             return p_values[0], g_values[0]
         matched = _values_by_gold_label(p_labels, p_values, g_labels, ordered)  # type: ignore[arg-type]
         if matched is None:
