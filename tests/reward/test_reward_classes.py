@@ -87,6 +87,10 @@ REGIONS = both_ways([
     ("(-\\infty, \\infty)", "\\mathbb{R}", True),
     ("(-\\infty, \\infty)", "x \\in \\mathbb{R}", True),
     ("(-\\infty, \\infty)", "(0, \\infty)", False),
+    ("(1, 3]", "x > 1 \\text{ and } x \\le 3", True),  # a lower and an upper bound joined by "and"
+    ("(1, 3]", "x \\le 3 \\land x > 1", True),
+    ("(1, 3]", "x > 1 \\text{ and } x < 3", False),
+    ("(1, 3]", "x > 1 \\text{ and } x > 3", False),
     ("t(0, 4]", "(0, 4]", True),  # a gold whose "t \\in" lost its \\in
     ("t(0, 4]", "0 < t \\le 4", True),
     ("t(0, 4]", "(0, 4)", False),

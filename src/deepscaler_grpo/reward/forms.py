@@ -9,7 +9,7 @@ Each rewrite is one class of answer, bounded regexes on text already cut to ``MA
 - degrees inside trigonometric arguments: ``\\sin(90^\\circ - x)`` -> ``\\sin(\\frac{90\\pi}{180} - x)``;
 - vectors: a one-column or one-row ``pmatrix``/``bmatrix`` is the tuple of its entries;
 - ``\\ldots``: ``\\dots``, ``\\cdots``, ``...`` are one pattern marker;
-- regions: one-variable inequalities and their unions (``or``, ``\\text{ or }``, ``\\lor``, ``\\cup``),
+- regions: one-variable inequalities, a lower and an upper bound joined by ``and``, their unions (``or``, ``\\text{ or }``, ``\\lor``, ``\\cup``),
   set-builder notation ``\\{x \\mid 1 < x < 3\\}`` / ``\\{x : ...\\}`` and ``x \\in [a, b)`` -> intervals
   (``x < 1 \\text{ or } x > 2`` -> ``(-\\infty, 1) \\cup (2, \\infty)``); bounds must be free of letters;
 - solutions named by a tuple, ``(x, y) = (1, 2) \\text{ or } (2, 1)`` -> ``(1, 2), (2, 1)``;
@@ -148,6 +148,8 @@ _SET_BUILDER_RE = re.compile(
 )
 _IN_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
 _LOST_IN_RE = re.compile(r"[A-Za-z]\s*(([(\[])[^()\[\]]*,[^()\[\]]*[)\]])")
+_AND_RE = re.compile(r"\s*(?:\\text\{\s*and\s*\}|\\land(?![A-Za-z])|\\wedge(?![A-Za-z])|(?<![A-Za-z])and(?![A-Za-z]))\s*")
+_INTERVAL_PARTS_RE = re.compile(r"([(\[])(.*), (.*)([)\]])")
 _REALS_RE = re.compile(r"(?:[A-Za-z]\s*\\in\s*)?\\mathbb\s*\{?R\}?|\\text\{\s*all real numbers\s*\}")
 _INTEGER_QUALIFIER_RE = re.compile(  # ", k \in \mathbb{Z}", "(n \in \mathbb{Z})", "\text{ for any integer } k"
     r",?\s*(?:\\text\{[^{}]*\}\s*)?\(?\s*[A-Za-z]\s*\\in\s*\\mathbb\s*\{?Z\}?\s*\)?\s*$"
@@ -194,6 +196,19 @@ def _interval(piece: str, variable: list[str]) -> str | None:
     return f"{_OPENING[low[1]]}{low[0]}, {high[0]}{high[1]}"
 
 
+def _conjunction(piece: str, variable: list[str]) -> str | None:
+    """``x > 1 \\text{ and } x \\le 3`` -> ``(1, 3]``: one lower and one upper bound; a single inequality as is."""
+    parts = [_interval(part, variable) for part in _AND_RE.split(piece)]
+    if len(parts) == 1 or None in parts:
+        return parts[0] if len(parts) == 1 else None
+    bounds = [_INTERVAL_PARTS_RE.fullmatch(part) for part in parts]  # type: ignore[arg-type]
+    lows = [b for b in bounds if b and b.group(2) != "-\\infty"]
+    highs = [b for b in bounds if b and b.group(3) != "\\infty"]
+    if len(parts) != 2 or len(lows) != 1 or len(highs) != 1 or lows[0] is highs[0]:
+        return None  # two lower bounds would need comparing: leave it to the symbolic grader
+    return f"{lows[0].group(1)}{lows[0].group(2)}, {highs[0].group(3)}{highs[0].group(4)}"
+
+
 def region(s: str) -> str:
     """Inequalities, their unions and set-builder sets over one variable as intervals (module doc)."""
     if _REALS_RE.fullmatch(s.strip()):
@@ -208,7 +223,7 @@ def region(s: str) -> str:
     if not _REL_RE.search(inner) and not _IN_RE.match(inner.strip()):
         return s
     variable: list[str] = []
-    intervals = [_interval(piece, variable) for piece in _OR_RE.split(inner)]
+    intervals = [_conjunction(piece, variable) for piece in _OR_RE.split(inner)]
     if None in intervals or len(set(variable)) != 1 or (builder and variable[0] != builder.group(1)):
         return s
     return " \\cup ".join(intervals)  # type: ignore[arg-type]
