@@ -58,6 +58,30 @@ def test_decimal_policy_paths_are_bounded(pred: str) -> None:
     assert time.monotonic() - start < TIMEOUT_S + SLACK_S
 
 
+LONG_FORMS = [  # inputs near the fast path's length cap aimed at the issue-12 rewrites' regexes
+    "1 " * 999 + "!",
+    "1" * 500 + " " + "a " * 700 + "1",
+    "\\{x \\mid " + "1 < " * 400 + "\\}",
+    "x < 1 or " * 200,
+    "a" * 1000 + " : " + "b" * 900,
+    "\\angle " + "A " * 900 + "= 1",
+    "1 \\mathrm{" + "m s " * 450 + "}",
+    "x=1, " * 380,
+    "t(" + "1," * 900 + "]",
+]
+
+
+@pytest.mark.parametrize("pred", LONG_FORMS, ids=range(len(LONG_FORMS)))
+def test_rewrites_stay_fast_on_long_inputs(pred: str) -> None:
+    from deepscaler_grpo.reward.fast import fast_verdict
+
+    start = time.monotonic()
+    for gold in ("1", "40 \\text{ apples}, 60 \\text{ pears}", "(1, 3]"):
+        fast_verdict(pred[:2000], gold)
+        fast_verdict(gold, pred[:2000])
+    assert time.monotonic() - start < 1.0
+
+
 def test_slow_symbolic_work_is_killed_and_the_worker_replaced() -> None:
     pool = get_pool()
     pool.warm_up()
