@@ -171,6 +171,9 @@ LABELS_AGAINST_BARE_VALUES = [  # one way: a labelled gold fixes the order, a ba
     ("\\text{width } 5, \\text{length } 8", "5, 8", True),
     ("\\text{width } 5, \\text{length } 8", "8, 5", False),
     ("\\text{width } 5, \\text{length } 8", "\\text{length } 8, \\text{width } 5", True),
+    ("5, 3", "\\text{length} = 5 \\text{ cm}, \\text{width} = 3 \\text{ cm}", True),  # label and unit
+    ("5, 3", "\\text{length} = 5 \\text{ cm}, \\text{width} = 4 \\text{ cm}", False),
+    ("5, 3", "\\text{length} = 3 \\text{ cm}, \\text{width} = 5 \\text{ cm}", True),  # a bare gold is a list
 ]
 
 SPELLINGS = both_ways([

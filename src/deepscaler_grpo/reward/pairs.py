@@ -21,15 +21,17 @@ import re
 
 from deepscaler_grpo.reward.forms import LIST_AND_RE, TEXT_RE, split_top_level
 
-_COLON_LABEL_RE = re.compile(r"([A-Za-z][A-Za-z ]*[A-Za-z])\s*:\s*(\S.*)")
+_COLON_LABEL_RE = re.compile(  # "Alice: 7", "\text{Minimum: } 1", "\text{Minimum}: 1"
+    r"(?:\\text\s*\{\s*)?([A-Za-z][A-Za-z ]*[A-Za-z])\s*\}?\s*:\s*\}?\s*(\S.*)"
+)
 _WORD_LABEL_RE = re.compile(r"(.*[\d}])\s+([A-Za-z]{3,}(?:\s+[A-Za-z]+)*)")  # "40 apples", never "3xy"
 _WORD_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
 _FUNCTION_LABEL_RE = re.compile(r"[a-z]\([a-z]\)")
 _TEXT_AND_RE = re.compile(r"\\text\s*\{([^{}]*?[A-Za-z][^{}]*?)\s+(?:and|or)\s*\}")
 _PREFIX_TEXT_LABEL_RE = re.compile(r"\\text\s*\{\s*([A-Za-z][A-Za-z ]*?)\s*:?\s*\}\s*(.+)")  # "\text{width } 5"
 _TEXT_LABEL_RE = re.compile(r"(.*[\d}])\s*\\text\s*\{\s*([A-Za-z][A-Za-z ]*?)\s*\}")  # "40 \text{ apples}"
-_LHS = (  # x, a_{\min}, T(3), E[X], \angle ABC, \overline{AB}, m\angle A, \sin A, |AB|
-    r"\\?[A-Za-z]+(?:_(?:\{[^{}]{1,20}\}|\w))?(?:\s*\([^()=]{1,12}\)|\s*\[[^\[\]=]{1,12}\])?"
+_LHS = (  # x, a_{\min}, T(3), E[X], \angle ABC, \overline{AB}, m\angle A, \sin A, |AB|, \text{length}
+    r"\\text\s*\{\s*[A-Za-z][A-Za-z ]*\}|\\?[A-Za-z]+(?:_(?:\{[^{}]{1,20}\}|\w))?(?:\s*\([^()=]{1,12}\)|\s*\[[^\[\]=]{1,12}\])?"
     r"|(?:m\s*)?\\(?:angle|overline|vec|hat|bar|widehat)\s*\{?\s*[A-Za-z](?:\s*[A-Za-z]){0,3}\s*\}?"
     r"|\\(?:sin|cos|tan|cot|sec|csc|ln|log)\s*\(?\s*\\?[A-Za-z]+\s*\)?|\|[A-Za-z]{1,4}\|"
 )
@@ -64,11 +66,10 @@ def split_label(item: str) -> tuple[str | None, str]:
     A word label follows a value without variables: after a space with 3+ letters, or in ``\\text{}``;
     ``2ab``, ``3 xy`` and ``\\frac{1}{2}ab`` are products of variables, not labelled numbers.
     """
-    plain = TEXT_RE.sub(r" \1 ", item).strip()
     for regex in (_COLON_LABEL_RE, _ASSIGN_LABEL_RE):
-        match = regex.fullmatch(plain)
-        if match:
-            return re.sub(r"\s+", "", match.group(1)).lower(), match.group(2).strip()
+        match = regex.fullmatch(item.strip())
+        if match:  # the value keeps its \text{} (a unit there is stripped later); the label loses it
+            return re.sub(r"\s+", "", TEXT_RE.sub(r"\1", match.group(1))).lower(), match.group(2).strip()
     return _word_label(item) or (None, item)
 
 
