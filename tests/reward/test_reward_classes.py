@@ -109,6 +109,10 @@ DOLLAR_SEPARATED_GOLDS = [  # olympiad golds: items in separate $..$ pieces
     (["$a=2$, $a=-6-4 \\sqrt{2}$"], "-6-4\\sqrt{2}, 2", True),
     (["$a=2$, $a=-6-4 \\sqrt{2}$"], "-6+4\\sqrt{2}, 2", False),
     (["$f(x)=a x+b$, where $b$ is an integer"], "f(x) = ax + b", True),
+    ("$69$,$84$", "84, 69", True),  # a plain string gold too
+    ("$69$,$84$", "84", False),
+    (["$f(n)=2n$, $g(n)=1$"], "f(x)=2x, g(x)=1", True),
+    (["$f(n)=2n$, $g(n)=1$"], "f(x)=2x, g(x)=2", False),
 ]
 
 FUNCTIONS_AND_LABELS = both_ways([
@@ -310,7 +314,7 @@ def test_class(gold: str, pred: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), DOLLAR_SEPARATED_GOLDS)
-def test_dollar_separated_golds(gold: list[str], pred: str, expected: bool) -> None:
+def test_dollar_separated_golds(gold: list[str] | str, pred: str, expected: bool) -> None:
     assert verify(pred, gold) is expected, check(pred, gold)
 
 
