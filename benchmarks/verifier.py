@@ -111,7 +111,8 @@ def equivalent_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
     out = [("identity", gold), ("spaces", gold.replace(",", ", ").replace("=", " = "))]
     if INT_RE.fullmatch(gold):
         value = int(gold)
-        out += [("trailing .0", f"{value}.0"), ("x= prefix", f"x = {value}"), ("text unit", f"{value} \\text{{ units}}")]
+        out += [("trailing .0", f"{value}.0"), ("x= prefix", f"x = {value}")]
+        out += [("text unit", f"{value} \\text{{ units}}")]
         out += [("leading +", f"+{value}")] if value > 0 else []
         out += [("thousands", f"{value:,}")] if abs(value) >= 1000 else []
         out += [("fraction form", f"\\frac{{{value * 2}}}{{2}}")]
@@ -178,7 +179,8 @@ def model_style_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]
         out += [("upper case text", gold[6:-1].upper()), ("lower case text", gold[6:-1].lower())]
     if gold.startswith("(") and gold.count(",") >= 1 and "\\cup" not in gold:
         out += [("thin spaces", gold.replace(",", ",\\,"))]
-    if re.search(r"[a-z]", gold) and top_level_terms(gold) and "=" not in gold and not re.search(r"\\(?:text|in)", gold):
+    plain_expression = "=" not in gold and not re.search(r"\\(?:text|in)", gold)
+    if re.search(r"[a-z]", gold) and top_level_terms(gold) and plain_expression:
         out += [("y = prefix", f"y = {gold}")]
     parts = _split_list(gold)
     if parts and not gold.startswith(("(", "[", "\\{")) and len(parts) <= 4 and "$" not in gold and "\\!" not in gold:
@@ -225,7 +227,8 @@ def top_level_terms(expr: str) -> list[str] | None:
     for i, ch in enumerate(expr):
         depth += ch in "([{"
         depth -= ch in ")]}"
-        if ch in "+-" and depth == 0 and cur.strip() and not expr[:i].rstrip().endswith(("\\cdot", "\\times", "e", "E")):
+        after_product = expr[:i].rstrip().endswith(("\\cdot", "\\times", "e", "E"))
+        if ch in "+-" and depth == 0 and cur.strip() and not after_product:
             terms.append(cur.strip())
             cur = ch
         else:

@@ -48,7 +48,9 @@ def test_hostile_answers_return_within_the_bound(pred: str) -> None:
     assert elapsed < TIMEOUT_S + SLACK_S
 
 
-@pytest.mark.parametrize("pred", ["(x+y+z+1)^{40}", "\\sqrt{2}^{\\sqrt{2}^{\\sqrt{2}^{99}}}", "9" * 300 + ".5", "0." + "3" * 5000])
+@pytest.mark.parametrize(
+    "pred", ["(x+y+z+1)^{40}", "\\sqrt{2}^{\\sqrt{2}^{\\sqrt{2}^{99}}}", "9" * 300 + ".5", "0." + "3" * 5000]
+)
 def test_decimal_policy_paths_are_bounded(pred: str) -> None:
     """A decimal gold makes the worker evaluate the answer numerically: still under the hard limit."""
     get_pool().warm_up()

@@ -97,7 +97,8 @@ _APPROX_PREFIX_RE = re.compile(r"^(?:\\approx|\\sim|\\simeq|≈)\s*")
 _APPROX_RE = re.compile(r"\\approx(?![A-Za-z])|≈")
 _DECIMAL_RE = re.compile(r"[+-]?\d*\.\d+")
 _ASSIGN_RE = re.compile(  # x =, E_1 =, a_{\min} =, f(x) =, T(3) =
-    r"^\s*(?:\\[A-Za-z]+|[A-Za-z]{1,3})(?:_(?:\{\\?[A-Za-z0-9]+\}|[A-Za-z0-9]))?(?:\s*\(\s*[A-Za-z0-9]{1,6}\s*\))?\s*=(?!=)"
+    r"^\s*(?:\\[A-Za-z]+|[A-Za-z]{1,3})(?:_(?:\{\\?[A-Za-z0-9]+\}|[A-Za-z0-9]))?"
+    r"(?:\s*\(\s*[A-Za-z0-9]{1,6}\s*\))?\s*=(?!=)"
 )
 _GOLD_CHOICE_RE = re.compile(r"(?:\\text\w*\s*\{)?\s*\(?\s*[A-E]\s*\)?\s*\}?")
 _CHOICE_RE = re.compile(r"^\(?\s*([A-E])\s*\)?(?:$|[\s.:)])")
@@ -121,7 +122,8 @@ _UNICODE = {"\u2212": "-", "\u2013": "-", "\u00d7": "\\times ", "\u00b7": "\\cdo
             "\u2228": "\\lor ", "\u222a": "\\cup ", "\u2208": "\\in ", "\u2229": "\\cap "}
 _UNICODE_SQRT_RE = re.compile(r"\u221a\s*(\([^()]*\)|\{[^{}]*\}|[\w.]+)")
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+     "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
 _EMPTY_WORDS = frozenset({"no solution", "no solutions", "no real solution", "no real solutions", "none",
                           "no such number", "no such numbers", "the empty set", "empty set", "\\{\\}", "{}"})
 _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}", "\\lbrace": "\\rbrace", "\\langle": "\\rangle"}
@@ -435,7 +437,8 @@ def base_verdict(pred: str, gold: str) -> bool | None:
         return False
     if pred_match.group(3) is not None:  # bare digits
         return pred_match.group(3).lower() == gold_match.group(1).lower()
-    return (pred_match.group(1).lower(), int(pred_match.group(2))) == (gold_match.group(1).lower(), int(gold_match.group(2)))
+    pred_key = (pred_match.group(1).lower(), int(pred_match.group(2)))
+    return pred_key == (gold_match.group(1).lower(), int(gold_match.group(2)))
 
 
 def ratio_verdict(pred: str, gold: str) -> bool | None:
@@ -521,7 +524,7 @@ def list_verdict(pred: str, gold: str) -> bool | None:
 
 
 def unit_tail(s: str) -> tuple[str, int] | None:
-    """(unit letters, power 1/2/3) of a trailing unit (``\\text{ cm}^2``, ``\\mathrm{~m}``, ``square feet``), else None."""
+    """(unit letters, power 1/2/3) of a trailing unit (``\\text{ cm}^2``, ``\\mathrm{~m}``, ``square feet``)."""
     if not _UNIT_HINT_RE.search(s):
         return None  # no \text-like command and no spaced word: no unit (the hot path)
     s = s.replace("~", " ")  # \mathrm{~m}: a spacing tie

@@ -9,7 +9,8 @@ Each rewrite is one class of answer, bounded regexes on text already cut to ``MA
 - degrees inside trigonometric arguments: ``\\sin(90^\\circ - x)`` -> ``\\sin(\\frac{90\\pi}{180} - x)``;
 - vectors: a one-column or one-row ``pmatrix``/``bmatrix`` is the tuple of its entries;
 - ``\\ldots``: ``\\dots``, ``\\cdots``, ``...`` are one pattern marker;
-- regions: one-variable inequalities, a lower and an upper bound joined by ``and``, their unions (``or``, ``\\text{ or }``, ``\\lor``, ``\\cup``),
+- regions: one-variable inequalities, a lower and an upper bound joined by ``and``, their unions (``or``,
+  ``\\text{ or }``, ``\\lor``, ``\\cup``),
   set-builder notation ``\\{x \\mid 1 < x < 3\\}`` / ``\\{x : ...\\}`` and ``x \\in [a, b)`` -> intervals
   (``x < 1 \\text{ or } x > 2`` -> ``(-\\infty, 1) \\cup (2, \\infty)``); bounds must be free of letters;
 - solutions named by a tuple, ``(x, y) = (1, 2) \\text{ or } (2, 1)`` -> ``(1, 2), (2, 1)``;
@@ -22,11 +23,15 @@ from __future__ import annotations
 
 import re
 
-TEXT_CMD = r"\\(?:text|textbf|textit|textrm|texttt|textsf|mbox|mathrm|mathit|mathbf|mathsf|boldsymbol|textnormal|operatorname)\s*"
+TEXT_CMD = (
+    r"\\(?:text|textbf|textit|textrm|texttt|textsf|mbox|mathrm|mathit|mathbf|mathsf|boldsymbol|textnormal|operatorname)\s*"
+)
 TEXT_RE = re.compile(TEXT_CMD + r"\{([^{}]*)\}")
 LIST_AND_RE = re.compile(r"(?:,?\s*\\text\{\s*,?\s*(?:and|or)\s*\}\s*|,?\s+(?:and|or)\s+|,\s*\\text\{\s*and\s*\}\s*)")
 _ORDINAL_WORDS = {w: str(i) for i, w in enumerate(
-    ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth"])}
+    ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+     "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth",
+     "nineteenth", "twentieth"])}
 _SUFFIX = r"(?:st|nd|rd|th)"
 _TEXT_SUFFIX = r"(?:\\(?:text|mathrm|textrm)\s*\{\s*" + _SUFFIX + r"\s*\}|\\rm\s*" + _SUFFIX + ")"
 _ORDINAL_RE = re.compile(  # the closing brace only with its opening one: "\text{12th}" keeps its own
@@ -43,7 +48,8 @@ _MIXED_RE = re.compile(r"^([+-]?\d+)\s+(?:\\frac\{(\d+)\}\{(\d+)\}|(\d+)/(\d+))$
 _FUNCTIONS = r"sin|cos|tan|cot|sec|csc|arcsin|arccos|arctan|sinh|cosh|tanh|ln|log|exp"
 _GREEK = r"\\(?:alpha|beta|gamma|theta|phi|varphi|psi|omega|tau|mu|lambda|pi)"
 _BARE_ARG_RE = re.compile(  # "\sin x^2" is sin(x^2): an argument followed by ^ or _ is left alone
-    r"\\(" + _FUNCTIONS + r")(?![A-Za-z])\s*(\^\s*\{?\s*\d\s*\}?)?(?:\s+|(?<=\d)|(?<=\})|(?=\\))([A-Za-z]|" + _GREEK + r")(?![A-Za-z^_{])"
+    r"\\(" + _FUNCTIONS + r")(?![A-Za-z])\s*(\^\s*\{?\s*\d\s*\}?)?(?:\s+|(?<=\d)|(?<=\})|(?=\\))"
+    r"([A-Za-z]|" + _GREEK + r")(?![A-Za-z^_{])"
 )
 _TRIG_RE = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![A-Za-z])")
 _TRIG_DEGREE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
@@ -116,8 +122,11 @@ def trig_degrees(s: str) -> str:
 
 
 def vector_as_tuple(s: str) -> str:
-    """A one-column or one-row ``pmatrix``/``bmatrix`` (or bracketed ``array``) -> ``(a, b, c)``; ``\\langle a, b\\rangle``
-    -> ``(a, b)``; other matrices unchanged (an ``array`` in brackets becomes a ``pmatrix``)."""
+    """A one-column or one-row ``pmatrix``/``bmatrix`` (or bracketed ``array``) -> ``(a, b, c)``.
+
+    ``\\langle a, b\\rangle`` -> ``(a, b)``; other matrices unchanged (an ``array`` in brackets becomes a
+    ``pmatrix``).
+    """
     if "\\begin{array}" in s:
         s = _ARRAY_CLOSE_RE.sub(r"\\end{pmatrix}", _ARRAY_OPEN_RE.sub(r"\\begin{pmatrix}", s))
     if s.startswith("\\langle") and s.endswith("\\rangle"):
@@ -142,13 +151,17 @@ def dots(s: str) -> str:
 
 
 _REL_RE = re.compile(r"(<|>|\\leq?(?![A-Za-z])|\\geq?(?![A-Za-z])|\\lt(?![A-Za-z])|\\gt(?![A-Za-z]))")
-_OR_RE = re.compile(r"\s*(?:\\text\{\s*or\s*\}|\\lor(?![A-Za-z])|\\vee(?![A-Za-z])|\\cup(?![A-Za-z])|(?<![A-Za-z])or(?![A-Za-z]))\s*")
+_OR_RE = re.compile(
+    r"\s*(?:\\text\{\s*or\s*\}|\\lor(?![A-Za-z])|\\vee(?![A-Za-z])|\\cup(?![A-Za-z])|(?<![A-Za-z])or(?![A-Za-z]))\s*"
+)
 _SET_BUILDER_RE = re.compile(
     r"\\\{\s*([A-Za-z])\s*(?:\\in\s*\\mathbb\s*\{?R\}?\s*)?(?:\\mid|\||:|\\colon)\s*(.+)\\\}", re.DOTALL
 )
 _IN_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
 _LOST_IN_RE = re.compile(r"[A-Za-z]\s*(([(\[])[^()\[\]]*,[^()\[\]]*[)\]])")
-_AND_RE = re.compile(r"\s*(?:\\text\{\s*and\s*\}|\\land(?![A-Za-z])|\\wedge(?![A-Za-z])|(?<![A-Za-z])and(?![A-Za-z]))\s*")
+_AND_RE = re.compile(
+    r"\s*(?:\\text\{\s*and\s*\}|\\land(?![A-Za-z])|\\wedge(?![A-Za-z])|(?<![A-Za-z])and(?![A-Za-z]))\s*"
+)
 _INTERVAL_PARTS_RE = re.compile(r"([(\[])(.*), (.*)([)\]])")
 _REALS_RE = re.compile(r"(?:[A-Za-z]\s*\\in\s*)?\\mathbb\s*\{?R\}?|\\text\{\s*all real numbers\s*\}")
 _INTEGER_QUALIFIER_RE = re.compile(  # ", k \in \mathbb{Z}", "(n \in \mathbb{Z})", "\text{ for any integer } k"

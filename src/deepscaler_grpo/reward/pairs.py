@@ -31,7 +31,8 @@ _TEXT_AND_RE = re.compile(r"\\text\s*\{([^{}]*?[A-Za-z][^{}]*?)\s+(?:and|or)\s*\
 _PREFIX_TEXT_LABEL_RE = re.compile(r"\\text\s*\{\s*([A-Za-z][A-Za-z ]*?)\s*:?\s*\}\s*(.+)")  # "\text{width } 5"
 _TEXT_LABEL_RE = re.compile(r"(.*[\d}])\s*\\text\s*\{\s*([A-Za-z][A-Za-z ]*?)\s*\}")  # "40 \text{ apples}"
 _LHS = (  # x, a_{\min}, T(3), E[X], \angle ABC, \overline{AB}, m\angle A, \sin A, |AB|, \text{length}
-    r"\\text\s*\{\s*[A-Za-z][A-Za-z ]*\}|\\?[A-Za-z]+(?:_(?:\{[^{}]{1,20}\}|\w))?(?:\s*\([^()=]{1,12}\)|\s*\[[^\[\]=]{1,12}\])?"
+    r"\\text\s*\{\s*[A-Za-z][A-Za-z ]*\}"
+    r"|\\?[A-Za-z]+(?:_(?:\{[^{}]{1,20}\}|\w))?(?:\s*\([^()=]{1,12}\)|\s*\[[^\[\]=]{1,12}\])?"
     r"|(?:m\s*)?\\(?:angle|overline|vec|hat|bar|widehat)\s*\{?\s*[A-Za-z](?:\s*[A-Za-z]){0,3}\s*\}?"
     r"|\\(?:sin|cos|tan|cot|sec|csc|ln|log)\s*\(?\s*\\?[A-Za-z]+\s*\)?|\|[A-Za-z]{1,4}\|"
 )
@@ -118,7 +119,8 @@ def align_labels(pred: str, gold: str) -> tuple[str, str] | bool | None:
     p_all, g_all = None not in p_labels, None not in g_labels
     if not (p_all or g_all) or (any(p_labels) and not p_all) or (any(g_labels) and not g_all):
         return None  # no labels, or only some items labelled
-    if (len(g_split) == 1 and len(p_split) > 1 and not g_all) or ("=" in pred and not p_all) or ("=" in gold and not g_all):
+    tuple_gold = len(g_split) == 1 and len(p_split) > 1 and not g_all
+    if tuple_gold or ("=" in pred and not p_all) or ("=" in gold and not g_all):
         return None  # a tuple gold against "a = 2, b = 3", or an equation: the symbolic grader reads both
     p_values, g_values = [v for _, v in p_split], [v for _, v in g_split]
     ordered = g_all and len(set(g_labels)) == len(g_labels) and not _indexed(g_labels)  # type: ignore[arg-type]
@@ -132,7 +134,9 @@ def align_labels(pred: str, gold: str) -> tuple[str, str] | bool | None:
     return _joined(p_values, ordered), _joined(g_values, ordered)
 
 
-def _values_by_gold_label(p_labels: list[str], p_values: list[str], g_labels: list[str], ordered: bool) -> list[str] | None:
+def _values_by_gold_label(
+    p_labels: list[str], p_values: list[str], g_labels: list[str], ordered: bool
+) -> list[str] | None:
     """The pred values in the gold's label order (as they are when labels repeat); None when the labels differ."""
     p_labels = [_gold_spelling(label, g_labels) for label in p_labels]
     if sorted(p_labels) != sorted(g_labels):

@@ -188,7 +188,7 @@ def _align_symbols(gold: Basic, pred: Basic) -> tuple[Basic, Basic]:
 
     try:
         by_name = {str(sym): sym for sym in gold.free_symbols}
-        mapping = {sym: by_name[str(sym)] for sym in pred.free_symbols if str(sym) in by_name and by_name[str(sym)] != sym}
+        mapping = {s: by_name[str(s)] for s in pred.free_symbols if str(s) in by_name and by_name[str(s)] != s}
         pred = pred.xreplace(mapping) if mapping else pred
         pred = pred.xreplace(_renamed_parameter(gold, pred))
         if isinstance(gold, Expr) and isinstance(pred, Expr) and _radical_without_abs(gold, pred):

@@ -51,7 +51,8 @@ def serve(stdin: TextIO, stdout: TextIO) -> None:
             request = json.loads(line)
             digits = request.get("decimals")
             golds = [str(g) for g in request["gold"]]
-            reply = {"ok": bool(symbolic_equal(str(request["pred"]), golds, digits if isinstance(digits, int) else None))}
+            digits = digits if isinstance(digits, int) else None
+            reply = {"ok": bool(symbolic_equal(str(request["pred"]), golds, digits))}
         except MemoryError:
             reply = {"ok": False, "error": "memory"}
         except Exception as exc:  # noqa: BLE001 - any failure is a wrong answer, never a crash
