@@ -84,6 +84,18 @@ def test_rewrites_stay_fast_on_long_inputs(pred: str) -> None:
     assert time.monotonic() - start < 1.0
 
 
+def test_several_symbolic_groups_share_one_time_limit() -> None:
+    """Golds that rewrite the answer differently make several worker calls: together under the limit."""
+    from deepscaler_grpo.reward.scoring import symbolic_check
+
+    get_pool().warm_up()
+    slow = "(x+y+z+w+1)^{30} = 0"
+    start = time.monotonic()
+    verdict = symbolic_check(((slow, ("x+3=0",)), (slow + " ", ("x+4=0",)), (slow + "  ", ("x+5=0",))), TIMEOUT_S)
+    assert verdict.correct is False and verdict.method == "timeout"
+    assert time.monotonic() - start < TIMEOUT_S + SLACK_S
+
+
 def test_slow_symbolic_work_is_killed_and_the_worker_replaced() -> None:
     pool = get_pool()
     pool.warm_up()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -111,11 +112,15 @@ def fast_check(pred: str | None, ground_truth: GroundTruth) -> Verdict | Pending
 
 
 def symbolic_check(pending: Pending, timeout_s: float) -> Verdict:
-    """Symbolic grading in a worker process (cached), group by group; never raises."""
+    """Symbolic grading in a worker process (cached), group by group, all within ``timeout_s``; never raises."""
     verdict = Verdict(False, "symbolic")
-    for pred, golds in pending:
+    deadline = time.monotonic() + float(timeout_s)
+    for index, (pred, golds) in enumerate(pending):
+        remaining = float(timeout_s) if index == 0 else round(deadline - time.monotonic(), 3)
+        if remaining <= 0:
+            return Verdict(False, "timeout")
         try:
-            verdict = _symbolic_cached(pred, golds, float(timeout_s), decimal_digits())
+            verdict = _symbolic_cached(pred, golds, remaining, decimal_digits())
         except _Undecided as exc:
             verdict = Verdict(False, str(exc))
         except Exception:  # noqa: BLE001 - the reward must never crash training
