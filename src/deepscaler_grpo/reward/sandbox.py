@@ -96,12 +96,13 @@ class Worker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line
 
-    def ask(self, pred: str, golds: list[str], timeout_s: float) -> dict | None:
+    def ask(self, pred: str, golds: list[str], timeout_s: float, decimals: int | None = None) -> dict | None:
         """Send one request; the reply dict, or None when it timed out or the worker died."""
         assert self.proc.stdin is not None
         deadline = time.monotonic() + timeout_s
+        request = {"pred": pred, "gold": golds, "decimals": decimals}
         try:
-            self.proc.stdin.write((json.dumps({"pred": pred, "gold": golds}) + "\n").encode())
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
             line = self._read_line(deadline)
             return None if line is None else json.loads(line)
         except (OSError, ValueError):
@@ -186,12 +187,15 @@ class WorkerPool:
         if worker is not None:
             self._idle.put(worker)
 
-    def check(self, pred: str, golds: list[str], timeout_s: float) -> Outcome:
-        """Symbolic equivalence in a worker, killed if it runs past ``timeout_s`` seconds."""
+    def check(self, pred: str, golds: list[str], timeout_s: float, decimals: int | None = None) -> Outcome:
+        """Symbolic equivalence in a worker, killed if it runs past ``timeout_s`` seconds.
+
+        ``decimals``: the decimal policy's minimum significant digits (None: the worker's default).
+        """
         worker = self._acquire(timeout_s)
         if worker is None:
             return Outcome(False, "busy" if not self._closed else "error")
-        reply = worker.ask(pred, golds, timeout_s)
+        reply = worker.ask(pred, golds, timeout_s, decimals)
         if reply is None:
             self._retire(worker)
             return Outcome(False, "timeout")
