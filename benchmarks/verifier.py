@@ -9,11 +9,21 @@ ratios ``a:b`` for fractions, percent values, base subscripts, thin spaces, ``y 
 expressions, case of text answers, roots listed in words) and non-equivalent ones (off-by-one,
 sign flips, swapped tuples, changed interval brackets, close-but-different decimals, dropped list
 elements, changed digits, and ``near_misses``: reversed ratios, ``0.25\\%`` for ``\\frac14``, other
-bases, decimal values of base numbers, degrees as radians, a dropped ``\\pm`` root, sqrt2/sqrt3). Both verifiers get the same
-extracted answer (``extract_answer``); math-verify runs with its default parse/verify settings.
+bases, decimal values of base numbers, degrees as radians, a dropped ``\\pm`` root, sqrt2/sqrt3).
+Rounded decimals of exact non-terminating golds are labelled by the decimal policy
+(``deepscaler_grpo.reward.decimals``): equivalent with enough significant digits, one unit off in
+the last place wrong. Both verifiers get the same extracted answer (``extract_answer``); math-verify
+runs with its default parse/verify settings.
 
-    python benchmarks/verifier.py                      # full set
+A second, independent part is reported beside it: ``verifier_independent.jsonl``, labelled pairs
+written by hand from model-style answers for the classes of issue 12 (labelled lists, variables
+that look like units, regions, ``$,$`` golds, functions and labels, spellings, vectors / complex /
+trigonometry, mixed numbers / units / clock times, positive symbols, renamed parameters, decimals),
+not derived from the shared golds, with an accuracy per class.
+
+    python benchmarks/verifier.py                      # both parts
     python benchmarks/verifier.py --max-golds 300      # quicker
+    python benchmarks/verifier.py --part independent   # the hand-written pairs only
     python benchmarks/verifier.py --show-errors 20     # print this verifier's FP/FN examples
 """
 
@@ -29,10 +39,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
 from deepscaler_grpo.reward import check, extract_answer, get_pool, gold_strings
+from deepscaler_grpo.reward.decimals import decimal_digits, significant_digits
 
 DATA_FILES = ["test_aime.json", "test_amc.json", "test_math.json", "test_minerva.json", "test_olympiad_bench.json"]
 INT_RE = re.compile(r"-?\d+")
@@ -99,7 +111,8 @@ def equivalent_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
     out = [("identity", gold), ("spaces", gold.replace(",", ", ").replace("=", " = "))]
     if INT_RE.fullmatch(gold):
         value = int(gold)
-        out += [("trailing .0", f"{value}.0"), ("x= prefix", f"x = {value}"), ("text unit", f"{value} \\text{{ units}}")]
+        out += [("trailing .0", f"{value}.0"), ("x= prefix", f"x = {value}")]
+        out += [("text unit", f"{value} \\text{{ units}}")]
         out += [("leading +", f"+{value}")] if value > 0 else []
         out += [("thousands", f"{value:,}")] if abs(value) >= 1000 else []
         out += [("fraction form", f"\\frac{{{value * 2}}}{{2}}")]
@@ -148,6 +161,7 @@ def model_style_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]
     approx = irrational_approximation(gold)
     if approx:
         out += [("exact with approximation", f"{gold} \\approx {approx}")]
+    out += [(kind, answer) for kind, answer, label in decimal_policy_rewrites(gold) if label]
     if INT_RE.fullmatch(gold) and abs(int(gold)) >= 1000:
         out += [("{,} thousands", f"{int(gold):,}".replace(",", "{,}"))]
     if INT_RE.fullmatch(gold) and 0 <= int(gold) < 1000 and rng.random() < 0.1:  # AIME solutions' style
@@ -165,7 +179,8 @@ def model_style_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]
         out += [("upper case text", gold[6:-1].upper()), ("lower case text", gold[6:-1].lower())]
     if gold.startswith("(") and gold.count(",") >= 1 and "\\cup" not in gold:
         out += [("thin spaces", gold.replace(",", ",\\,"))]
-    if re.search(r"[a-z]", gold) and top_level_terms(gold) and "=" not in gold and not re.search(r"\\(?:text|in)", gold):
+    plain_expression = "=" not in gold and not re.search(r"\\(?:text|in)", gold)
+    if re.search(r"[a-z]", gold) and top_level_terms(gold) and plain_expression:
         out += [("y = prefix", f"y = {gold}")]
     parts = _split_list(gold)
     if parts and not gold.startswith(("(", "[", "\\{")) and len(parts) <= 4 and "$" not in gold and "\\!" not in gold:
@@ -212,7 +227,8 @@ def top_level_terms(expr: str) -> list[str] | None:
     for i, ch in enumerate(expr):
         depth += ch in "([{"
         depth -= ch in ")]}"
-        if ch in "+-" and depth == 0 and cur.strip() and not expr[:i].rstrip().endswith(("\\cdot", "\\times", "e", "E")):
+        after_product = expr[:i].rstrip().endswith(("\\cdot", "\\times", "e", "E"))
+        if ch in "+-" and depth == 0 and cur.strip() and not after_product:
             terms.append(cur.strip())
             cur = ch
         else:
@@ -257,12 +273,12 @@ def _symbolic_rewrites(gold: str) -> list[tuple[str, str]]:
 
 def irrational_approximation(gold: str) -> str | None:
     """8 significant digits of an irrational numeric gold (parsed by latex2sympy: trusted data)."""
-    from math_verify import LatexExtractionConfig, parse
+    from deepscaler_grpo.reward.symbolic import parse_latex_answer  # units kept: "\\frac{c}{\\sqrt2}" is not a number
 
     if "." in gold or re.search(r"\de|e\d", gold):
         return None
     try:
-        parsed = parse("\\boxed{" + gold + "}", [LatexExtractionConfig()], parsing_timeout=None)
+        parsed = parse_latex_answer(gold)
         value = parsed[0] if parsed else None
         if value is None or isinstance(value, str) or not value.is_number or value.is_rational:
             return None
@@ -270,6 +286,29 @@ def irrational_approximation(gold: str) -> str | None:
         return str(approx) if approx.is_real and approx != 0 else None
     except Exception:  # noqa: BLE001 - any gold sympy cannot handle is skipped
         return None
+
+
+def _one_unit_up(decimal: str) -> str:
+    """The decimal plus one unit in its last place (outside the half-unit rounding tolerance)."""
+    value = Decimal(decimal)
+    return str(value + Decimal((0, (1,), value.as_tuple().exponent)))
+
+
+def decimal_policy_rewrites(gold: str) -> list[tuple[str, str, bool]]:
+    """(kind, answer, label) of rounded decimals for an exact non-terminating gold, labelled by the policy.
+
+    The policy (``deepscaler_grpo.reward.decimals``): a decimal with enough significant digits (3 by default) equals
+    the exact value rounded at its precision; one unit off in the last place, or fewer digits, is wrong.
+    """
+    value = _frac_value(gold)
+    if value is not None and _terminating_decimal(value) is None:
+        rounded = f"{float(value):.4f}"
+    else:
+        rounded = irrational_approximation(gold) if value is None and not DEC_RE.fullmatch(gold) else None
+    if not rounded or not DEC_RE.fullmatch(rounded):
+        return []
+    enough = decimal_digits() > 0 and significant_digits(rounded) >= decimal_digits()
+    return [("rounded decimal (policy)", rounded, enough), ("mis-rounded decimal", _one_unit_up(rounded), False)]
 
 
 def _bump_digit(gold: str, rng: random.Random) -> str | None:
@@ -296,7 +335,7 @@ def wrong_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
         out += [("sign flip", f"{'' if value < 0 else '-'}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}")]
         if value.numerator != value.denominator and value.numerator:
             out += [("reciprocal", f"\\frac{{{value.denominator}}}{{{value.numerator}}}")]
-        out += [("rounded decimal", f"{float(value):.4f}")] if _terminating_decimal(value) is None else []
+        out += [(kind, answer) for kind, answer, label in decimal_policy_rewrites(gold) if not label]
         return out
     if DEC_RE.fullmatch(gold):
         out += [("close float", gold + "1"), ("last digit", gold[:-1] + str((int(gold[-1]) + 1) % 10))]
@@ -314,9 +353,7 @@ def wrong_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
     if terms:
         flipped_first = ("-" + terms[1].lstrip("+").strip()) if terms[1][0] == "+" else ("+ " + terms[1][1:].strip())
         out += [("flipped sign", _join_terms([terms[0], flipped_first, *terms[2:]]))]
-    approx = irrational_approximation(gold)
-    if approx:
-        out += [("irrational approx", approx)]
+    out += [(kind, answer) for kind, answer, label in decimal_policy_rewrites(gold) if not label]
     bumped = _bump_digit(gold, rng)
     if bumped and bumped != gold:
         out += [("changed digit", bumped)]
@@ -353,10 +390,11 @@ def build_cases(golds: list[object], rng: random.Random) -> list[Case]:
         if not first:
             continue
         klass = gold_class(first)
+        accepted = {g.replace(" ", "") for g in gold_strings(gold)}
         for label, rewrites in ((True, equivalent_rewrites), (False, wrong_rewrites)):
             for kind, answer in rewrites(first, rng):
-                if not label and answer.replace(" ", "") == first.replace(" ", ""):
-                    continue
+                if not label and answer.replace(" ", "") in accepted:
+                    continue  # a "wrong" rewrite that is another acceptable gold
                 cases.append(Case(gold, wrap(answer, rng), label, kind, klass))
     return cases
 
@@ -423,13 +461,24 @@ def run(name: str, grade: Callable[[str | None, object], tuple[bool, bool]], cas
     }
 
 
-def print_table(results: list[dict], cases: list[Case]) -> None:
+def load_independent(path: Path) -> list[Case]:
+    """The independent part: hand-written (gold, model-style response, label, class) rows, one JSON object a line."""
+    cases = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            first = gold_strings(row["gold"])[0]
+            cases.append(Case(row["gold"], row["response"], bool(row["label"]), row["class"], gold_class(first)))
+    return cases
+
+
+def print_table(results: list[dict], cases: list[Case], part: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
     labels = Counter(c.label for c in cases)
     classes = Counter(c.gold_class for c in cases)
-    table = Table(title=f"verifier benchmark: {len(cases)} cases ({labels[True]} equivalent, {labels[False]} not); "
+    table = Table(title=f"{part}: {len(cases)} cases ({labels[True]} equivalent, {labels[False]} not); "
                   f"integer {classes['integer']}, fraction {classes['fraction']}")
     table.add_column("metric")
     for result in results:
@@ -442,6 +491,26 @@ def print_table(results: list[dict], cases: list[Case]) -> None:
     base, mine = results[1], results[0]
     table.add_row("speed-up int / frac", f"{mine['int_per_s'] / max(base['int_per_s'], 1e-9):.1f}x / "
                   f"{mine['frac_per_s'] / max(base['frac_per_s'], 1e-9):.1f}x", "1x")
+    if part.startswith("independent"):
+        table.caption = ("integer/fraction golds here are mostly answered in forms that need the symbolic grader "
+                         "(i^4, b_{max} = 4, 2 3/4): the throughput criterion is the rewrites part's")
+    Console().print(table)
+
+
+def print_by_kind(results: list[dict], cases: list[Case]) -> None:
+    """Accuracy per answer class (the independent part's ``class`` column)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    totals = Counter(c.kind for c in cases)
+    table = Table(title="independent part: accuracy by class")
+    table.add_column("class")
+    table.add_column("cases", justify="right")
+    for result in results:
+        table.add_column(result["name"], justify="right")
+    wrong = [Counter(case.kind for case, _, _ in result["errors"]) for result in results]
+    for kind, total in sorted(totals.items()):
+        table.add_row(kind, str(total), *(f"{1 - w[kind] / total:.2f}" for w in wrong))
     Console().print(table)
 
 
@@ -453,28 +522,42 @@ def print_errors(result: dict, limit: int) -> None:
         print(f"  [{'FN' if case.label else 'FP'} {case.kind}] gold={truth!r} pred={pred!r} -> {got}")
 
 
+def evaluate(part: str, cases: list[Case], args: argparse.Namespace) -> list[dict]:
+    """Both verifiers on one part's cases; the table (and per-class table for the independent part)."""
+    results = [run("deepscaler_grpo", ours, cases)]
+    if not args.skip_math_verify:
+        results.append(run("math-verify", math_verify_baseline, cases))
+        print_table(results, cases, part)
+        if part.startswith("independent"):
+            print_by_kind(results, cases)
+    for result in results:
+        print_errors(result, args.show_errors)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default_dir = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepscaler"
     parser.add_argument("--data-dir", type=Path, default=default_dir)
+    parser.add_argument("--independent", type=Path, default=Path(__file__).with_name("verifier_independent.jsonl"),
+                        help="hand-written labelled pairs (the independent part)")
+    parser.add_argument("--part", choices=["rewrites", "independent", "both"], default="both")
     parser.add_argument("--max-golds", type=int, default=None, help="sample this many gold answers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show-errors", type=int, default=10, help="examples of each verifier's errors to print")
     parser.add_argument("--skip-math-verify", action="store_true")
     args = parser.parse_args(argv)
-    if not (args.data_dir / "test_math.json").exists():
-        print(f"data not found in {args.data_dir}; pass --data-dir", file=sys.stderr)
-        return 2
-    rng = random.Random(args.seed)
-    cases = build_cases(load_golds(args.data_dir, args.max_golds, rng), rng)
-    random.Random(args.seed).shuffle(cases)
     get_pool().warm_up()  # worker start-up is not per-answer latency
-    results = [run("deepscaler_grpo", ours, cases)]
-    if not args.skip_math_verify:
-        results.append(run("math-verify", math_verify_baseline, cases))
-        print_table(results, cases)
-    for result in results:
-        print_errors(result, args.show_errors)
+    if args.part in ("rewrites", "both"):
+        if not (args.data_dir / "test_math.json").exists():
+            print(f"data not found in {args.data_dir}; pass --data-dir", file=sys.stderr)
+            return 2
+        rng = random.Random(args.seed)
+        cases = build_cases(load_golds(args.data_dir, args.max_golds, rng), rng)
+        random.Random(args.seed).shuffle(cases)
+        evaluate("rewrites of the shared golds", cases, args)
+    if args.part in ("independent", "both"):
+        evaluate("independent hand-written pairs", load_independent(args.independent), args)
     return 0
 
 

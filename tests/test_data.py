@@ -578,7 +578,7 @@ def test_load_records_from_hf_dataset_name(monkeypatch):
 
 
 def test_cli_goes_offline_when_hub_unreachable(tmp_path, monkeypatch, capsys):
-    import deepscaler_grpo.data.prepare as prepare_module
+    import deepscaler_grpo.data.cli as prepare_module
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(prepare_module, "hub_reachable", lambda: False)

@@ -173,7 +173,7 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_collate_scores_only_the_completion() -> None:
-    from deepscaler_grpo.demo import collate
+    from deepscaler_grpo.demo_model import collate
 
     batch = collate([([5, 6, 7], [8, 9]), ([5], [8])], pad_id=0)
     assert batch["input_ids"].tolist() == [[5, 6, 7, 8, 9], [5, 8, 0, 0, 0]]

@@ -186,11 +186,7 @@ def test_overlong_buffer_penalises_truncated_responses(tiny_model_dir: Path, tmp
 
 TWO_PROCESSES = """
 import os, sys
-from accelerate import PartialState
-PartialState(cpu=True)  # gloo on CPU: two processes stand in for two GPUs
-from deepscaler_grpo import dynamic_sampling, mapping
-grpo_kwargs = mapping.grpo_kwargs
-mapping.grpo_kwargs = lambda *a, **k: {**grpo_kwargs(*a, **k), "use_cpu": True}
+from deepscaler_grpo import dynamic_sampling
 local_slice = dynamic_sampling.DynamicSamplingMixin._local_slice
 def spy(self, rows, chosen, masked, n):
     out = local_slice(self, rows, chosen, masked, n)
@@ -215,7 +211,7 @@ os._exit(rc)  # gloo's threads sometimes abort in interpreter teardown ("termina
 
 @pytest.mark.slow
 def test_two_processes_filter_globally_with_equal_batches_across_a_stage_change(tiny_model_dir: Path, tmp_path: Path) -> None:
-    """torchrun, 2 CPU processes: the same groups are chosen on both ranks, each trains on half of them, and the
+    """torchrun, 2 CPU processes (gloo, as for 2 GPUs): the same groups are chosen on both ranks, each trains on half of them, and the
     length schedule moves both to the next stage (rollout_n 2 -> 4)."""
     import os
     import subprocess

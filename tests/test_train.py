@@ -53,7 +53,7 @@ def test_recipe_maps_to_trl_batch_geometry(world: int, grad_accum: int, steps_pe
 
 def test_recipe_maps_to_trl_loss_and_optimizer() -> None:
     kw = mapping.grpo_kwargs(load_config([]), 1)
-    assert (kw["beta"], kw["use_bias_correction_kl"], kw["loss_type"]) == (0.001, False, "dapo")
+    assert (kw["beta"], kw["use_bias_correction_kl"], kw["loss_type"]) == (0.001, False, "bnpo")
     assert (kw["epsilon"], kw["epsilon_high"], kw["scale_rewards"], kw["entropy_coef"]) == (0.2, 0.2, "group", 0.0)
     assert (kw["learning_rate"], kw["lr_scheduler_type"], kw["warmup_steps"], kw["max_grad_norm"]) == (2e-5, "constant", 0, 1.0)
     assert (kw["max_completion_length"], kw["vllm_max_model_length"]) == (2048, 3072)
@@ -108,7 +108,7 @@ def test_resume_refuses_changed_batch_geometry(tmp_path: Path) -> None:
 def test_world_size_must_match_launcher() -> None:
     cfg = load_config(["trainer.n_gpus_per_node=8"])
     train.check_world_size(cfg, 8)
-    with pytest.raises(train.TrainError, match="accelerate launch --num_processes 8"):
+    with pytest.raises(train.TrainError, match="accelerate launch --multi_gpu --num_processes 8"):
         train.check_world_size(cfg, 1)
 
 

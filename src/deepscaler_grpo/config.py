@@ -42,6 +42,10 @@ LR_SCHEDULERS = ("constant", "cosine", "linear")
 LOSS_AGG_MODES = {"token-mean": "dapo", "seq-mean-token-mean": "grpo", "seq-mean-token-sum-norm": "dr_grpo"}
 KL_LOSS_TYPES = ("low_var_kl", "k3")
 FILTER_METRICS = ("acc", "score")
+# verl's trainer.use_legacy_worker_impl: auto/enable = the legacy FSDP actor (dp_actor), disable = the new engine
+WORKER_IMPLS = ("auto", "enable", "disable")
+ROLLOUT_IS_LEVELS = ("token", "sequence")
+_NO_RS = "TRL's importance-sampling modes weight or drop tokens but keep them in the loss denominator; use rollout_is"
 
 _NO_SHARDING = "training is data-parallel through accelerate (DDP); only the small LoRA adapter is trained, so no sharding is needed"
 _MICRO = "TRL computes log-probs in chunks of actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu; set that instead"
@@ -86,6 +90,13 @@ UNSUPPORTED_VERL_KEYS: dict[str, str] = {
     "actor_rollout_ref.rollout.max_num_batched_tokens": "TRL builds the colocated vLLM engine itself",
     "trainer.critic_warmup": "GRPO has no critic",
     "trainer.device": "the device comes from the launcher (CUDA when available, else CPU)",
+    "algorithm.rollout_correction.rollout_rs": _NO_RS,
+    "algorithm.rollout_correction.rollout_rs_threshold": _NO_RS,
+    "algorithm.rollout_correction.rollout_rs_threshold_lower": _NO_RS,
+    "algorithm.rollout_correction.rollout_token_veto_threshold": _NO_RS,
+    "algorithm.rollout_correction.rollout_is_batch_normalize": "TRL does not renormalise the importance weights",
+    "algorithm.rollout_correction.bypass_mode": "TRL always recomputes the old log-probs with the trainer (decoupled mode)",
+    "algorithm.rollout_correction.use_policy_gradient": "the loss is always verl's clipped PPO objective",
 }
 
 
@@ -168,8 +179,10 @@ class ActorConfig:
     ppo_mini_batch_size: int = 32  # prompts per optimizer step (x rollout.n responses)
     ppo_micro_batch_size_per_gpu: int = 2  # responses per forward/backward per GPU
     ppo_epochs: int = 1
-    clip_ratio: float = 0.2
-    clip_ratio_high: float | None = None  # None: same as clip_ratio
+    clip_ratio: float = 0.2  # read only where clip_ratio_low / clip_ratio_high are null (verl's precedence)
+    clip_ratio_low: float | None = 0.2  # PPO lower bound 1 - clip_ratio_low (verl's default sets it explicitly)
+    clip_ratio_high: float | None = 0.2  # PPO upper bound 1 + clip_ratio_high (DAPO clip-higher: 0.28)
+    clip_ratio_c: float = 3.0  # dual-clip: the loss of a negative-advantage token stops growing at ratio c
     grad_clip: float = 1.0
     use_kl_loss: bool = True
     kl_loss_coef: float = 0.001
@@ -185,6 +198,34 @@ class ActorConfig:
             raise ConfigError(f"{prefix}.kl_loss_coef must be >= 0 and {prefix}.grad_clip > 0")
         _choice(f"{prefix}.kl_loss_type", self.kl_loss_type, KL_LOSS_TYPES, why="TRL implements the k3 (low_var_kl) estimator only")
         _choice(f"{prefix}.loss_agg_mode", self.loss_agg_mode, tuple(LOSS_AGG_MODES))
+        self._check_clip(prefix)
+
+    @property
+    def clip_low(self) -> float:
+        """verl's lower clip range: clip_ratio_low, or clip_ratio where it is null."""
+        return self.clip_ratio if self.clip_ratio_low is None else self.clip_ratio_low
+
+    @property
+    def clip_high(self) -> float:
+        """verl's upper clip range: clip_ratio_high, or clip_ratio where it is null."""
+        return self.clip_ratio if self.clip_ratio_high is None else self.clip_ratio_high
+
+    def _check_clip(self, prefix: str) -> None:
+        if not 0 < self.clip_low < 1 or self.clip_high <= 0:
+            raise ConfigError(f"{prefix}: clip_ratio_low must be in (0, 1) and clip_ratio_high > 0, e.g. 0.2 and 0.28")
+        bounds = (self.clip_ratio_low, self.clip_ratio_high)
+        if self.clip_ratio != 0.2 and None not in bounds and bounds != (self.clip_ratio, self.clip_ratio):
+            raise ConfigError(
+                f"{prefix}.clip_ratio={self.clip_ratio} has no effect: as in verl, it is read only where "
+                f"clip_ratio_low / clip_ratio_high are null, and they are set ({bounds[0]} / {bounds[1]}); set "
+                f"{prefix}.clip_ratio_low={self.clip_ratio} {prefix}.clip_ratio_high={self.clip_ratio} instead"
+            )
+        if self.clip_ratio_c < 1 + self.clip_high:
+            raise ConfigError(
+                f"{prefix}.clip_ratio_c={self.clip_ratio_c} must be >= 1 + clip_ratio_high = {1 + self.clip_high}: "
+                "TRL's delta, which implements verl's dual-clip, also caps positive-advantage ratios, so it equals "
+                f"verl only above the upper clip bound; use verl's default {prefix}.clip_ratio_c=3.0"
+            )
 
 
 @dataclass(frozen=True)
@@ -266,12 +307,32 @@ class FilterGroupsConfig:
 
 
 @dataclass(frozen=True)
+class RolloutCorrectionConfig:
+    """``algorithm.rollout_correction.*``: verl's importance weights pi_old / pi_rollout for vLLM rollouts.
+
+    Off by default, as in verl. ``rollout_is=token`` or ``sequence`` weights each token's policy loss by the
+    per-token or per-sequence ratio, truncated at ``rollout_is_threshold`` (TRL's ``vllm_importance_sampling_*``).
+    """
+
+    rollout_is: str | None = None  # null: no correction (verl's default); token or sequence
+    rollout_is_threshold: float = 2.0
+
+    def __post_init__(self) -> None:
+        prefix = "algorithm.rollout_correction"
+        if self.rollout_is is not None:
+            _choice(f"{prefix}.rollout_is", self.rollout_is, ROLLOUT_IS_LEVELS, why="or null for no correction")
+        if self.rollout_is_threshold <= 0:
+            raise ConfigError(f"{prefix}.rollout_is_threshold must be > 0, e.g. 2.0 (verl's default)")
+
+
+@dataclass(frozen=True)
 class AlgorithmConfig:
     """``algorithm.*``: only GRPO's group-normalised advantage."""
 
     adv_estimator: str = "grpo"
     norm_adv_by_std_in_grpo: bool = True
     filter_groups: FilterGroupsConfig = field(default_factory=FilterGroupsConfig)
+    rollout_correction: RolloutCorrectionConfig = field(default_factory=RolloutCorrectionConfig)
 
     def __post_init__(self) -> None:
         _choice("algorithm.adv_estimator", self.adv_estimator, ("grpo",), why="deepscaler-grpo implements GRPO only")
@@ -321,8 +382,12 @@ class TrainerConfig:
     no_signal_warn_steps: int = 5  # warn after this many steps with a constant reward in every group (0: never)
     length_schedule: list[LengthStage] = field(default_factory=list)  # [] = one stage (deepscaler_grpo.schedule)
     stage_auto_advance: StageAutoAdvanceConfig = field(default_factory=StageAutoAdvanceConfig)
+    # which verl actor's loss normalisation to reproduce: auto/enable = the legacy dp_actor (verl's default: each
+    # micro-batch on its own, x 1/accumulation); disable = the new engine (normalised over the whole mini-batch)
+    use_legacy_worker_impl: str = "auto"
 
     def __post_init__(self) -> None:
+        _choice("trainer.use_legacy_worker_impl", self.use_legacy_worker_impl, WORKER_IMPLS)
         bad = [name for name in self.logger if name not in LOGGERS]
         if bad:
             raise ConfigError(
@@ -402,6 +467,24 @@ class Config:
 
         check_schedule(self)
         check_overlong_buffer(self)
+        check_entropy(self)
+        if self.algorithm.rollout_correction.rollout_is is not None and self.actor_rollout_ref.rollout.name == "hf":
+            raise ConfigError(
+                "algorithm.rollout_correction.rollout_is corrects vLLM rollouts for their mismatch with the trainer; "
+                "rollout.name=hf samples from the trainer's own model: set rollout_is=null or rollout.name=vllm"
+            )
+
+
+def check_entropy(cfg: Config) -> None:
+    """TRL token-means the entropy bonus over each micro-batch: verl's aggregation only for legacy token-mean."""
+    actor = cfg.actor_rollout_ref.actor
+    legacy_token_mean = actor.loss_agg_mode == "token-mean" and cfg.trainer.use_legacy_worker_impl != "disable"
+    if actor.entropy_coeff != 0 and not legacy_token_mean:
+        raise ConfigError(
+            f"actor_rollout_ref.actor.entropy_coeff={actor.entropy_coeff} needs loss_agg_mode=token-mean and "
+            "trainer.use_legacy_worker_impl=auto (the defaults): TRL averages the entropy over the tokens of each "
+            "micro-batch, which is verl's aggregation only there; use those or set entropy_coeff=0 (verl's default)"
+        )
 
 
 def check_batch_sizes(cfg: Config) -> None:
@@ -570,7 +653,7 @@ def _leaf_keys(node: Any, prefix: str = "") -> list[str]:
     if not isinstance(node, DictConfig):
         return [prefix.rstrip(".")] if prefix else []
     keys = []
-    for name in node.keys():
+    for name in node:
         keys += _leaf_keys(node[name], f"{prefix}{name}.")
     return keys
 

@@ -17,6 +17,30 @@ from deepscaler_grpo.overlong import with_overlong_penalty
 if TYPE_CHECKING:
     from trl import GRPOConfig
 
+ADAM_EPSILON = 1e-8  # torch.optim.AdamW's default, which verl's FSDP actor uses
+
+
+def legacy_actor(cfg: Config) -> bool:
+    """verl's ``trainer.use_legacy_worker_impl``: auto (the default) and enable run the legacy dp_actor."""
+    return cfg.trainer.use_legacy_worker_impl != "disable"
+
+
+def loss_type(cfg: Config) -> str:
+    """TRL ``loss_type`` for ``loss_agg_mode``; token-mean depends on which verl actor is reproduced."""
+    mode = cfg.actor_rollout_ref.actor.loss_agg_mode
+    if mode == "token-mean" and legacy_actor(cfg):
+        return "bnpo"  # token mean over each micro-batch, x 1/accumulation: verl's dp_actor
+    return LOSS_AGG_MODES[mode]
+
+
+def optimizer_scale(cfg: Config) -> int:
+    """TRL's gradient is verl's divided by this constant: ``dr_grpo`` divides each micro-batch by
+    ``micro x max_response_length`` where verl's legacy actor divides by ``max_response_length`` only."""
+    actor = cfg.actor_rollout_ref.actor
+    legacy_sum_norm = actor.loss_agg_mode == "seq-mean-token-sum-norm" and legacy_actor(cfg)
+    return actor.ppo_micro_batch_size_per_gpu if legacy_sum_norm else 1
+
+
 def optimizer_steps_per_step(cfg: Config) -> int:
     """Optimizer steps in one verl training step: ppo_epochs passes over train_batch_size/ppo_mini_batch_size."""
     actor = cfg.actor_rollout_ref.actor
@@ -41,18 +65,46 @@ def grpo_kwargs(
     * Because a rollout feeds several optimizer steps, TRL keeps the rollout-time log-probs and the later
       mini-batches use the clipped importance ratio, as verl does.
 
-    Loss: ``beta`` = ``kl_loss_coef`` when ``use_kl_loss`` (else 0); TRL's KL is the k3 estimator
-    exp(ref-logp) - (ref-logp) - 1 = verl's ``low_var_kl``, with ``use_bias_correction_kl=False`` as in verl;
-    ``loss_agg_mode`` token-mean -> ``dapo`` (token mean over the whole mini-batch), seq-mean-token-mean ->
-    ``grpo``, seq-mean-token-sum-norm -> ``dr_grpo``; ``clip_ratio[_high]`` -> ``epsilon[_high]``;
-    ``norm_adv_by_std_in_grpo`` -> ``scale_rewards`` group/none; ``entropy_coeff`` -> ``entropy_coef``.
+    Loss (verl's formulas, measured against our own verl reference in ``tests/parity``): ``beta`` =
+    ``kl_loss_coef`` when ``use_kl_loss`` (else 0); TRL's KL is the k3 estimator exp(ref-logp) - (ref-logp) - 1 =
+    verl's ``low_var_kl``/``k3``, with ``use_bias_correction_kl=False`` as in verl. ``epsilon`` /
+    ``epsilon_high`` = ``clip_ratio_low`` / ``clip_ratio_high`` (each falls back to ``clip_ratio`` where null, as
+    in verl); ``delta`` = ``clip_ratio_c`` (verl's dual-clip: with ``clip_ratio_c >= 1 + clip_ratio_high``, TRL's
+    two-sided clip is the same function). ``norm_adv_by_std_in_grpo`` -> ``scale_rewards`` group/none;
+    ``entropy_coeff`` -> ``entropy_coef`` (config allows it only where TRL aggregates entropy as verl does).
 
-    Known deviations from verl: verl clamps low_var_kl to [-10, 10] (TRL does not clamp; the k3 value only
-    exceeds 10 when |log-ratio| > ~2.5, far outside LoRA fine-tuning with beta=0.001); the advantage
-    denominator is std + 1e-4 (verl: 1e-6); TRL shuffles the rollout batch before splitting it into
-    mini-batches (verl splits in order).
+    ``loss_agg_mode`` reproduces verl's default actor (``trainer.use_legacy_worker_impl=auto``, the legacy dp_actor:
+    each micro-batch aggregated on its own, times 1/accumulation, ranks averaged): token-mean -> ``bnpo`` (token mean
+    of each micro-batch; entropy bonus included), seq-mean-token-mean -> ``grpo``, seq-mean-token-sum-norm ->
+    ``dr_grpo``, whose gradient is then verl's / micro, so ``max_grad_norm`` and ``adam_epsilon`` are divided by
+    micro too: AdamW + clipping take the same steps (only the logged ``grad_norm`` is verl's / micro).
+    ``use_legacy_worker_impl=disable`` reproduces verl's new engine (normalised over the whole mini-batch, so
+    independent of micro-batch size and world size): token-mean -> ``dapo`` (global token mean),
+    seq-mean-token-sum-norm -> ``dr_grpo`` unscaled (exact).
+
+    vLLM rollouts: no importance-sampling correction unless ``algorithm.rollout_correction.rollout_is`` is
+    token/sequence (-> ``vllm_importance_sampling_mode`` token/sequence_truncate, cap ``rollout_is_threshold``).
+
+    Measured against verl (``python -m tests.parity.measure``: the recipe's geometry, relative L2 error of each
+    optimizer step's gradient; ``tests/parity`` pins these on a tiny batch, 1 and 2 processes)::
+
+        token-mean, legacy actor (default) -> bnpo     2e-4 (TRL's advantage epsilon 1e-4 vs verl's 1e-6 only)
+        token-mean, new engine             -> dapo     0.006-0.04 (by the rollout's mean tokens per mini-batch)
+        seq-mean-token-mean                -> grpo     2e-4
+        seq-mean-token-sum-norm, legacy    -> dr_grpo  gradient = verl's / micro; same AdamW + clipping steps
+        seq-mean-token-sum-norm, new       -> dr_grpo  2e-4
+        dual-clip (1% tokens at ratio 4.5) -> delta    2e-4 (0.47 without delta)
+        vLLM, mismatch 0.005-0.02/token    -> no IS    2e-4 (TRL's default sequence mask at 3: 0.15-0.58)
+        rollout_is token/sequence          -> *_truncate  2e-4
+
+    Known deviations: verl clamps low_var_kl to [-10, 10] (TRL does not; the k3 value only exceeds 10 when
+    |log-ratio| > ~2.5, far outside LoRA fine-tuning with beta=0.001); the advantage epsilon above; TRL shuffles
+    the rollout batch before splitting it into mini- and micro-batches where verl reorders it to balance sequence
+    lengths (legacy token-mean weights a token by the micro-batch it lands in: same rule, different groupings).
     """
     actor, rollout, data = cfg.actor_rollout_ref.actor, cfg.actor_rollout_ref.rollout, cfg.data
+    correction = cfg.algorithm.rollout_correction
+    scale = optimizer_scale(cfg)
     micro, n = actor.ppo_micro_batch_size_per_gpu, rollout.n
     per_step = optimizer_steps_per_step(cfg)
     steps = total_steps if total_steps is not None else cfg.trainer.total_training_steps
@@ -90,14 +142,20 @@ def grpo_kwargs(
         # loss
         "beta": actor.kl_loss_coef if actor.use_kl_loss else 0.0,
         "use_bias_correction_kl": False,
-        "loss_type": LOSS_AGG_MODES[actor.loss_agg_mode],
-        "epsilon": actor.clip_ratio,
-        "epsilon_high": actor.clip_ratio_high if actor.clip_ratio_high is not None else actor.clip_ratio,
+        "loss_type": loss_type(cfg),
+        "epsilon": actor.clip_low,
+        "epsilon_high": actor.clip_high,
+        "delta": actor.clip_ratio_c,
         "scale_rewards": "group" if cfg.algorithm.norm_adv_by_std_in_grpo else "none",
         "entropy_coef": actor.entropy_coeff,
         "mask_truncated_completions": cfg.reward_model.overlong_buffer.mask_truncated_completions,
         # reward: accuracy (1.0) + format (reward.format_weight), in reward_functions' order
         "reward_weights": weights,
+        # vLLM rollouts: verl's rollout correction, off unless asked for
+        "vllm_importance_sampling_correction": correction.rollout_is is not None,
+        "vllm_importance_sampling_mode": f"{correction.rollout_is or 'token'}_truncate",
+        "vllm_importance_sampling_clip_max": correction.rollout_is_threshold,
+        "vllm_importance_sampling_clip_min": None,
         # optimizer
         "learning_rate": actor.optim.lr,
         "lr_scheduler_type": actor.optim.lr_scheduler_type,
@@ -105,9 +163,11 @@ def grpo_kwargs(
         "weight_decay": actor.optim.weight_decay,
         "adam_beta1": actor.optim.betas[0],
         "adam_beta2": actor.optim.betas[1],
-        "max_grad_norm": actor.grad_clip,
+        "adam_epsilon": ADAM_EPSILON / scale,
+        "max_grad_norm": actor.grad_clip / scale,
         # precision and memory: bf16 on GPU, fp32 on CPU
         "bf16": cuda,
+        "use_cpu": not cuda,
         "fp16": False,
         "model_init_kwargs": {
             "dtype": "bfloat16" if cuda else "float32",

@@ -230,7 +230,9 @@ def load_benchmark(
         try:
             return LoadedBenchmark(bench.name, bench.hub_dataset, read_hf_dataset(bench.hub_dataset, bench.hub_split))
         except DataError as exc:
-            reason = str(exc).split(". Without")[0]
+            text = str(exc)
+            offline = any(word in text.lower() for word in ("offline", "reach", "connection"))
+            reason = "not on the Hub from here (offline or unreachable)" if offline else text.split(". Without")[0]
     elif use_hub:
         reason = "the Hugging Face Hub is unreachable"
     mirror = local_mirror(bench, search_dirs)
@@ -238,10 +240,9 @@ def load_benchmark(
         note = f"{bench.name}: {reason}; using the local copy {mirror}"
         return LoadedBenchmark(bench.name, str(mirror), read_local_file(mirror), note)
     local = f"path/to/{bench.local_file}" if bench.local_file else "FILE.json"
-    raise ProblemError(
-        f"benchmark {bench.name!r} ({bench.hub_dataset}) could not be loaded ({reason}) and has no local copy here; "
-        f"pass one: {flag} {bench.name}={local}"
-    )
+    where = f"no {bench.local_file} in ../shared/data/deepscaler or $DEEPSCALER_SHARED_DATA" if bench.local_file else (
+        "it has no local mirror")
+    raise ProblemError(f"{bench.name} ({bench.hub_dataset}): {reason}; {where}. Pass a copy: {flag} {bench.name}={local}")
 
 
 def hub_available() -> bool:

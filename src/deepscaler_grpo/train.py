@@ -3,13 +3,15 @@
     deepscaler-grpo train --print-config                       # the resolved config, then exit
     deepscaler-grpo train data.train_files=data/deepscaler/train.parquet trainer.total_training_steps=50
     deepscaler-grpo train --config my.yaml trainer.default_local_dir=runs/exp1
-    accelerate launch --num_processes 8 -m deepscaler_grpo.train trainer.n_gpus_per_node=8 ...
+    accelerate launch --multi_gpu --num_processes 8 -m deepscaler_grpo.train trainer.n_gpus_per_node=8 ...
+    torchrun --nproc_per_node 2 -m deepscaler_grpo.train trainer.n_gpus_per_node=2 ...   # no CUDA: 2 CPU processes
 
 The lifecycle of :func:`run_training` is explicit: :func:`setup` (check the launch, load and check the
 tokenizer, data and model limits, find the checkpoint to resume, and only then create the run directory),
 :func:`train` (TRL's loop with our trainer subclass and callbacks; checkpoints as it goes), :func:`cleanup`
 (final notes, the reward's worker pool). The verl -> TRL mapping is ``deepscaler_grpo.mapping``; the run
-directory layout and resume policy are ``deepscaler_grpo.rundir``; validation is ``deepscaler_grpo.validation``.
+directory layout and resume policy are ``deepscaler_grpo.rundir``; validation is ``deepscaler_grpo.validation``;
+the process group (GPUs over NCCL, or CPU processes over gloo) is ``deepscaler_grpo.distributed``.
 
 Rerunning a finished run does nothing and says where its last checkpoint is (raise
 ``trainer.total_training_steps`` to continue it). Exit status: 0 done, 2 bad config / inputs.
@@ -70,7 +72,8 @@ def check_world_size(cfg: Config, num_processes: int) -> None:
         raise TrainError(
             f"trainer.n_gpus_per_node x trainer.nnodes = {cfg.trainer.world_size} processes expected, but this run "
             f"has {num_processes}. Launch with ./run_deepscaler_qwen3_4b_instruct_grpo.sh (or `accelerate launch "
-            f"--num_processes {cfg.trainer.world_size} -m deepscaler_grpo.train ...`), or set "
+            f"--multi_gpu --num_processes {cfg.trainer.world_size} -m deepscaler_grpo.train ...`, also on CPU, or "
+            f"`torchrun --nproc_per_node {cfg.trainer.world_size} -m deepscaler_grpo.train ...`), or set "
             f"trainer.n_gpus_per_node={num_processes} trainer.nnodes=1."
         )
 
@@ -194,18 +197,19 @@ class Run:
 def setup(cfg: Config) -> Run | None:
     """Check and load every input, then create the run dir; None when the run is already complete."""
     import torch
-    from accelerate import PartialState
 
     from deepscaler_grpo.console import quiet_library_bars
+    from deepscaler_grpo.distributed import check_same_resume, cpu_note, process_state
     from deepscaler_grpo.hf import load_tokenizer
 
     quiet_library_bars()
-    state = PartialState()
-    check_world_size(cfg, state.num_processes)
     cuda = torch.cuda.is_available()
+    state = process_state(cuda)
+    check_world_size(cfg, state.num_processes)
     use_vllm, note = resolve_rollout(cfg.actor_rollout_ref.rollout.name, cuda, importlib.util.find_spec("vllm") is not None)
-    if note and state.is_main_process:
-        print(f"note: {note}", file=sys.stderr)
+    for line in (cpu_note(state, cuda), note):
+        if line and state.is_main_process:
+            print(f"note: {line}", file=sys.stderr)
     model = cfg.actor_rollout_ref.model
     tokenizer = load_tokenizer(model.path, trust_remote_code=model.trust_remote_code)
     check_context_length(cfg)
@@ -213,6 +217,7 @@ def setup(cfg: Config) -> Run | None:
     val_problems = load_val_problems(cfg)
     total_steps = resolve_total_steps(cfg, len(train_ds))
     resume = find_resume_checkpoint(cfg)
+    check_same_resume(state, resume)
     if resume is not None:
         check_resume_geometry(cfg, resume.parent / "config.yaml")
         check_schedule_unchanged(cfg, resume)

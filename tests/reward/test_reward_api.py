@@ -69,7 +69,9 @@ def test_accuracy_reward_prefers_reward_model_ground_truth_lists() -> None:
 
 
 def test_accuracy_reward_ignores_trl_extra_kwargs() -> None:
-    rewards = accuracy_reward(["<answer>2</answer>"], answer=["2"], prompts=["p"], completion_ids=[[1]], trainer_state=None)
+    rewards = accuracy_reward(
+        ["<answer>2</answer>"], answer=["2"], prompts=["p"], completion_ids=[[1]], trainer_state=None
+    )
     assert rewards == [1.0]
 
 

@@ -32,6 +32,11 @@ from deepscaler_grpo.reward import extract_answer, has_answer_tag
         ("\\boxed{unbalanced", None),
         ("<answer>unclosed \\boxed{4}", "4"),
         ("", None),
+        ("so $\\boxed{2}$ and $\\boxed{3}$.", "2, 3"),  # adjacent boxes: one list answer
+        ("\\boxed{1}, \\boxed{2}, \\boxed{3}", "1, 2, 3"),
+        ("$\\boxed{x=1}$ \\text{ or } $\\boxed{x=-1}$", "x=1, x=-1"),
+        ("\\boxed{1} is wrong, so the answer is \\boxed{2}", "2"),  # wording between: the last box
+        ("\\boxed{\\boxed{3}}", "3"),
     ],
 )
 def test_extract_answer(text: str, expected: str | None) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from deepscaler_grpo.reward import compute_score, extract_answer, verify
@@ -59,3 +60,23 @@ def test_integer_spellings(value: int) -> None:
     assert verify(f"{value:,}", str(value))
     assert verify(f"{value}.0", float(value) if abs(value) < 2**52 else str(value))
     assert not verify(str(value + 1), str(value))
+
+
+def _decimal_text(value: Fraction, places: int) -> str:
+    """``value`` rounded to ``places`` decimals, written out."""
+    scaled = round(value * 10**places)
+    sign, digits = ("-" if scaled < 0 else ""), str(abs(scaled)).rjust(places + 1, "0")
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+
+
+@FUZZ
+@given(st.integers(-10**6, 10**6), st.sampled_from([3, 7, 9, 11, 13, 21, 37, 101]), st.integers(3, 8))
+def test_decimal_policy_property(numerator: int, denominator: int, places: int) -> None:
+    """A non-terminating fraction accepts its rounding with >= 3 significant digits, never one unit off."""
+    value = Fraction(numerator, denominator)
+    assume(value.denominator != 1 and abs(value) >= Fraction(1, 10))  # non-terminating, 3+ significant digits
+    gold = f"\\frac{{{value.numerator}}}{{{value.denominator}}}"
+    rounded = _decimal_text(value, places)
+    assert verify(rounded, gold)
+    assert not verify(_decimal_text(Fraction(rounded) + Fraction(1, 10**places), places), gold)
+    assert not verify(_decimal_text(Fraction(rounded) - Fraction(1, 10**places), places), gold)

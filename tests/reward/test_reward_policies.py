@@ -126,14 +126,19 @@ SPELLINGS = [
     ("\\emptyset", "0", False),
 ]
 
-IRRATIONAL_APPROXIMATIONS = [  # exact golds need exact answers: decimals of irrationals are wrong
+IRRATIONAL_APPROXIMATIONS = [  # decimal policy: >= 3 significant digits, rounded at the answer's precision
     ("\\frac{\\sqrt{3}}{2}", "\\sqrt{3}/2", True),
-    ("\\frac{\\sqrt{3}}{2}", "0.866", False),
-    ("\\frac{\\sqrt{3}}{2}", "\\frac{1.732}{2}", False),
+    ("\\frac{\\sqrt{3}}{2}", "0.866", True),
+    ("\\frac{\\sqrt{3}}{2}", "0.87", False),  # 2 significant digits
+    ("\\frac{\\sqrt{3}}{2}", "0.867", False),  # mis-rounded
+    ("\\frac{\\sqrt{3}}{2}", "\\frac{1.732}{2}", False),  # not a plain decimal
     ("5\\sqrt{2}", "\\sqrt{50}", True),
-    ("5\\sqrt{2}", "7.0710678", False),
+    ("5\\sqrt{2}", "7.0710678", True),
+    ("5\\sqrt{2}", "7.0710679", False),
     ("\\sqrt{2}", "\\sqrt{3}", False),
-    ("2\\pi", "6.28", False),
+    ("2\\pi", "6.28", True),
+    ("2\\pi", "6.27", False),
+    ("2\\pi", "6", False),  # integers are exact
 ]
 
 SYMBOLIC = [  # identical parses whose symbols latex2sympy typed differently; unreliable parses

@@ -48,6 +48,54 @@ def test_hostile_answers_return_within_the_bound(pred: str) -> None:
     assert elapsed < TIMEOUT_S + SLACK_S
 
 
+@pytest.mark.parametrize(
+    "pred", ["(x+y+z+1)^{40}", "\\sqrt{2}^{\\sqrt{2}^{\\sqrt{2}^{99}}}", "9" * 300 + ".5", "0." + "3" * 5000]
+)
+def test_decimal_policy_paths_are_bounded(pred: str) -> None:
+    """A decimal gold makes the worker evaluate the answer numerically: still under the hard limit."""
+    get_pool().warm_up()
+    start = time.monotonic()
+    result = compute_score("x", f"<answer>{pred}</answer>", "0.866", timeout_s=TIMEOUT_S)
+    assert result["acc"] is False
+    assert time.monotonic() - start < TIMEOUT_S + SLACK_S
+
+
+LONG_FORMS = [  # inputs near the fast path's length cap aimed at the issue-12 rewrites' regexes
+    "1 " * 999 + "!",
+    "1" * 500 + " " + "a " * 700 + "1",
+    "\\{x \\mid " + "1 < " * 400 + "\\}",
+    "x < 1 or " * 200,
+    "a" * 1000 + " : " + "b" * 900,
+    "\\angle " + "A " * 900 + "= 1",
+    "1 \\mathrm{" + "m s " * 450 + "}",
+    "x=1, " * 380,
+    "t(" + "1," * 900 + "]",
+]
+
+
+@pytest.mark.parametrize("pred", LONG_FORMS, ids=range(len(LONG_FORMS)))
+def test_rewrites_stay_fast_on_long_inputs(pred: str) -> None:
+    from deepscaler_grpo.reward.fast import fast_verdict
+
+    start = time.monotonic()
+    for gold in ("1", "40 \\text{ apples}, 60 \\text{ pears}", "(1, 3]"):
+        fast_verdict(pred[:2000], gold)
+        fast_verdict(gold, pred[:2000])
+    assert time.monotonic() - start < 1.0
+
+
+def test_several_symbolic_groups_share_one_time_limit() -> None:
+    """Golds that rewrite the answer differently make several worker calls: together under the limit."""
+    from deepscaler_grpo.reward.scoring import symbolic_check
+
+    get_pool().warm_up()
+    slow = "(x+y+z+w+1)^{30} = 0"
+    start = time.monotonic()
+    verdict = symbolic_check(((slow, ("x+3=0",)), (slow + " ", ("x+4=0",)), (slow + "  ", ("x+5=0",))), TIMEOUT_S)
+    assert verdict.correct is False and verdict.method == "timeout"
+    assert time.monotonic() - start < TIMEOUT_S + SLACK_S
+
+
 def test_slow_symbolic_work_is_killed_and_the_worker_replaced() -> None:
     pool = get_pool()
     pool.warm_up()
@@ -94,7 +142,7 @@ def test_symbolic_grader_never_calls_parse_expr(monkeypatch: pytest.MonkeyPatch,
     """
     import latex2sympy2_extended.latex2sympy2 as l2s
     import math_verify.parser as mv_parser
-    import sympy.parsing.sympy_parser as sympy_parser
+    from sympy.parsing import sympy_parser
 
     # Import-time sympy constants (e.g. sympy.physics.units prefixes) are not model text: load them first
     # through every path (cheap disproof, tuples, math-verify on an equation).
@@ -110,8 +158,10 @@ def test_symbolic_grader_never_calls_parse_expr(monkeypatch: pytest.MonkeyPatch,
     for module in (sympy_parser, mv_parser, l2s):
         monkeypatch.setattr(module, "parse_expr", spy)
     preds = _payloads(tmp_path / "PWNED") + ["1/2", "x^2+1", "(1,2)", "2x+3=5", "3 apples", "f(x)=2", "2\\le x"]
+    # the issue-12 paths too: decimal policy, imaginary unit, positive symbols, renamed parameters
+    preds += ["0.866", "i(2-i)", "\\sqrt{a^2}", "\\frac{\\pi}{6}+k\\pi", "1.41421356", "6m"]
     for pred in preds:
-        symbolic_equal(pred, ["x^2+1", "1/2"])
+        symbolic_equal(pred, ["x^2+1", "1/2", "\\frac{\\sqrt{3}}{2}", "\\frac{\\pi}{6}+n\\pi", "a"], decimal_digits=3)
     assert calls, "the spy should see the number tokens"
     assert all(re.fullmatch(r"[\d.]+(?:[eE][+-]?\d+)?", text) for text in calls), calls
     assert not (tmp_path / "PWNED").exists()

@@ -6,7 +6,7 @@
 Public API (see ``records``): ``DEFAULT_INSTRUCTION``, ``make_prompt``, ``normalize_answer``,
 ``load_records``, ``DataError``; ``main`` is the CLI. Modules: ``records`` (sources, answers, prompts),
 ``clean`` (dedup keys, n-gram decontamination, MinHash, answer classes), ``evalsets`` (AIME/AMC/MATH500
-with local fallback), ``pipeline`` (the steps), ``output`` (schema, atomic writes, report), ``prepare`` (CLI).
+with local fallback), ``pipeline`` (the steps), ``output`` (schema, atomic writes, report), ``prepare`` (``run_prepare``), ``cli``.
 
 Output parquet columns: ``problem`` (str), ``answer`` (str), ``solution`` (str, "" when absent),
 ``prompt`` (list of {role, content}), ``data_source`` (str: source file stem or dataset name),
@@ -35,6 +35,6 @@ __all__ = ["DEFAULT_INSTRUCTION", "DataError", "load_records", "make_prompt", "n
 
 def main(argv: list[str] | None = None) -> int:
     """``deepscaler-grpo prepare`` (imported lazily so the API import stays light)."""
-    from deepscaler_grpo.data.prepare import main as prepare_main
+    from deepscaler_grpo.data.cli import main as prepare_main
 
     return prepare_main(argv)

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepscaler_grpo.data.records import DataError, is_local_source, read_hf_dataset, read_local_file
-from deepscaler_grpo.problems import PROBLEM_KEYS, MISSING, ProblemError, find_benchmark, load_benchmark, raw_ground_truth
+from deepscaler_grpo.problems import (
+    MISSING,
+    PROBLEM_KEYS,
+    ProblemError,
+    find_benchmark,
+    load_benchmark,
+    raw_ground_truth,
+)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ verl: point ``custom_reward_function.path`` at this package's ``scoring.py`` (fu
 CLI: ``deepscaler-grpo score INPUT.jsonl`` (see ``deepscaler_grpo.reward.cli``).
 """
 
+from deepscaler_grpo.reward.decimals import decimal_digits, set_decimal_digits
 from deepscaler_grpo.reward.extract import extract_answer, has_answer_tag
 from deepscaler_grpo.reward.sandbox import get_pool, shutdown
 from deepscaler_grpo.reward.scoring import (
@@ -36,6 +37,7 @@ __all__ = [
     "check",
     "check_many",
     "compute_score",
+    "decimal_digits",
     "extract_answer",
     "format_reward",
     "get_pool",
@@ -43,6 +45,7 @@ __all__ = [
     "has_answer_tag",
     "make_reward_funcs",
     "score_batch",
+    "set_decimal_digits",
     "shutdown",
     "verify",
 ]

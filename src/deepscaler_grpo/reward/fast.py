@@ -8,9 +8,12 @@ symbolic grader. It covers the bulk of math answers: integers (``1,234``, ``+5``
 (``0.\\overline{3}``), scientific notation (``4.4\\times 10^7``, ``4.4e7``), percent, degrees,
 units, ``x = 3``, multiple-choice letters, and comma lists / tuples / sets / intervals of those.
 
-Every comparison is exact: ``123456788`` never equals ``123456789`` and ``0.333`` never equals
-``1/3``; a short decimal never equals an irrational gold (``0.866`` is not ``\\frac{\\sqrt3}{2}``).
-Inputs are bounded (``max_chars``) before any regex or integer conversion.
+Every comparison is exact (``123456788`` never equals ``123456789``) except under the decimal
+policy of ``decimals``: a plain decimal with enough significant digits equals a non-terminating
+exact value rounded at its precision (``0.333`` = ``1/3``; ``0.33`` and ``0.334`` are not).
+Before comparing, ``clean`` applies the answer-form rewrites of ``forms`` and ``prepare`` the pair
+rewrites of ``pairs`` (labels, function arguments, glued units). Inputs are bounded (``max_chars``)
+before any regex or integer conversion.
 
 Policies (one direction each, gold first):
 
@@ -20,10 +23,13 @@ Policies (one direction each, gold first):
   (gold ``\\frac14`` rejects ``0.25\\%``).
 - degrees: the sign is optional on either side (``90^\\circ`` == ``90`` == ``90°`` ==
   ``90^\\circ\\text{C}``); degrees never equal radians (``90^\\circ`` is not ``\\frac{\\pi}{2}``),
-  since MATH-style questions fix the unit.
+  since MATH-style questions fix the unit (inside a trigonometric function they are radians: ``forms``).
+- units: stripped after a number (``5 \\text{ cm}``, ``2.5 \\mathrm{~m\\,s^{-1}}``), never after a
+  variable; when both sides give a unit, its powers must agree (``cm^2`` is not ``cm^3``).
 - ratios ``a:b(:c...)`` of numbers: equal to a proportional ratio (``1:2`` == ``2:4``); a two-part
   ratio also equals its quotient (``1:2`` == ``\\frac12``); longer ratios equal no single number
-  (``1:2:3`` is not ``\\frac16``). Clock times (``3:30``, ``10:05 p.m.``) only equal the same time.
+  (``1:2:3`` is not ``\\frac16``). Clock times (``3:30``, ``10:05 p.m.``, ``20:34:00``) only equal the
+  same time.
 - base subscripts: gold ``1011_2`` accepts ``1011_{2}``, ``(1011)_2`` and the bare digits ``1011``,
   never another base (``1011_3``) nor the decimal value (``11``): the question asks for base 2.
 - a single number in parentheses is the number (``\\textbf{(051)}`` == ``51``).
@@ -35,6 +41,10 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+
+from deepscaler_grpo.reward.decimals import PLAIN_DECIMAL_RE, rounds_to, terminates
+from deepscaler_grpo.reward.forms import LIST_AND_RE, TEXT_CMD, TEXT_RE, normalize_forms, split_top_level
+from deepscaler_grpo.reward.pairs import align_pair
 
 MAX_FAST_CHARS = 2000
 MAX_DIGITS = 400
@@ -59,9 +69,7 @@ _SCRIPT_BRACES_RE = re.compile(r"([_^])\{(\w)\}")
 _PAREN_NUMBER_RE = re.compile(r"\(([^(),\[\]{}]*)\)")
 _BASE_RE = re.compile(r"\(?([0-9A-Za-z]+)\)?_\{?\(?(\d{1,2})\)?\}?|([0-9A-Fa-f]+)")
 _ATOM_RE = re.compile(r"\\?[A-Za-z]+(?:_\w)?|[A-Za-z][A-Za-z' -]*")  # a name: E_1, \\alpha, Friday
-_CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})(?:\s*(?:\\text\{\s*)?([ap])\.?\s*m\.?\s*\}?)?", re.IGNORECASE)
-_TEXT_CMD = r"\\(?:text|textbf|textit|textrm|texttt|textsf|mbox|mathrm|mathit|mathbf|mathsf|boldsymbol|textnormal|operatorname)\s*"
-_TEXT_RE = re.compile(_TEXT_CMD + r"\{([^{}]*)\}")
+_CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*(?:\\text\{\s*)?([ap])\.?\s*m\.?\s*\}?)?", re.IGNORECASE)
 _UNIT_WORDS = (
     "units?|square units?|sq\\.? units?|cubic units?|cm|mm|km|m|meters?|metres?|centimeters?|"
     "millimeters?|kilometers?|inch|inches|in|feet|foot|ft|yards?|yd|miles?|mi|mph|kmh|km/h|m/s|"
@@ -74,19 +82,26 @@ _UNIT_WORDS = (
 # After a plain space only multi-letter units count: "2 n" must keep its variable.
 _SPACED_UNIT_WORDS = "|".join(w for w in _UNIT_WORDS.split("|") if len(w.rstrip("?")) > 2 and w not in ("in",))
 _UNIT_TAIL_RE = re.compile(
-    r"(?<=[\d}.])\s*(?:" + _TEXT_CMD + r"\{\s*(?:" + _UNIT_WORDS + r")\.?\s*\}|\s(?:" + _SPACED_UNIT_WORDS + r")\.?)"
+    r"(?<=[\d}.])\s*(?:" + TEXT_CMD + r"\{\s*(?:" + _UNIT_WORDS + r")\.?\s*\}|\s(?:" + _SPACED_UNIT_WORDS + r")\.?)"
     r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?$",
     re.IGNORECASE,
+)
+_UNIT_HINT_RE = re.compile(r"\\(?:text|mathrm|mbox|rm)|\s[A-Za-z]")
+_SI = r"(?:[kMGmunμc]?(?:m|s|g|N|J|W|Pa|K|mol|A|V|Hz|eV|C|L|T|rad)|min|h|atm|bar|erg|ly|AU|pc)"
+_SI_POWER = r"(?:\s*\^\s*\{?\s*-?\s*\d\s*\}?)?"
+_SI_UNIT_TAIL_RE = re.compile(  # physics units in \text{}/\mathrm{} after a number: "\mathrm{~m s^{-1}}", "\text{kg}"
+    r"(?<=[\d}.])\s*\\(?:text|mathrm|rm)\s*\{\s*" + _SI + _SI_POWER + r"(?:\s*(?:/|\s|\\cdot)\s*" + _SI + _SI_POWER
+    + r")*\s*\}" + _SI_POWER + r"(?:\s*(?:/|\\cdot)?\s*\\(?:text|mathrm)\s*\{\s*" + _SI + r"\s*\}" + _SI_POWER + r")*$"
 )
 _APPROX_PREFIX_RE = re.compile(r"^(?:\\approx|\\sim|\\simeq|≈)\s*")
 _APPROX_RE = re.compile(r"\\approx(?![A-Za-z])|≈")
 _DECIMAL_RE = re.compile(r"[+-]?\d*\.\d+")
-_ASSIGN_RE = re.compile(
-    r"^\s*(?:\\[A-Za-z]+|[A-Za-z]{1,3})(?:_\{?[A-Za-z0-9]+\}?)?(?:\s*\(\s*[A-Za-z]\s*\))?\s*=(?!=)"
+_ASSIGN_RE = re.compile(  # x =, E_1 =, a_{\min} =, f(x) =, T(3) =
+    r"^\s*(?:\\[A-Za-z]+|[A-Za-z]{1,3})(?:_(?:\{\\?[A-Za-z0-9]+\}|[A-Za-z0-9]))?"
+    r"(?:\s*\(\s*[A-Za-z0-9]{1,6}\s*\))?\s*=(?!=)"
 )
 _GOLD_CHOICE_RE = re.compile(r"(?:\\text\w*\s*\{)?\s*\(?\s*[A-E]\s*\)?\s*\}?")
 _CHOICE_RE = re.compile(r"^\(?\s*([A-E])\s*\)?(?:$|[\s.:)])")
-_LIST_AND_RE = re.compile(r"(?:,?\s*\\text\{\s*,?\s*(?:and|or)\s*\}\s*|,?\s+(?:and|or)\s+|,\s*\\text\{\s*and\s*\}\s*)")
 
 _INT = r"\d{1,3}(?:,\d{3})+|\d+"
 _UNSIGNED = rf"(?:(?:{_INT})(?:\.\d*)?|\.\d+)"
@@ -103,11 +118,14 @@ _INF_RE = re.compile(r"([+-]?)(?:\\infty|\\infinity|\\inf|∞|oo|infinity)")
 _UNICODE = {"\u2212": "-", "\u2013": "-", "\u00d7": "\\times ", "\u00b7": "\\cdot ", "\u03c0": "\\pi ",
             "\u221e": "\\infty ", "\u2264": "\\le ", "\u2265": "\\ge ", "\u2260": "\\ne ", "\u2205": "\\emptyset ",
             "\u00bd": "\\frac{1}{2}", "\u00bc": "\\frac{1}{4}", "\u00be": "\\frac{3}{4}", "\\varnothing": "\\emptyset",
-            "\\lbrace": "\\{", "\\rbrace": "\\}", "\\leqslant": "\\le", "\\geqslant": "\\ge"}
+            "\\lbrace": "\\{", "\\rbrace": "\\}", "\\leqslant": "\\le", "\\geqslant": "\\ge",
+            "\u2228": "\\lor ", "\u222a": "\\cup ", "\u2208": "\\in ", "\u2229": "\\cap "}
 _UNICODE_SQRT_RE = re.compile(r"\u221a\s*(\([^()]*\)|\{[^{}]*\}|[\w.]+)")
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+     "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
+_EMPTY_WORDS = frozenset({"no solution", "no solutions", "no real solution", "no real solutions", "none",
+                          "no such number", "no such numbers", "the empty set", "empty set", "\\{\\}", "{}"})
 _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}", "\\lbrace": "\\rbrace", "\\langle": "\\rangle"}
 
 
@@ -146,17 +164,18 @@ def clean(s: str) -> str:
         s = _UNICODE_SQRT_RE.sub(lambda m: "\\sqrt{" + m.group(1).strip("(){}") + "}", s)
         for old, new in _UNICODE.items():
             s = s.replace(old, new)
-    word = _TEXT_RE.sub(r"\1", s).strip().lower()
+    word = TEXT_RE.sub(r"\1", s).strip().lower()
     if word in _NUMBER_WORDS:
         return _NUMBER_WORDS[word]
+    if word.rstrip(".") in _EMPTY_WORDS:
+        return "\\emptyset"
+    s = s.replace("\\textcirc", "^\\circ").replace("\\textdegree", "^\\circ")
     s = _NOISE_RE.sub(" ", s)
     s = _FRAC_ALIAS_RE.sub(r"\\frac", s)
     s = _BINOM_ALIAS_RE.sub(r"\\binom", s)
     s = re.sub(r"(?<=\d)\{,\}(?=\d{3}(?!\d))", "", s)  # 2{,}340: always a thousands separator
     s = s.replace("{,}", ",").replace("\\dots", "\\ldots").replace("\\cdots", "\\ldots")
-    s = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", s)
-    s = re.sub(r"\\frac\s*\{([^{}]*)\}\s*(\d)", r"\\frac{\1}{\2}", s)
-    s = re.sub(r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{", s)
+    s = normalize_forms(s)
     s = re.sub(r"\\sqrt\s*(\d)", r"\\sqrt{\1}", s)
     s = _APPROX_PREFIX_RE.sub("", s)
     s = exact_side(s, _APPROX_RE)
@@ -164,6 +183,7 @@ def clean(s: str) -> str:
     s = _TEMPERATURE_RE.sub(r"\1", s)
     s = _PERCENT_WORD_RE.sub("\\%", s)
     s = _UNIT_TAIL_RE.sub("", s).strip()
+    s = _SI_UNIT_TAIL_RE.sub("", s).strip() if "{" in s else s
     if s.endswith(".") and not s.endswith(".."):
         s = s[:-1].strip()
     return _strip_outer_braces(s)
@@ -215,7 +235,7 @@ def numeric_equation_verdict(pred: str, gold: str) -> bool | None:
 
 def text_key(s: str) -> str:
     """Comparison key for exact string equality: no spacing, ``\\text{}`` unwrapped, words lowercased."""
-    s = _TEXT_RE.sub(r"\1", s)
+    s = TEXT_RE.sub(r"\1", s)
     s = _SCRIPT_BRACES_RE.sub(r"\1\2", re.sub(r"\s+", "", s))  # E_{1} -> E_1
     if len(s) > 1 and re.fullmatch(r"[A-Za-z'\-]+", s):
         s = s.lower()
@@ -224,7 +244,7 @@ def text_key(s: str) -> str:
 
 def choice_letter(s: str) -> str | None:
     """Multiple-choice letter in ``C``, ``(C)``, ``\\text{(C)}``, ``\\textbf{(C) } 12``; else None."""
-    s = _TEXT_RE.sub(r"\1", s).strip()
+    s = TEXT_RE.sub(r"\1", s).strip()
     s = s.replace("\\mathrm", "").strip("{} ")
     match = _CHOICE_RE.match(s)
     return match.group(1) if match else None
@@ -321,12 +341,11 @@ def parse_number(s: str, max_chars: int = MAX_FAST_CHARS) -> Number | None:
     percent = bool(_PERCENT_RE.search(s))
     s = _PERCENT_RE.sub("", s)
     s = _DEGREE_RE.sub("", s)
-    s = _strip_outer_braces(re.sub(r"\s+", "", _TEXT_RE.sub(r"\1", s)))
+    s = _strip_outer_braces(re.sub(r"\s+", "", TEXT_RE.sub(r"\1", s)))
     s = _NUMERIC_PRIME_RE.sub("", s)
     if _PAREN_NUMBER_RE.fullmatch(s):  # (051): a lone number in parentheses
         s = s[1:-1]
-    if s.startswith("+"):
-        s = s[1:]
+    s = s.removeprefix("+")
     s = _strip_outer_braces(s)
     if not s or len(s) > max_chars:
         return None
@@ -344,23 +363,41 @@ def numbers_equal(pred: Number, gold: Number) -> bool:
     return pred.value / 100 == gold.value or (gold.plain and pred.value == gold.value)
 
 
-def _clock_time(s: str) -> tuple[int, int, int] | None:
-    """(hour mod 12, minute, half: 0 unknown / 1 a.m. / 2 p.m.) when ``s`` reads as a time, not a ratio.
+def rounded_decimal_equal(pred: str, gold: str, pred_num: Number, gold_num: Number) -> bool:
+    """The decimal policy (``decimals``): one side a plain decimal, the other an exact non-terminating value.
 
-    A time: a.m./p.m. given, or minutes with a leading zero (``3:05``), two-digit hours
-    (``10:30``), or a pair no one would leave unreduced as a ratio (``3:30``).
+    A percent decimal is compared in percent: ``33.3\\%`` is ``\\frac13`` rounded (both sides in percent: exact).
+    """
+    if pred_num.percent and gold_num.percent or isinstance(pred_num.value, float) or isinstance(gold_num.value, float):
+        return False
+    sides = [(_PERCENT_RE.sub("", strip_assignment(text)).strip().lstrip("+"), num) for text, num in
+             ((pred, pred_num), (gold, gold_num))]
+    for (decimal, dec_num), (other, exact_num) in (sides, sides[::-1]):
+        exact = exact_num.value * 100 if dec_num.percent else exact_num.value
+        if PLAIN_DECIMAL_RE.fullmatch(decimal) and not PLAIN_DECIMAL_RE.fullmatch(other) and not terminates(exact):
+            return rounds_to(exact, decimal)
+    return False
+
+
+def _clock_time(s: str) -> tuple[int, Fraction, int] | None:
+    """(hour mod 12, minute (seconds as its fraction), half: 0 unknown / 1 a.m. / 2 p.m.) for a time, not a ratio.
+
+    A time: a.m./p.m. given, seconds given (``20:34:00`` = ``20:34``), or minutes with a leading zero
+    (``3:05``), two-digit hours (``10:30``), or a pair no one would leave unreduced as a ratio (``3:30``).
     """
     match = _CLOCK_RE.fullmatch(s)
     if match is None:
         return None
-    hours, minutes, half = int(match.group(1)), int(match.group(2)), (match.group(3) or "").lower()
-    if hours > 24 or minutes > 59:
+    hours, minutes, seconds = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    half = (match.group(4) or "").lower()
+    if hours > 24 or minutes > 59 or seconds > 59:
         return None
-    looks_like_time = half or match.group(2)[0] == "0" or len(match.group(1)) == 2 or math.gcd(hours, minutes) > 1
+    looks_like_time = (half or match.group(3) or match.group(2)[0] == "0" or len(match.group(1)) == 2
+                       or math.gcd(hours, minutes) > 1)
     if not looks_like_time:
         return None
     half_code = {"a": 1, "p": 2}.get(half, 2 if hours > 12 else 0)
-    return hours % 12, minutes, half_code
+    return hours % 12, minutes + Fraction(seconds, 60), half_code
 
 
 def _ratio_parts(s: str, clock_ok: bool = True) -> tuple[list[Number], bool] | None:
@@ -400,7 +437,8 @@ def base_verdict(pred: str, gold: str) -> bool | None:
         return False
     if pred_match.group(3) is not None:  # bare digits
         return pred_match.group(3).lower() == gold_match.group(1).lower()
-    return (pred_match.group(1).lower(), int(pred_match.group(2))) == (gold_match.group(1).lower(), int(gold_match.group(2)))
+    pred_key = (pred_match.group(1).lower(), int(pred_match.group(2)))
+    return pred_key == (gold_match.group(1).lower(), int(gold_match.group(2)))
 
 
 def ratio_verdict(pred: str, gold: str) -> bool | None:
@@ -425,26 +463,6 @@ def ratio_verdict(pred: str, gold: str) -> bool | None:
     return other.value == parts[0].value / parts[1].value
 
 
-def split_top_level(s: str) -> list[str]:
-    """Split on commas/semicolons outside (), [], {}."""
-    parts, depth, current = [], 0, []
-    i = 0
-    while i < len(s):
-        char = s[i]
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        if char in ",;" and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    parts.append("".join(current).strip())
-    return parts
-
-
 def bracketed(s: str) -> tuple[str, str, str]:
     """(open, inner, close) for ``(a,b)``, ``[a,b)``, ``\\{a,b\\}``; ('', s, '') when bare."""
     for left in _BRACKETS:
@@ -457,15 +475,25 @@ def bracketed(s: str) -> tuple[str, str, str]:
     return "", s, ""
 
 
-def _element_numbers(items: list[str]) -> list[Number] | None:
-    values = [parse_number(strip_assignment(clean(item))) for item in items]
-    return None if any(v is None for v in values) else values  # type: ignore[return-value]
+Element = tuple[str, Number]  # (cleaned text, value) of a list item
 
 
-def _same_multiset(pred: list[Number], gold: list[Number]) -> bool:
+def _element_numbers(items: list[str]) -> list[Element] | None:
+    """(text, value) of every item, or None when one of them is not a plain number."""
+    texts = [strip_assignment(clean(item)) for item in items]
+    values = [parse_number(text) for text in texts]
+    return None if any(v is None for v in values) else list(zip(texts, values))  # type: ignore[arg-type]
+
+
+def _elements_equal(pred: Element, gold: Element) -> bool:
+    """Exact equality, or the decimal policy (``0.333`` for ``\\frac13`` inside a list too)."""
+    return numbers_equal(pred[1], gold[1]) or rounded_decimal_equal(pred[0], gold[0], pred[1], gold[1])
+
+
+def _same_multiset(pred: list[Element], gold: list[Element]) -> bool:
     remaining = list(gold)
     for value in pred:
-        match = next((i for i, g in enumerate(remaining) if numbers_equal(value, g)), None)
+        match = next((i for i, g in enumerate(remaining) if _elements_equal(value, g)), None)
         if match is None:
             return False
         remaining.pop(match)
@@ -476,8 +504,8 @@ def list_verdict(pred: str, gold: str) -> bool | None:
     """Decide comma lists, tuples, sets and intervals whose elements are all plain numbers."""
     p_open, p_inner, p_close = bracketed(pred)
     g_open, g_inner, g_close = bracketed(gold)
-    p_items = split_top_level(_LIST_AND_RE.sub(",", p_inner))
-    g_items = split_top_level(_LIST_AND_RE.sub(",", g_inner))
+    p_items = split_top_level(LIST_AND_RE.sub(",", p_inner))
+    g_items = split_top_level(LIST_AND_RE.sub(",", g_inner))
     if len(g_items) < 2 and not g_open:
         return None
     sets = {"", "\\{", "\\lbrace"}
@@ -492,19 +520,58 @@ def list_verdict(pred: str, gold: str) -> bool | None:
         return None  # tuple vs bare list: leave it to the symbolic grader
     if (p_open, p_close) != (g_open, g_close) or len(p_nums) != len(g_nums):
         return False
-    return all(numbers_equal(p, g) for p, g in zip(p_nums, g_nums))
+    return all(_elements_equal(p, g) for p, g in zip(p_nums, g_nums))
+
+
+def unit_tail(s: str) -> tuple[str, int] | None:
+    """(unit letters, power 1/2/3) of a trailing unit (``\\text{ cm}^2``, ``\\mathrm{~m}``, ``square feet``)."""
+    if not _UNIT_HINT_RE.search(s):
+        return None  # no \text-like command and no spaced word: no unit (the hot path)
+    s = s.replace("~", " ")  # \mathrm{~m}: a spacing tie
+    match = _UNIT_TAIL_RE.search(s) or _SI_UNIT_TAIL_RE.search(s)
+    if match is None:
+        return None
+    tail = match.group(0).lower()
+    power = 3 if re.search(r"\^\s*\{?\s*3|cubic", tail) else 2 if re.search(r"\^\s*\{?\s*2|square|sq\b", tail) else 1
+    return re.sub(r"\\[a-z]+|[^a-z]", "", tail), power
+
+
+def _glued_as_other(s: str, unit: tuple[str, int] | None) -> str:
+    """``4m`` -> ``4`` when the other side wrote the unit ``\\mathrm{~m}``: the other side agrees it is a unit."""
+    if unit is None or not unit[0].isalpha() or len(unit[0]) > 6:
+        return s
+    return re.sub(r"(?<=[\d}])\s*" + unit[0] + r"(?:\^\{?[23]\}?)?$", "", s)
+
+
+def prepare(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> tuple[str, str] | bool:
+    """The cleaned (pred, gold) pair both graders compare (``clean`` + ``pairs.align_pair``), or a verdict.
+
+    Units are stripped, not compared, but both sides giving units of other powers disagree (cm^2 vs cm^3);
+    a letter glued to a number is a unit only when the other side writes that unit (``4m`` vs ``4 \\mathrm{~m}``).
+    """
+    pred = pred[:max_chars + 1]
+    units = (unit_tail(pred.strip().strip("$")), unit_tail(gold.strip().strip("$")))
+    if None not in units and units[0][1] != units[1][1]:  # type: ignore[index]
+        return False
+    pred, gold = _glued_as_other(pred.strip(), units[1]), _glued_as_other(gold.strip(), units[0])
+    gold_c = clean(gold)
+    if _DECIMAL_RE.fullmatch(gold_c) and _APPROX_RE.search(pred):
+        pred = _APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
+    return align_pair(clean(pred), gold_c)  # equal text is caught first thing in ``decide``
 
 
 def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool | None:
     """True/False when decidable exactly without symbolic work, else None (see module doc)."""
     if len(gold) > max_chars:
         return None
-    gold_c = clean(gold)
-    if len(pred) <= max_chars and _DECIMAL_RE.fullmatch(gold_c) and _APPROX_RE.search(pred):
-        pred = _APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
-    pred_c = clean(pred[: max_chars + 1])
     if len(pred) > max_chars:
         return False  # no gold answer is this long
+    pair = prepare(pred, gold, max_chars)
+    return pair if isinstance(pair, bool) else decide(*pair)
+
+
+def decide(pred_c: str, gold_c: str) -> bool | None:
+    """``fast_verdict`` on a prepared pair."""
     if text_key(pred_c) == text_key(gold_c):
         return True
     if _assigned_names_differ(pred_c, gold_c):
@@ -519,7 +586,9 @@ def fast_verdict(pred: str, gold: str, max_chars: int = MAX_FAST_CHARS) -> bool 
         if verdict is not None:
             return verdict
     gold_num, pred_num = parse_number(gold_c), parse_number(pred_c)
-    if gold_num is not None and pred_num is not None and numbers_equal(pred_num, gold_num):
+    if gold_num is not None and pred_num is not None and (
+        numbers_equal(pred_num, gold_num) or rounded_decimal_equal(pred_c, gold_c, pred_num, gold_num)
+    ):
         return True
     listed = list_verdict(pred_c, gold_c)
     if listed is not None:

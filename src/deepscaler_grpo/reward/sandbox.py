@@ -36,12 +36,19 @@ class Outcome:
     status: str
 
 
-def default_pool_size(cpu_count: int | None = None) -> int:
-    """$DEEPSCALER_VERIFIER_WORKERS, else between 2 and 8 following the CPU count."""
+def default_pool_size(cpu_count: int | None = None, local_processes: int | None = None) -> int:
+    """$DEEPSCALER_VERIFIER_WORKERS, else between 2 and 8 following the CPU count; with several training
+    processes on this machine ($LOCAL_WORLD_SIZE, set by torchrun/accelerate) each gets its share of the
+    cores (at least 1), so the pools together do not oversubscribe the machine."""
     env = os.environ.get("DEEPSCALER_VERIFIER_WORKERS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
-    return max(2, min(8, cpu_count or os.cpu_count() or 2))
+    cpus = cpu_count or os.cpu_count() or 2
+    local_env = os.environ.get("LOCAL_WORLD_SIZE", "")
+    local = local_processes or (int(local_env) if local_env.isdigit() else 1)
+    if local > 1:
+        return max(1, min(8, cpus // local))
+    return max(2, min(8, cpus))
 
 
 def _worker_env() -> dict[str, str]:
@@ -89,12 +96,13 @@ class Worker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line
 
-    def ask(self, pred: str, golds: list[str], timeout_s: float) -> dict | None:
+    def ask(self, pred: str, golds: list[str], timeout_s: float, decimals: int | None = None) -> dict | None:
         """Send one request; the reply dict, or None when it timed out or the worker died."""
         assert self.proc.stdin is not None
         deadline = time.monotonic() + timeout_s
+        request = {"pred": pred, "gold": golds, "decimals": decimals}
         try:
-            self.proc.stdin.write((json.dumps({"pred": pred, "gold": golds}) + "\n").encode())
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
             line = self._read_line(deadline)
             return None if line is None else json.loads(line)
         except (OSError, ValueError):
@@ -179,12 +187,15 @@ class WorkerPool:
         if worker is not None:
             self._idle.put(worker)
 
-    def check(self, pred: str, golds: list[str], timeout_s: float) -> Outcome:
-        """Symbolic equivalence in a worker, killed if it runs past ``timeout_s`` seconds."""
+    def check(self, pred: str, golds: list[str], timeout_s: float, decimals: int | None = None) -> Outcome:
+        """Symbolic equivalence in a worker, killed if it runs past ``timeout_s`` seconds.
+
+        ``decimals``: the decimal policy's minimum significant digits (None: the worker's default).
+        """
         worker = self._acquire(timeout_s)
         if worker is None:
             return Outcome(False, "busy" if not self._closed else "error")
-        reply = worker.ask(pred, golds, timeout_s)
+        reply = worker.ask(pred, golds, timeout_s, decimals)
         if reply is None:
             self._retire(worker)
             return Outcome(False, "timeout")

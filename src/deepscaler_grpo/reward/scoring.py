@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
+from deepscaler_grpo.reward.decimals import decimal_digits
 from deepscaler_grpo.reward.extract import extract_answer, has_answer_tag, unwrap
-from deepscaler_grpo.reward.fast import clean, fast_verdict, strip_assignment
+from deepscaler_grpo.reward.fast import MAX_FAST_CHARS, clean, decide, prepare, strip_assignment
 from deepscaler_grpo.reward.sandbox import get_pool
 from deepscaler_grpo.reward.symbolic import is_safe_for_symbolic
 
 DEFAULT_TIMEOUT_S = 5.0
-GroundTruth = Union[str, int, float, Sequence[Any], Any]  # Any: numpy arrays and scalars
+GroundTruth = str | int | float | Sequence[Any] | Any  # Any: numpy arrays and scalars
 
 
 @dataclass(frozen=True)
@@ -62,46 +64,70 @@ class _Undecided(Exception):
 
 
 @functools.lru_cache(maxsize=65536)
-def _symbolic_cached(pred: str, golds: tuple[str, ...], timeout_s: float) -> Verdict:
-    outcome = get_pool().check(pred, list(golds), timeout_s)
+def _symbolic_cached(pred: str, golds: tuple[str, ...], timeout_s: float, decimals: int) -> Verdict:
+    outcome = get_pool().check(pred, list(golds), timeout_s, decimals)
     if outcome.status in ("busy", "error"):
         raise _Undecided(outcome.status)
     return Verdict(outcome.correct, "symbolic" if outcome.status == "ok" else outcome.status)
 
 
-def fast_check(pred: str | None, ground_truth: GroundTruth) -> Verdict | tuple[str, tuple[str, ...]]:
-    """A final Verdict from the fast path, or (pred, undecided golds) that need the symbolic grader."""
+Pending = tuple[tuple[str, tuple[str, ...]], ...]  # (pred, golds) groups for the symbolic grader
+
+
+def _pending_pair(pred: str, gold: str) -> tuple[str, str] | bool:
+    """(pred, gold) as the symbolic grader gets them, or a final verdict from the fast path."""
+    if len(gold) > MAX_FAST_CHARS:
+        return clean(pred), clean(gold)
+    pair = prepare(pred, gold)
+    if isinstance(pair, bool):
+        return pair
+    verdict = decide(*pair)
+    if verdict is not None:
+        return verdict
+    pred_c, gold_c = pair
+    return (pred_c if "=" in gold_c else strip_assignment(pred_c)), gold_c  # "x = a + b" vs "a + b": the value
+
+
+def fast_check(pred: str | None, ground_truth: GroundTruth) -> Verdict | Pending:
+    """A final Verdict from the fast path, or the (pred, golds) groups that need the symbolic grader."""
     if pred is None or not str(pred).strip():
         return Verdict(False, "empty")
     golds = gold_strings(ground_truth)
     if not golds:
         return Verdict(False, "no_gold")
     pred = str(pred)
-    undecided = []
+    if len(pred) > MAX_FAST_CHARS:
+        return Verdict(False, "fast")  # no gold answer is this long
+    groups: dict[str, list[str]] = {}
     for gold in golds:
-        verdict = fast_verdict(pred, gold)
-        if verdict:
+        pair = _pending_pair(pred, gold)
+        if pair is True:
             return Verdict(True, "fast")
-        if verdict is None:
-            undecided.append(clean(gold))
-    if not undecided:
+        if pair is not False:
+            groups.setdefault(pair[0], []).append(pair[1])
+    if not groups:
         return Verdict(False, "fast")
-    pred_clean = clean(pred)
-    if not any("=" in gold for gold in undecided):  # "x = a + b" against "a + b": compare the value
-        pred_clean = strip_assignment(pred_clean)
-    if not is_safe_for_symbolic(pred_clean):
-        return Verdict(False, "rejected")
-    return pred_clean, tuple(undecided)
+    safe = tuple((p, tuple(g)) for p, g in groups.items() if is_safe_for_symbolic(p))
+    return safe if safe else Verdict(False, "rejected")
 
 
-def symbolic_check(pred: str, golds: tuple[str, ...], timeout_s: float) -> Verdict:
-    """Symbolic grading in a worker process (cached); never raises."""
-    try:
-        return _symbolic_cached(pred, golds, float(timeout_s))
-    except _Undecided as exc:
-        return Verdict(False, str(exc))
-    except Exception:  # noqa: BLE001 - the reward must never crash training
-        return Verdict(False, "error")
+def symbolic_check(pending: Pending, timeout_s: float) -> Verdict:
+    """Symbolic grading in a worker process (cached), group by group, all within ``timeout_s``; never raises."""
+    verdict = Verdict(False, "symbolic")
+    deadline = time.monotonic() + float(timeout_s)
+    for index, (pred, golds) in enumerate(pending):
+        remaining = float(timeout_s) if index == 0 else round(deadline - time.monotonic(), 3)
+        if remaining <= 0:
+            return Verdict(False, "timeout")
+        try:
+            verdict = _symbolic_cached(pred, golds, remaining, decimal_digits())
+        except _Undecided as exc:
+            verdict = Verdict(False, str(exc))
+        except Exception:  # noqa: BLE001 - the reward must never crash training
+            verdict = Verdict(False, "error")
+        if verdict.correct:
+            return verdict
+    return verdict
 
 
 def check(pred: str | None, ground_truth: GroundTruth, timeout_s: float = DEFAULT_TIMEOUT_S) -> Verdict:
@@ -110,7 +136,7 @@ def check(pred: str | None, ground_truth: GroundTruth, timeout_s: float = DEFAUL
         first = fast_check(pred, ground_truth)
     except Exception:  # noqa: BLE001
         return Verdict(False, "error")
-    return first if isinstance(first, Verdict) else symbolic_check(*first, timeout_s)
+    return first if isinstance(first, Verdict) else symbolic_check(first, timeout_s)
 
 
 def check_many(
@@ -126,7 +152,7 @@ def check_many(
     pending = [i for i, first in enumerate(firsts) if not isinstance(first, Verdict)]
     if pending:
         with ThreadPoolExecutor(max_workers=min(len(pending), get_pool().size)) as executor:
-            results = executor.map(lambda i: symbolic_check(*firsts[i], timeout_s), pending)
+            results = executor.map(lambda i: symbolic_check(firsts[i], timeout_s), pending)
             for i, verdict in zip(pending, results):
                 firsts[i] = verdict
     return firsts

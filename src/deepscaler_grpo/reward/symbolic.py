@@ -8,13 +8,27 @@ Floats are turned into exact rationals before comparing, so math-verify's 6-digi
 cannot accept ``0.3333`` for ``1/3``. math-verify's own signal-based timeouts are disabled (they
 fail off the main thread); the parent enforces the wall-clock limit by killing the worker.
 
+Assumptions (see ``_align_symbols``): in plain expressions with a radical or fractional power, every
+free symbol is a positive real (lengths, speeds, radii: ``\\sqrt{a^2}`` = ``a``, ``(r^3)^{1/3}`` = ``r``;
+never with ``|x|``, so ``|x|`` != ``x``); ``i`` is the imaginary unit; a free parameter of a general
+solution may be renamed (``k\\pi`` = ``n\\pi``, ``+ C`` = ``+ c``).
+math-verify's unit stripping is off: ``6m`` is ``6 m``, never ``6`` metres (units are stripped by
+``fast.clean`` only after a number). The decimal policy of ``decimals`` covers irrational values here.
+
 ``is_safe_for_symbolic(text)`` is the cheap size guard applied before anything is sent here.
 """
 
 from __future__ import annotations
 
+import cmath
 import logging
 import re
+from typing import TYPE_CHECKING
+
+from deepscaler_grpo.reward.decimals import PLAIN_DECIMAL_RE, rounds_to, set_decimal_digits
+
+if TYPE_CHECKING:
+    from sympy import Basic  # sympy is imported lazily: only worker processes load it
 
 MAX_SYMBOLIC_CHARS = 600
 MAX_BRACE_DEPTH = 30
@@ -22,7 +36,8 @@ MAX_NUMBER_DIGITS = 200
 _BIG_EXPONENT_RE = re.compile(r"\^\s*\{?\s*[+-]?\s*\d{4,}")  # 2^{10000}: big integer arithmetic
 _TOWER_RE = re.compile(r"\^\s*\{[^{}]*\d\s*\^")  # 10^{10^{10}}
 _BIG_FACTORIAL_RE = re.compile(r"\d{4,}\s*!|\\(?:Gamma|binom)\s*\{?\s*\d{5,}")
-_LONG_NUMBER_RE = re.compile(r"\d{%d,}" % (MAX_NUMBER_DIGITS + 1))
+_INTEGER_RE = re.compile(r"[+-]?\d{1,60}")
+_LONG_NUMBER_RE = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}")
 
 
 def brace_depth(text: str) -> int:
@@ -49,7 +64,7 @@ def is_safe_for_symbolic(text: str, max_chars: int = MAX_SYMBOLIC_CHARS) -> bool
     )
 
 
-def _rationalize(expr):  # noqa: ANN001, ANN202 - sympy objects
+def _rationalize(expr: Basic) -> Basic:
     """Replace every Float by the exact Rational of its decimal text (0.75 -> 3/4)."""
     from sympy import Float, Rational
 
@@ -59,24 +74,37 @@ def _rationalize(expr):  # noqa: ANN001, ANN202 - sympy objects
         return expr
 
 
+def _imaginary_unit(expr: Basic) -> Basic:
+    """latex2sympy reads ``i`` as a symbol: it is the imaginary unit (``i^2`` = -1)."""
+    from sympy import I, Symbol
+
+    try:
+        free = {str(sym): sym for sym in expr.free_symbols if isinstance(sym, Symbol)}
+        return expr.xreplace({free["i"]: I}) if "i" in free else expr
+    except Exception:  # noqa: BLE001 - strings, matrices, bound variables
+        return expr
+
+
 def parse_latex_answer(text: str) -> list:
-    """math-verify parse of one answer string via the LaTeX path only (no ``parse_expr``)."""
+    """math-verify parse of one answer string via the LaTeX path only (no ``parse_expr``), units kept."""
+    from latex2sympy2_extended.latex2sympy2 import NormalizationConfig
     from math_verify import LatexExtractionConfig, parse
 
-    config = LatexExtractionConfig(boxed_match_priority=0)
+    normalization = NormalizationConfig(basic_latex=True, units=False, malformed_operators=True, nits=True)
+    config = LatexExtractionConfig(boxed_match_priority=0, normalization_config=normalization)
     parsed = parse("\\boxed{" + text + "}", [config], parsing_timeout=None)
-    return [_rationalize(p) if not isinstance(p, str) else p for p in parsed]
+    return [_imaginary_unit(_rationalize(p)) if not isinstance(p, str) else p for p in parsed]
 
 
-def _numeric_value(expr, point: dict) -> complex | None:  # noqa: ANN001 - sympy objects
+def _numeric_value(expr: Basic, point: dict) -> complex | None:
     try:
         value = complex(expr.evalf(30, subs=point))
     except Exception:  # noqa: BLE001 - functions, sets, symbols left over: unknown
         return None
-    return value if value == value and abs(value) != float("inf") else None
+    return value if not cmath.isnan(value) and abs(value) != float("inf") else None
 
 
-def clearly_different(gold, pred, points: int = 2) -> bool:  # noqa: ANN001 - sympy objects
+def clearly_different(gold: Basic, pred: Basic, points: int = 2) -> bool:
     """Cheap disproof before simplify/solve: the two expressions differ at random exact points.
 
     Only for plain expressions (or assignments to the same name), evaluated over the union of
@@ -105,21 +133,87 @@ def clearly_different(gold, pred, points: int = 2) -> bool:  # noqa: ANN001 - sy
     return False
 
 
-def _align_symbols(gold, pred):  # noqa: ANN001, ANN202 - sympy objects
-    """``pred`` with each symbol replaced by the gold's symbol of the same name.
+_CONSTANT_NAMES = frozenset({"C", "c", "K", "k", "C_1", "c_1", "C_{1}", "c_{1}"})  # latex2sympy may lower-case
+_INTEGER_PARAMETERS = frozenset({"k", "n", "m", "j", "l", "p", "q"})
+
+
+def _renamed_parameter(gold: Basic, pred: Basic) -> dict[Basic, Basic]:
+    """{pred symbol: gold symbol} when each side has one free parameter of its own, of the same kind.
+
+    An arbitrary constant (``C`` vs ``c``), or an integer parameter of a periodic solution (``k\\pi`` vs
+    ``n\\pi``, only when the gold mentions pi): any name means the same family of answers.
+    """
+    from sympy import pi
+
+    gold_only = {str(s): s for s in gold.free_symbols - pred.free_symbols}
+    pred_only = {str(s): s for s in pred.free_symbols - gold.free_symbols}
+    if len(gold_only) != 1 or len(pred_only) != 1:
+        return {}
+    (gold_name, gold_sym), (pred_name, pred_sym) = *gold_only.items(), *pred_only.items()
+    constants = {gold_name, pred_name} <= _CONSTANT_NAMES
+    integers = {gold_name, pred_name} <= _INTEGER_PARAMETERS and gold.has(pi)
+    return {pred_sym: gold_sym} if constants or integers else {}
+
+
+def _positive(expr: Basic) -> Basic:
+    """Every free symbol of a plain expression as a positive real of the same name."""
+    from sympy import Expr, Symbol
+
+    if not isinstance(expr, Expr):
+        return expr
+    mapping = {s: Symbol(str(s), positive=True) for s in expr.free_symbols if isinstance(s, Symbol)}
+    return expr.xreplace(mapping) if mapping else expr
+
+
+def _radical_without_abs(gold: Basic, pred: Basic) -> bool:
+    """A radical or fractional power on either side and no ``|x|``: where the positivity policy applies."""
+    from sympy import Abs, Pow
+
+    def radical(expr: Basic) -> bool:
+        """A power whose exponent is not an integer (sqrt, cube root, x^{3/2})."""
+        return any(not p.exp.is_integer for p in expr.atoms(Pow))
+
+    return (radical(gold) or radical(pred)) and not (gold.has(Abs) or pred.has(Abs))
+
+
+def _align_symbols(gold: Basic, pred: Basic) -> tuple[Basic, Basic]:
+    """(gold, pred) with symbols matched by name, a renamed free parameter matched, positive symbols.
 
     latex2sympy gives ``t`` ``real=True`` in one answer and ``real=False`` in another (e.g. when
-    ``i`` appears in parentheses); such symbols never compare equal, so the names decide.
+    ``i`` appears in parentheses); such symbols never compare equal, so the names decide. Positive
+    symbols only for two plain expressions with a radical and no ``|x|`` (an inequality over a positive
+    ``x`` would collapse, and ``|x|`` is not ``x``).
     """
+    from sympy import Expr
+
     try:
         by_name = {str(sym): sym for sym in gold.free_symbols}
-        mapping = {sym: by_name[str(sym)] for sym in pred.free_symbols if str(sym) in by_name and by_name[str(sym)] != sym}
-        return pred.xreplace(mapping) if mapping else pred
+        mapping = {s: by_name[str(s)] for s in pred.free_symbols if str(s) in by_name and by_name[str(s)] != s}
+        pred = pred.xreplace(mapping) if mapping else pred
+        pred = pred.xreplace(_renamed_parameter(gold, pred))
+        if isinstance(gold, Expr) and isinstance(pred, Expr) and _radical_without_abs(gold, pred):
+            return _positive(gold), _positive(pred)
+        return gold, pred
     except Exception:  # noqa: BLE001 - strings, matrices without free_symbols
-        return pred
+        return gold, pred
 
 
-def _unreliable(expr) -> bool:  # noqa: ANN001 - sympy objects
+def _approximates(decimal: str, exact: Basic) -> bool:
+    """The decimal policy for an irrational exact value (``decimals.rounds_to``); ``decimal`` is regex-checked."""
+    from fractions import Fraction
+
+    from sympy import Rational
+
+    try:
+        if not exact.is_number or exact.is_rational or not exact.is_real:
+            return False
+        approx = Rational(exact.evalf(40))
+        return rounds_to(Fraction(int(approx.p), int(approx.q)), decimal)
+    except Exception:  # noqa: BLE001 - not a real number
+        return False
+
+
+def _unreliable(expr: Basic) -> bool:
     """latex2sympy output that is not the answer: ``\\gamma^{2}`` becomes ``zoo**2``."""
     from sympy import nan, zoo
 
@@ -129,11 +223,63 @@ def _unreliable(expr) -> bool:  # noqa: ANN001 - sympy objects
         return False
 
 
-def symbolic_equal(pred: str, golds: list[str]) -> bool:
-    """True when ``pred`` is equivalent to any of ``golds`` per math-verify (exact numbers)."""
+def _number_matches(text: str, exact: Basic) -> bool:
+    """One decimal or integer item (regex-checked text) against one exact value: equal, or the decimal policy."""
+    from fractions import Fraction
+
+    if getattr(exact, "is_Rational", False):
+        return Fraction(text) == Fraction(int(exact.p), int(exact.q))
+    return _approximates(text, exact)
+
+
+def _decimal_items(text: str) -> tuple[list[str], bool] | None:
+    """(items, ordered) of ``0.333, 1.414`` / ``(0.333, 2)``: plain numbers with at least one decimal, else None."""
+    text = text.strip()
+    ordered = text[:1] + text[-1:] == "()"
+    items = [item.strip() for item in (text[1:-1] if ordered else text).split(",")]
+    numbers = all(PLAIN_DECIMAL_RE.fullmatch(i) or _INTEGER_RE.fullmatch(i) for i in items)
+    return (items, ordered) if numbers and any(PLAIN_DECIMAL_RE.fullmatch(i) for i in items) else None
+
+
+def _decimal_list(text: str, exact: Basic) -> bool:
+    """The decimal policy item by item: a list against a set (any order), a tuple against a tuple (in order)."""
+    from sympy import FiniteSet, Tuple
+
+    parsed = _decimal_items(text)
+    if parsed is None or len(parsed[0]) < 2:
+        return False
+    items, ordered = parsed
+    values = list(exact.args) if isinstance(exact, (FiniteSet, Tuple)) and ordered == isinstance(exact, Tuple) else []
+    if len(values) != len(items):
+        return False
+    if ordered:
+        return all(_number_matches(i, v) for i, v in zip(items, values))
+    for item in items:
+        match = next((v for v in values if _number_matches(item, v)), None)
+        if match is None:
+            return False
+        values.remove(match)
+    return True
+
+
+def _decimal_policy(pred: str, parsed_pred: list, gold: str, parsed_gold: list) -> bool:
+    """A plain decimal (or a list of them) on one side, irrational numbers on the other (see ``decimals``)."""
+    if PLAIN_DECIMAL_RE.fullmatch(pred.strip()) and not PLAIN_DECIMAL_RE.fullmatch(gold.strip()):
+        return _approximates(pred.strip(), parsed_gold[0])
+    if PLAIN_DECIMAL_RE.fullmatch(gold.strip()) and not PLAIN_DECIMAL_RE.fullmatch(pred.strip()):
+        return _approximates(gold.strip(), parsed_pred[0])
+    if "," in pred + gold:
+        return _decimal_list(pred, parsed_gold[0]) or _decimal_list(gold, parsed_pred[0])
+    return False
+
+
+def symbolic_equal(pred: str, golds: list[str], decimal_digits: int | None = None) -> bool:
+    """True when ``pred`` is equivalent to any of ``golds`` per math-verify (exact numbers, policies above)."""
     from math_verify import verify
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)
+    if decimal_digits is not None:
+        set_decimal_digits(decimal_digits)
     if not is_safe_for_symbolic(pred):
         return False
     parsed_pred = parse_latex_answer(pred)
@@ -145,11 +291,12 @@ def symbolic_equal(pred: str, golds: list[str]) -> bool:
         parsed_gold = parse_latex_answer(gold)
         if not parsed_gold or _unreliable(parsed_gold[0]):
             continue
-        pred_expr = _align_symbols(parsed_gold[0], parsed_pred[0])
-        if pred_expr == parsed_gold[0]:
+        gold_expr, pred_expr = _align_symbols(parsed_gold[0], parsed_pred[0])
+        if pred_expr == gold_expr or _decimal_policy(pred, parsed_pred, gold, parsed_gold):
             return True  # identical parse: skip math-verify's simplify, which can hang on exp/complex
-        if clearly_different(parsed_gold[0], pred_expr):
+        if clearly_different(gold_expr, pred_expr):
             continue
-        if verify(parsed_gold, [pred_expr, *parsed_pred[1:]], timeout_seconds=None, allow_set_relation_comp=True):
+        if verify([gold_expr, *parsed_gold[1:]], [pred_expr, *parsed_pred[1:]], timeout_seconds=None,
+                  allow_set_relation_comp=True):
             return True
     return False

@@ -3,10 +3,11 @@
 Started by ``sandbox.WorkerPool`` as ``python -m deepscaler_grpo.reward.worker``; not meant to be
 run by hand. Protocol (one line each way, JSON only, never pickle):
 
-    -> {"pred": "\\\\frac{1}{2}", "gold": ["0.5"]}
+    -> {"pred": "\\\\frac{1}{2}", "gold": ["0.5"], "decimals": 3}     ("decimals": the decimal policy)
     <- {"ok": true}            or   {"ok": false, "error": "..."}
 
 The first line it writes is ``{"ready": true}`` once sympy/math-verify are imported, so import time
+from typing import TextIO
 never counts against an answer's deadline. The process caps its own memory (RLIMIT_AS) and exits
 when its parent dies or closes stdin, so no stray process outlives the caller.
 """
@@ -18,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from typing import TextIO
 
 
 def _limit_memory(max_bytes: int) -> None:
@@ -37,7 +39,7 @@ def _watch_parent(parent_pid: int, interval_s: float = 0.5) -> None:
             os._exit(0)
 
 
-def serve(stdin, stdout) -> None:  # noqa: ANN001 - text streams
+def serve(stdin: TextIO, stdout: TextIO) -> None:
     """The request loop; one request at a time, stops at end of input."""
     from deepscaler_grpo.reward.symbolic import symbolic_equal
 
@@ -47,7 +49,10 @@ def serve(stdin, stdout) -> None:  # noqa: ANN001 - text streams
     for line in stdin:
         try:
             request = json.loads(line)
-            reply = {"ok": bool(symbolic_equal(str(request["pred"]), [str(g) for g in request["gold"]]))}
+            digits = request.get("decimals")
+            golds = [str(g) for g in request["gold"]]
+            digits = digits if isinstance(digits, int) else None
+            reply = {"ok": bool(symbolic_equal(str(request["pred"]), golds, digits))}
         except MemoryError:
             reply = {"ok": False, "error": "memory"}
         except Exception as exc:  # noqa: BLE001 - any failure is a wrong answer, never a crash
