@@ -39,16 +39,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 
 from deepscaler_grpo.reward.decimals import PLAIN_DECIMAL_RE, rounds_to, terminates
 from deepscaler_grpo.reward.forms import LIST_AND_RE, TEXT_CMD, TEXT_RE, normalize_forms, split_top_level
+from deepscaler_grpo.reward.numbers import NUM_RE, Number, parse_value, strip_outer_braces
 from deepscaler_grpo.reward.pairs import align_pair
 
 MAX_FAST_CHARS = 2000
-MAX_DIGITS = 400
-MAX_POWER_EXPONENT = 400
 
 # Commands that only change spacing or size: dropped.
 _NOISE_RE = re.compile(
@@ -103,18 +101,6 @@ _ASSIGN_RE = re.compile(  # x =, E_1 =, a_{\min} =, f(x) =, T(3) =
 _GOLD_CHOICE_RE = re.compile(r"(?:\\text\w*\s*\{)?\s*\(?\s*[A-E]\s*\)?\s*\}?")
 _CHOICE_RE = re.compile(r"^\(?\s*([A-E])\s*\)?(?:$|[\s.:)])")
 
-_INT = r"\d{1,3}(?:,\d{3})+|\d+"
-_UNSIGNED = rf"(?:(?:{_INT})(?:\.\d*)?|\.\d+)"
-_NUM_RE = re.compile(rf"([+-]?)({_UNSIGNED})(?:[eE]([+-]?\d{{1,4}}))?")
-_SCI_RE = re.compile(
-    rf"([+-]?)(?:({_UNSIGNED})(?:\\times|\\cdot|\*|×|x))?10\^(?:\{{\s*([+-]?\d{{1,4}})\s*\}}|([+-]?\d))"
-)
-_POW_RE = re.compile(r"([+-]?)(\d{1,6})\^(?:\{\s*(\d{1,3})\s*\}|(\d))")
-_FRAC_RE = re.compile(r"([+-]?)(?:(\d+))?\\frac\{([^{}]*)\}\{([^{}]*)\}")
-_SLASH_RE = re.compile(rf"([+-]?)\(?([+-]?{_UNSIGNED})\)?/\(?([+-]?{_UNSIGNED})\)?")
-_REPEAT_RE = re.compile(r"([+-]?)(\d*)\.(\d*)\\(?:overline|bar|dot)\{?(\d+)\}?")
-_INF_RE = re.compile(r"([+-]?)(?:\\infty|\\infinity|\\inf|∞|oo|infinity)")
-
 _UNICODE = {"\u2212": "-", "\u2013": "-", "\u00d7": "\\times ", "\u00b7": "\\cdot ", "\u03c0": "\\pi ",
             "\u221e": "\\infty ", "\u2264": "\\le ", "\u2265": "\\ge ", "\u2260": "\\ne ", "\u2205": "\\emptyset ",
             "\u00bd": "\\frac{1}{2}", "\u00bc": "\\frac{1}{4}", "\u00be": "\\frac{3}{4}", "\\varnothing": "\\emptyset",
@@ -127,34 +113,6 @@ _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
 _EMPTY_WORDS = frozenset({"no solution", "no solutions", "no real solution", "no real solutions", "none",
                           "no such number", "no such numbers", "the empty set", "empty set", "\\{\\}", "{}"})
 _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}", "\\lbrace": "\\rbrace", "\\langle": "\\rangle"}
-
-
-@dataclass(frozen=True)
-class Number:
-    """An exact value parsed from an answer.
-
-    ``percent`` records a trailing % sign; ``plain`` that it was written as a bare integer or
-    decimal (not a fraction, power or repeating decimal), for the percent-as-unit reading.
-    """
-
-    value: Fraction | float  # float only for +-infinity
-    percent: bool = False
-    plain: bool = False
-
-
-def _strip_outer_braces(s: str) -> str:
-    while len(s) >= 2 and s[0] == "{" and s[-1] == "}" and _balanced(s[1:-1]):
-        s = s[1:-1].strip()
-    return s
-
-
-def _balanced(s: str) -> bool:
-    depth = 0
-    for char in s:
-        depth += (char == "{") - (char == "}")
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def clean(s: str) -> str:
@@ -186,7 +144,7 @@ def clean(s: str) -> str:
     s = _SI_UNIT_TAIL_RE.sub("", s).strip() if "{" in s else s
     if s.endswith(".") and not s.endswith(".."):
         s = s[:-1].strip()
-    return _strip_outer_braces(s)
+    return strip_outer_braces(s)
 
 
 def exact_side(s: str, separator: re.Pattern[str]) -> str:
@@ -204,7 +162,7 @@ def strip_assignment(s: str) -> str:
         return s
     lhs, rhs = s.split("=", 1)[0], s.rsplit("=", 1)[1]
     numeric_lhs = bool(re.search(r"\d", lhs)) and not re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", lhs))
-    if numeric_lhs and s.count("=") == 1 and _DECIMAL_RE.fullmatch(rhs.strip()) and not _NUM_RE.fullmatch(lhs.strip()):
+    if numeric_lhs and s.count("=") == 1 and _DECIMAL_RE.fullmatch(rhs.strip()) and not NUM_RE.fullmatch(lhs.strip()):
         return lhs.strip()  # "\frac{\sqrt3}{2} = 0.866": the decimal is an approximation of the exact lhs
     if _ASSIGN_RE.match(s) or numeric_lhs:
         return rhs.strip()
@@ -250,89 +208,6 @@ def choice_letter(s: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _to_fraction(sign: str, digits: str, exponent: str | None = None) -> Fraction | None:
-    digits = digits.replace(",", "")
-    if len(digits) > MAX_DIGITS or not digits.strip("."):
-        return None
-    value = Fraction(digits)
-    if exponent:
-        power = int(exponent)
-        if abs(power) > MAX_POWER_EXPONENT:
-            return None
-        value *= Fraction(10) ** power
-    return -value if sign == "-" else value
-
-
-def _frac_part(s: str) -> Fraction | None:
-    """Numerator/denominator of ``\\frac``: a plain signed number (braces allowed)."""
-    s = _strip_outer_braces(s.replace(" ", ""))
-    match = _NUM_RE.fullmatch(s)
-    if match is None or "," in match.group(2):
-        return None
-    return _to_fraction(match.group(1), match.group(2), match.group(3))
-
-
-def _parse_frac(s: str) -> Fraction | None:
-    match = _FRAC_RE.fullmatch(s)
-    if match is None:
-        return None
-    sign, whole, num_s, den_s = match.groups()
-    num, den = _frac_part(num_s), _frac_part(den_s)
-    if num is None or den is None or den == 0:
-        return None
-    value = num / den
-    if whole:  # mixed number: 2\frac{1}{2} = 5/2
-        if value < 0 or len(whole) > MAX_DIGITS:
-            return None
-        value = int(whole) + value
-    return -value if sign == "-" else value
-
-
-def _parse_repeating(s: str) -> Fraction | None:
-    match = _REPEAT_RE.fullmatch(s)
-    if match is None:
-        return None
-    sign, whole, fixed, period = match.groups()
-    if len(whole) + len(fixed) + len(period) > MAX_DIGITS:
-        return None
-    base = Fraction(int(whole or "0")) + (Fraction(int(fixed), 10 ** len(fixed)) if fixed else 0)
-    value = base + Fraction(int(period), (10 ** len(period) - 1) * 10 ** len(fixed))
-    return -value if sign == "-" else value
-
-
-def _parse_plain(s: str) -> Fraction | float | None:
-    for regex, build in (
-        (_NUM_RE, lambda m: _to_fraction(m.group(1), m.group(2), m.group(3))),
-        (_SCI_RE, lambda m: _to_fraction(m.group(1), m.group(2) or "1", m.group(3) or m.group(4))),
-        (_SLASH_RE, _slash_value),
-        (_POW_RE, _power_value),
-        (_INF_RE, lambda m: float("-inf") if m.group(1) == "-" else float("inf")),
-    ):
-        match = regex.fullmatch(s)
-        if match is not None:
-            return build(match)
-    return _parse_frac(s) if "\\frac" in s else _parse_repeating(s) if "\\" in s else None
-
-
-def _slash_value(match: re.Match[str]) -> Fraction | None:
-    sign, num_s, den_s = match.groups()
-    if "," in num_s + den_s:
-        return None
-    num, den = _frac_part(num_s), _frac_part(den_s)
-    if num is None or den is None or den == 0:
-        return None
-    return -num / den if sign == "-" else num / den
-
-
-def _power_value(match: re.Match[str]) -> Fraction | None:
-    sign, base, exp_braced, exp_digit = match.groups()
-    exponent = int(exp_braced or exp_digit)
-    if exponent * len(base) > MAX_DIGITS:
-        return None
-    value = Fraction(int(base) ** exponent)
-    return -value if sign == "-" else value
-
-
 def parse_number(s: str, max_chars: int = MAX_FAST_CHARS) -> Number | None:
     """Exact value of a plain numeric answer (after ``clean``), or None when it is not one."""
     if len(s) > max_chars:
@@ -341,16 +216,16 @@ def parse_number(s: str, max_chars: int = MAX_FAST_CHARS) -> Number | None:
     percent = bool(_PERCENT_RE.search(s))
     s = _PERCENT_RE.sub("", s)
     s = _DEGREE_RE.sub("", s)
-    s = _strip_outer_braces(re.sub(r"\s+", "", TEXT_RE.sub(r"\1", s)))
+    s = strip_outer_braces(re.sub(r"\s+", "", TEXT_RE.sub(r"\1", s)))
     s = _NUMERIC_PRIME_RE.sub("", s)
     if _PAREN_NUMBER_RE.fullmatch(s):  # (051): a lone number in parentheses
         s = s[1:-1]
     s = s.removeprefix("+")
-    s = _strip_outer_braces(s)
+    s = strip_outer_braces(s)
     if not s or len(s) > max_chars:
         return None
-    value = _parse_plain(s)
-    return None if value is None else Number(value, percent, _NUM_RE.fullmatch(s) is not None)
+    value = parse_value(s)
+    return None if value is None else Number(value, percent, NUM_RE.fullmatch(s) is not None)
 
 
 def numbers_equal(pred: Number, gold: Number) -> bool:
