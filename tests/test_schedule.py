@@ -39,9 +39,16 @@ def test_command_line_schedule_and_planned_stages() -> None:
 
 
 def test_deepscaler_schedule_config_file() -> None:
+    import os
+
     cfg = load_config([], str(REPO / "configs" / "deepscaler_schedule.yaml"))
     assert [(s.start, s.end, s.max_response_length, s.rollout_n) for s in schedule.planned_stages(cfg)] == [
         (0, 1040, 8192, 8), (1040, 1520, 16384, 16), (1520, None, 24576, 16)]
+    script = REPO / "run_deepscaler_qwen3_4b_instruct_grpo.sh"
+    proc = subprocess.run([str(script), "--config", "configs/deepscaler_schedule.yaml", "8", "runs/x"], cwd=REPO,
+                          capture_output=True, text=True, env={**os.environ, "DRY_RUN": "1"})
+    assert proc.returncode == 0 and "--config configs/deepscaler_schedule.yaml" in proc.stdout
+    assert "data.max_response_length=2048" not in proc.stdout  # the recipe's one stage does not override the file
 
 
 @pytest.mark.parametrize(
