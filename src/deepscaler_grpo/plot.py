@@ -2,8 +2,7 @@
 
 One figure per metric (reward mean, validation accuracy, response length, KL, entropy, and the response
 length limit ``stage/max_response_length`` of a length-scheduled run) against ``step``, plus ``overview.png``
-with all of them in a grid. Metrics missing from the file are skipped
-with a note. Uses matplotlib's Agg backend, so it works on headless machines.
+with all of them in a grid. Metrics missing from the file are skipped with a note (the stage limit silently). Uses matplotlib's Agg backend, so it works on headless machines.
 
     deepscaler-grpo plot runs/deepscaler_qwen3_4b            # -> runs/deepscaler_qwen3_4b/plots/*.png
     deepscaler-grpo plot runs/x --output-dir figures
