@@ -67,6 +67,16 @@ def _kill_on_parent_death() -> None:
         pass
 
 
+def leave_process_group() -> None:
+    """End a finished run's process group on every rank together: a gloo group torn down at interpreter exit
+    sometimes aborts one rank ("terminate called without an active exception") and fails a finished run."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def cpu_note(state: Any, cuda: bool) -> str | None:
     """The line that says a multi-process run is on CPU (None on GPUs or with one process)."""
     if cuda or state.num_processes < 2:

@@ -310,9 +310,12 @@ def run_training(cfg: Config) -> Path:
 
     silence_upstream_deprecations()
     warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true", category=UserWarning)
+    from deepscaler_grpo.distributed import leave_process_group
+
     run = setup(cfg)
     if run is not None:
         cleanup(run, train(run))
+    leave_process_group()
     return Path(cfg.trainer.default_local_dir)
 
 
