@@ -250,9 +250,10 @@ class AdapterVLLMGenerationMixin:
         accelerator.wait_for_everyone()
 
     def _engine_kwargs(self) -> dict[str, Any]:
-        """TRL's colocate engine settings plus LoRA (one adapter slot of the policy's rank)."""
+        """TRL's colocate engine settings plus LoRA (one adapter slot of the policy's rank) and the policy's dtype."""
         return {
             "model": self.model.name_or_path,
+            "dtype": str(self.model.dtype).removeprefix("torch."),  # the trainer's (vLLM's "auto" may pick bf16 on CPU)
             "tensor_parallel_size": 1,
             "gpu_memory_utilization": self.gpu_memory_utilization,
             "max_model_len": self.max_model_length,
