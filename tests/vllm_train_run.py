@@ -45,7 +45,8 @@ def skip_nth_sync(n: int) -> None:
 
 def greedy_pair(trainer: Any, tokenizer: Any, max_tokens: int) -> dict[str, list[list[str]]]:
     """The same prompts, greedy, from the trainer's vLLM engine (synced adapter) and from HF + PEFT."""
-    from deepscaler_grpo.evaluate import generate_hf, render_prompts, stop_token_ids
+    from deepscaler_grpo.evaluation.generation import generate_hf, stop_token_ids
+    from deepscaler_grpo.hf import render_prompts
 
     ids = tokenizer(render_prompts(tokenizer, PROMPTS), add_special_tokens=False)["input_ids"]
     sampling = {"n": 1, "temperature": 0.0, "max_tokens": max_tokens, "stop_token_ids": stop_token_ids(tokenizer)}
@@ -87,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
 
-    from deepscaler_grpo import reward
-    from deepscaler_grpo import train
+    from deepscaler_grpo import reward, train
 
     reward.make_reward_funcs = digit_reward_funcs
     if args.skip_sync:

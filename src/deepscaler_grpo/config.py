@@ -86,7 +86,6 @@ UNSUPPORTED_VERL_KEYS: dict[str, str] = {
     "actor_rollout_ref.ref.log_prob_use_dynamic_bsz": _NO_DYNBSZ,
     "actor_rollout_ref.rollout.mode": "generation is synchronous inside TRL's GRPOTrainer",
     "actor_rollout_ref.rollout.enforce_eager": "TRL builds the colocated vLLM engine itself",
-    "actor_rollout_ref.rollout.free_cache_engine": "TRL manages the colocated vLLM memory itself",
     "actor_rollout_ref.rollout.max_num_batched_tokens": "TRL builds the colocated vLLM engine itself",
     "trainer.critic_warmup": "GRPO has no critic",
     "trainer.device": "the device comes from the launcher (CUDA when available, else CPU)",
@@ -253,6 +252,11 @@ class RolloutConfig:
     top_p: float = 1.0
     top_k: int = -1  # -1: off (verl's convention)
     gpu_memory_utilization: float = 0.6
+    # vLLM sleep mode between rollouts (weights offloaded to CPU, KV cache freed); off: the engine keeps its
+    # gpu_memory_utilization share next to training. Needs a platform with sleep mode (CUDA); ignored on CPU.
+    free_cache_engine: bool = False
+    # warn when the mean |p_rollout - p_trainer| of the sampled tokens exceeds this (null: never)
+    probs_diff_warn_threshold: float | None = 0.05
     val_kwargs: ValKwargsConfig = field(default_factory=ValKwargsConfig)
 
     def __post_init__(self) -> None:
@@ -269,6 +273,8 @@ class RolloutConfig:
             raise ConfigError(f"{prefix}: top_p must be in (0, 1] and top_k -1 (off) or a positive count")
         if not 0 < self.gpu_memory_utilization <= 1:
             raise ConfigError(f"{prefix}.gpu_memory_utilization must be in (0, 1], e.g. 0.6")
+        if self.probs_diff_warn_threshold is not None and not 0 <= self.probs_diff_warn_threshold <= 1:
+            raise ConfigError(f"{prefix}.probs_diff_warn_threshold must be in [0, 1] or null, e.g. 0.05")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ Pure functions of the config (TRL and PEFT are imported only to build their conf
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,6 +141,7 @@ def grpo_kwargs(
         "use_vllm": use_vllm,
         "vllm_mode": "colocate",
         "vllm_gpu_memory_utilization": rollout.gpu_memory_utilization,
+        "vllm_enable_sleep_mode": use_vllm and cuda and rollout.free_cache_engine,  # no sleep mode on CPU
         "vllm_max_model_length": data.max_prompt_length + data.max_response_length,
         # loss
         "beta": actor.kl_loss_coef if actor.use_kl_loss else 0.0,
@@ -173,8 +177,7 @@ def grpo_kwargs(
             "dtype": "bfloat16" if cuda else "float32",
             "trust_remote_code": cfg.actor_rollout_ref.model.trust_remote_code,
         },
-        "activation_checkpointing": cfg.actor_rollout_ref.model.enable_gradient_checkpointing,
-        "activation_checkpointing_kwargs": {"use_reentrant": False},
+        **checkpointing_kwargs(cfg.actor_rollout_ref.model.enable_gradient_checkpointing),
         "ddp_find_unused_parameters": False,
         # one log and (every save_freq) one checkpoint per verl step; progress is printed by our callback
         "logging_strategy": "steps",
@@ -187,6 +190,23 @@ def grpo_kwargs(
         "log_completions": False,
         "dataloader_num_workers": 0,
     }
+
+
+def checkpointing_kwargs(enabled: bool, argument_names: Collection[str] | None = None) -> dict[str, Any]:
+    """Gradient checkpointing under the name this transformers has: newer releases call it
+    ``activation_checkpointing`` (``gradient_checkpointing`` is a deprecated alias there); the releases vLLM 0.31
+    allows (transformers < 5.18) only know ``gradient_checkpointing``."""
+    names = training_argument_names() if argument_names is None else argument_names
+    prefix = "activation" if "activation_checkpointing" in names else "gradient"
+    return {f"{prefix}_checkpointing": enabled, f"{prefix}_checkpointing_kwargs": {"use_reentrant": False}}
+
+
+@functools.cache
+def training_argument_names() -> frozenset[str]:
+    """Field names of the installed ``transformers.TrainingArguments``."""
+    from transformers import TrainingArguments
+
+    return frozenset(f.name for f in dataclasses.fields(TrainingArguments))
 
 
 def to_grpo_config(cfg: Config, world_size: int, **kwargs: Any) -> GRPOConfig:

