@@ -2,10 +2,10 @@
 
 The step: ``--prompts`` prompts x ``--n`` responses (recipe: 64 x 5), ``--max-tokens`` new tokens, temperature 1,
 from the tiny local Qwen3 model (head_dim 32, which vLLM's CPU backend runs) with a LoRA adapter on all linear
-layers, as the trainer holds it. HF: one batched ``generate`` on the PEFT model (TRL's non-vLLM path). vLLM: an
-engine started once with ``enable_lora``; each step pushes the current adapter (``AdapterStore.push``, what
-``AdapterVLLMGeneration.sync_weights`` does) and generates with its ``LoRARequest`` (prompts x n requests, as TRL's
-colocate mode sends them). Also printed: the bytes a merged full-weight push would move instead, for this model
+layers, as the trainer holds it. HF: one batched ``generate`` of all prompts x n on the PEFT model (TRL's
+non-vLLM path). vLLM: an engine started once with ``enable_lora``; each step pushes the current adapter
+(``AdapterStore.push``, what ``AdapterVLLMGeneration.sync_weights`` does) and generates with its ``LoRARequest``
+(prompts x n requests, as TRL's colocate mode sends them). Also printed: the bytes a merged full-weight push would move instead, for this model
 and for the recipe's Qwen3-4B (LoRA r=64, all linear layers), from its published shapes.
 
     python benchmarks/rollout.py [--prompts 64] [--n 5] [--max-tokens 128] [--steps 2] [--rank 16]
@@ -57,15 +57,21 @@ def policy(model_dir: Path, rank: int) -> tuple[Any, Any]:
     return get_peft_model(base, config).eval(), AutoTokenizer.from_pretrained(model_dir)
 
 
-def hf_step(model: Any, tokenizer: Any, chats: list, n: int, max_tokens: int) -> tuple[float, int]:
-    """Seconds and generated tokens of one batched ``generate`` over every prompt x n."""
-    from deepscaler_grpo.evaluation.generation import generate_hf
+def hf_step(model: Any, tokenizer: Any, token_ids: list, n: int, max_tokens: int) -> tuple[float, int]:
+    """Seconds and generated tokens (EOS included, padding not) of one batched ``generate`` over prompts x n."""
+    import torch
 
+    from deepscaler_grpo.evaluation.generation import stop_token_ids
+
+    batch = tokenizer.pad({"input_ids": token_ids}, padding=True, return_tensors="pt")
+    torch.manual_seed(0)
     start = time.perf_counter()
-    texts = generate_hf(model, tokenizer, chats, n=n, temperature=1.0, max_tokens=max_tokens,
-                        batch_size=len(chats) * n, seed=0, progress=False)
+    with torch.inference_mode():
+        out = model.generate(**batch, do_sample=True, temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=max_tokens,
+                             num_return_sequences=n, eos_token_id=stop_token_ids(tokenizer),
+                             pad_token_id=tokenizer.pad_token_id)
     seconds = time.perf_counter() - start
-    return seconds, sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for s in texts for t in s)
+    return seconds, int((out[:, batch["input_ids"].shape[1] :] != tokenizer.pad_token_id).sum())
 
 
 def vllm_step(llm: Any, store: Any, model: Any, token_ids: list, n: int, max_tokens: int) -> dict[str, float]:
@@ -74,7 +80,7 @@ def vllm_step(llm: Any, store: Any, model: Any, token_ids: list, n: int, max_tok
 
     request = store.push(model)
     start = time.perf_counter()
-    params = SamplingParams(n=1, temperature=1.0, max_tokens=max_tokens, seed=0, logprobs=0)
+    params = SamplingParams(n=1, temperature=1.0, max_tokens=max_tokens, logprobs=0)  # as TRL: the engine's seed
     requests = [{"prompt_token_ids": ids} for ids in token_ids for _ in range(n)]
     outputs = llm.generate(requests, params, lora_request=request, use_tqdm=False)
     seconds = time.perf_counter() - start
@@ -96,7 +102,8 @@ def run(args: argparse.Namespace) -> list[tuple[str, ...]]:
     model, tokenizer = policy(model_dir, args.rank)
     chats = prompts(args.prompts)
     token_ids = tokenizer(render_prompts(tokenizer, chats), add_special_tokens=False)["input_ids"]
-    hf = [hf_step(model, tokenizer, chats, args.n, args.max_tokens) for _ in range(args.steps)]  # before vLLM's threads
+    tokenizer.padding_side = "left"
+    hf = [hf_step(model, tokenizer, token_ids, args.n, args.max_tokens) for _ in range(args.steps)]  # before vLLM
     start = time.perf_counter()
     llm = LLM(model=str(model_dir), dtype="float32", enable_lora=True, max_lora_rank=vllm_lora_rank(args.rank),
               max_loras=1, max_model_len=512, seed=0, max_num_seqs=args.prompts * args.n)

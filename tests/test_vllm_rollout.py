@@ -58,6 +58,27 @@ def test_lora_rank_and_head_size_checks(tiny_model_dir: Path) -> None:
         vr.check_vllm_model(str(tiny_model_dir), device="cpu")
 
 
+@needs_vllm
+def test_adapter_store_versions_and_cleanup(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                           LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"))
+    lora_bytes = sum(p.numel() * 4 for n, p in model.named_parameters() if "lora_" in n)
+    store = vr.AdapterStore(tmp_path / "store")
+    first, second = store.push(model), store.push(model)
+    assert (first.lora_int_id, second.lora_int_id) == (1, 2) and first.lora_name != second.lora_name
+    assert [p.name for p in (tmp_path / "store").iterdir()] == ["v2"]  # the engine only ever needs the newest
+    assert store.stats.bytes == lora_bytes < vr.full_weight_bytes(model) and store.stats.version == 2
+    loaded = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), second.lora_path)
+    ours = {k: v for k, v in model.state_dict().items() if "lora_" in k}
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in ours.items())  # a loadable, exact adapter
+    store.close()
+    assert not (tmp_path / "store").exists()
+
+
 # ------------------------------------------------------------------------------------------- real vLLM runs
 
 

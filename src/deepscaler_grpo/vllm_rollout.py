@@ -18,11 +18,13 @@ Nothing here imports vLLM or TRL at module import time.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import importlib.util
 import json
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -53,12 +55,6 @@ def vllm_device() -> str:
     from vllm.platforms import current_platform
 
     return str(current_platform.device_type)
-
-
-def sleep_mode_available() -> bool:
-    from vllm.platforms import current_platform
-
-    return bool(current_platform.is_sleep_mode_available())
 
 
 def cpu_head_sizes() -> tuple[int, ...]:
@@ -104,6 +100,12 @@ def check_vllm_model(model_path: str, device: str | None = None) -> None:
         )
 
 
+def request_seed(seed: int | None) -> int | None:
+    """The per-request sampling seed to give vLLM: None on CPU, where vLLM 0.31 crashes on seeded requests whose
+    prefill is split over steps ("CPU Generator does not use offset"); the engine's own seed still applies."""
+    return None if seed is None or vllm_device() == "cpu" else seed
+
+
 def vllm_lora_rank(rank: int) -> int:
     """The smallest ``max_lora_rank`` vLLM accepts that holds an adapter of rank ``rank``."""
     for allowed in VLLM_LORA_RANKS:
@@ -127,15 +129,15 @@ class SyncStats:
 class AdapterStore:
     """Writes successive versions of a PEFT adapter to ``root/v{N}`` and hands out the matching LoRARequest.
 
-    Only the newest folder is kept (the engine reads it lazily at the next request); ``root`` is removed by
-    :meth:`close`. Default root: a fresh temp folder, in /dev/shm when there is one (no disk I/O).
+    Only the newest folder is kept (the engine reads it lazily at the next request). Default root: a fresh
+    temp folder, in /dev/shm when there is one (no disk I/O), removed at exit (or by the next run after a kill).
     """
 
     def __init__(self, root: str | Path | None = None, name: str = "policy"):
-        shm = Path("/dev/shm")
-        base = str(shm) if root is None and shm.is_dir() else None
-        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="deepscaler-lora-", dir=base))
+        self.root = Path(root) if root is not None else _temp_root()
         self.root.mkdir(parents=True, exist_ok=True)
+        if root is None:
+            atexit.register(self.close)
         self.name = name
         self.stats = SyncStats()
 
@@ -153,6 +155,31 @@ class AdapterStore:
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+TEMP_PREFIX = "deepscaler-lora-"
+
+
+def _temp_root() -> Path:
+    """A fresh folder named after this process, in /dev/shm when there is one; folders left by killed
+    processes (their pid is gone) are removed first."""
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() else Path(tempfile.gettempdir())
+    for old in base.glob(f"{TEMP_PREFIX}*-*"):
+        pid = old.name[len(TEMP_PREFIX) :].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=base))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def save_adapter(peft_model: Any, path: Path) -> int:
@@ -230,8 +257,6 @@ class AdapterVLLMGenerationMixin:
 
     # -- engine
     def _init_vllm(self) -> None:
-        import os
-
         from trl.trainer.utils import ensure_master_addr_port
         from vllm import LLM
 
@@ -437,4 +462,5 @@ class VLLMRolloutTrainerMixin:
         if self.state.global_step != self._last_loaded_step:
             self.vllm_generation.sync_weights()
             self._last_loaded_step = self.state.global_step
-        return self.vllm_generation.generate_texts(token_ids, SamplingParams(**sampling))
+        params = SamplingParams(**{**sampling, "seed": request_seed(sampling.get("seed"))})
+        return self.vllm_generation.generate_texts(token_ids, params)

@@ -257,10 +257,12 @@ def generate_vllm(
     """
     from vllm import SamplingParams
 
+    from deepscaler_grpo.vllm_rollout import request_seed
+
     tokenizer = llm.get_tokenizer()
     token_ids = tokenizer(render_prompts(tokenizer, prompts), add_special_tokens=False)["input_ids"]
-    params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
-                            stop_token_ids=stop_token_ids(tokenizer))
+    params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+                            seed=request_seed(seed), stop_token_ids=stop_token_ids(tokenizer))
     outputs = llm.generate([{"prompt_token_ids": ids} for ids in token_ids], params, lora_request=lora_request,
                            use_tqdm=progress)
     return [[c.text for c in out.outputs] for out in outputs]
