@@ -155,9 +155,13 @@ def test_grpo_with_vllm_rollouts_trains_lora_through_the_synced_adapter(vllm_run
 @needs_vllm
 @pytest.mark.slow
 def test_skipped_sync_sets_off_the_mismatch_alarm(vllm_model_dir: Path, tmp_path: Path) -> None:
-    """Step 2 rolls out with step 1's adapter (its sync is skipped): the gap jumps and the warning names step 2."""
+    """Step 2 rolls out with step 1's adapter (its sync is skipped): the gap jumps and the warning names step 2.
+
+    One optimizer step per rollout and no IS correction: TRL computes no old log-probs, so the trainer's side of
+    the gap comes from our own forward pass (the other tests cover the path where TRL has them)."""
     args = overrides(vllm_model_dir, tmp_path / "data", tmp_path / "run", "trainer.test_freq=0",
-                     "trainer.val_before_train=False", "actor_rollout_ref.actor.optim.lr=1e-1", "actor_rollout_ref.rollout.probs_diff_warn_threshold=1e-6")
+                     "trainer.val_before_train=False", "actor_rollout_ref.actor.optim.lr=1e-1",
+                     "actor_rollout_ref.actor.ppo_mini_batch_size=4", "actor_rollout_ref.rollout.probs_diff_warn_threshold=1e-6")
     proc = run_helper(["--skip-sync", "2", *args])
     rows = read_jsonl(tmp_path / "run" / "metrics.jsonl")
     fresh, stale = (row["training/rollout_probs_diff_mean"] for row in rows)
