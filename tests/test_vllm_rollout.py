@@ -229,3 +229,38 @@ def test_train_names_the_supported_head_sizes(tiny_model_dir: Path, tmp_path: Pa
     assert not (tmp_path / "run").exists()  # checked before the run directory is made
     err = capsys.readouterr().err
     assert "vLLM's CPU backend supports attention head sizes [32, 64" in err and "head_dim=16" in err
+
+
+@needs_vllm
+@pytest.mark.slow
+def test_two_cpu_ranks_each_run_their_own_engine(vllm_model_dir: Path, tmp_path: Path) -> None:
+    """2 processes over gloo through the run script: each rank starts its own colocated engine and syncs its own
+    adapter; the gap is gathered over both, validation is sharded over both engines, DDP keeps the LoRA replicas
+    equal (tests/multiprocess_hook: dense reward, each rank's weights dumped at the end)."""
+    import socket
+
+    import torch
+    from safetensors.torch import load_file
+
+    root = Path(__file__).resolve().parents[1]
+    run, hook = tmp_path / "run", tmp_path / "hook"
+    hook.mkdir()
+    args = [o for o in overrides(vllm_model_dir, tmp_path / "data", run, "trainer.val_before_train=True")
+            if not o.startswith("trainer.default_local_dir=")]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([str(HELPER.parent / "multiprocess_hook"), str(root / "src")]),
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),  # this env's accelerate
+           "PYTHON": sys.executable, "OMP_NUM_THREADS": "1", "MASTER_PORT": str(port), "DSG_TEST_HOOK_DIR": str(hook)}
+    proc = subprocess.run([str(root / "run_deepscaler_qwen3_4b_instruct_grpo.sh"), "2", str(run), *args], env=env,
+                          capture_output=True, text=True, timeout=400, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert out.count("rollouts: vLLM on cpu") == 1 and "2 CPU processes over gloo" in out
+    rows = read_jsonl(run / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [0, 1, 2] and all(0 <= r["val/accuracy"] <= 1 for r in rows)
+    assert all(r["training/rollout_probs_diff_mean"] < 1e-8 for r in rows[1:])
+    rank0, rank1 = (load_file(str(hook / f"rank{r}.safetensors")) for r in (0, 1))
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    assert any(rank0[k].abs().sum() > 0 for k in rank0 if "lora_B" in k)  # trained (B starts at 0)
