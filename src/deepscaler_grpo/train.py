@@ -307,7 +307,7 @@ def train_stage(run: Run, extra_callbacks: list[TrainerCallback], row_fields: di
 
 
 def cleanup(run: Run, trainer: Any) -> None:
-    """End-of-run notes (main process) and the reward's symbolic worker pool."""
+    """End-of-run notes (main process), the vLLM engine and the reward's symbolic worker pool."""
     from deepscaler_grpo.reward import shutdown
     from deepscaler_grpo.trl_ext import VerlProgressCallback
 
@@ -315,6 +315,7 @@ def cleanup(run: Run, trainer: Any) -> None:
         for callback in trainer.callback_handler.callbacks:
             if isinstance(callback, VerlProgressCallback):
                 callback.final_notes()
+    trainer.close_rollout_engine()
     shutdown()
 
 

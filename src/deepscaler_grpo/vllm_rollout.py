@@ -455,6 +455,18 @@ class VLLMRolloutTrainerMixin:
             )
         return logps
 
+    def close_rollout_engine(self) -> None:
+        """Shut the colocated engine down at the end of a run, all ranks together, instead of in vLLM's exit-time
+        finalizer: its teardown destroys the default process group, which fails once the run has left it."""
+        llm = getattr(getattr(self, "vllm_generation", None), "llm", None)
+        if llm is None:
+            return
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
+        llm.llm_engine.engine_core.shutdown()  # once: it detaches vLLM's finalizer
+
     def rollout_texts(self, token_ids: list[list[int]], sampling: dict[str, Any]) -> list[list[str]]:
         """Responses from the rollout engine with the *current* policy (the adapter is synced first if stale)."""
         from vllm import SamplingParams
