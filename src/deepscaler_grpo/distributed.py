@@ -16,7 +16,9 @@ when its launcher is gone (:func:`exit_with_launcher`).
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import signal
 import threading
 import time
@@ -35,7 +37,27 @@ def process_state(cuda: bool) -> Any:
     from accelerate import PartialState
 
     exit_with_launcher()
+    if not cuda:
+        accept_indexed_cpu_location()
     return PartialState(cpu=not cuda)
+
+
+@functools.cache
+def accept_indexed_cpu_location() -> None:
+    """Let ``torch.load(..., map_location="cpu:0")`` work: in a CPU process group accelerate's device is
+    ``cpu:0``, transformers < 5.18 resumes the optimizer with ``map_location=args.device``, and torch knows only
+    the ``cpu`` location tag ("don't know how to restore data location ... (tagged with cpu:0)")."""
+    import torch.serialization
+
+    torch.serialization.register_package(11, _no_tag, _restore_indexed_cpu)
+
+
+def _no_tag(obj: Any) -> None:
+    return None  # saving is untouched: torch's own taggers name the location
+
+
+def _restore_indexed_cpu(obj: Any, location: str) -> Any:
+    return obj if re.fullmatch(r"cpu:\d+", location) else None
 
 
 def exit_with_launcher(poll_s: float = 0.5) -> bool:
