@@ -117,8 +117,9 @@ def read_split(path: str | None, key: str, columns: tuple[str, ...], max_samples
     return rows
 
 
-def load_train_dataset(cfg: Config, tokenizer: PreTrainedTokenizerBase) -> Dataset:
-    """The training prompts as a datasets.Dataset; prompts over data.max_prompt_length are filtered or rejected."""
+def load_train_dataset(cfg: Config, tokenizer: PreTrainedTokenizerBase, verbose: bool = True) -> Dataset:
+    """The training prompts as a datasets.Dataset; prompts over data.max_prompt_length are filtered or rejected
+    (``verbose``: say how many, on the main process only)."""
     from datasets import Dataset
 
     from deepscaler_grpo.hf import prompt_lengths
@@ -135,7 +136,8 @@ def load_train_dataset(cfg: Config, tokenizer: PreTrainedTokenizerBase) -> Datas
             f"tokens (longest {max(lengths)}); raise data.max_prompt_length or set data.filter_overlong_prompts=True"
         )
     if too_long:
-        print(f"dropped {len(too_long)} of {len(rows)} prompts longer than data.max_prompt_length={data.max_prompt_length}")
+        if verbose:
+            print(f"dropped {len(too_long)} of {len(rows)} prompts longer than data.max_prompt_length={data.max_prompt_length}")
         drop = set(too_long)
         rows = [row for i, row in enumerate(rows) if i not in drop]
     if len(rows) < data.train_batch_size:
@@ -227,7 +229,7 @@ def setup(cfg: Config) -> Run | None:
     model = cfg.actor_rollout_ref.model
     tokenizer = load_tokenizer(model.path, trust_remote_code=model.trust_remote_code)
     check_context_length(cfg)
-    train_ds = load_train_dataset(cfg, tokenizer)
+    train_ds = load_train_dataset(cfg, tokenizer, verbose=state.is_main_process)
     val_problems = load_val_problems(cfg)
     total_steps = resolve_total_steps(cfg, len(train_ds))
     resume = find_resume_checkpoint(cfg)
