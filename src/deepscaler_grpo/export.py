@@ -117,17 +117,17 @@ def merge(config: ExportConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBas
     """Base + adapter in float32 -> merged model (checked against the unmerged one when ``verify``)."""
     import torch
     from peft import PeftModel
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM
 
     from deepscaler_grpo.console import quiet_library_bars
-    from deepscaler_grpo.hf import model_source, silence_upstream_deprecations
+    from deepscaler_grpo.hf import load_model_config, model_source, silence_upstream_deprecations
 
     quiet_library_bars()
     silence_upstream_deprecations()
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    saved_dtype = load_model_config(config.base, what="base model").dtype  # before loading overrides it
     source, local_only = model_source(config.base, "base model")
     try:
-        saved_dtype = AutoConfig.from_pretrained(source, local_files_only=local_only).dtype  # before loading overrides it
         base = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, local_files_only=local_only).to(device)
     except OSError as exc:
         raise ExportError(f"could not load base model {config.base!r}: {str(exc).splitlines()[0]}") from exc

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepscaler_grpo.errors import UserError
+from deepscaler_grpo.problems import hub_reachable
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -50,8 +51,8 @@ def model_source(name: str, what: str = "model") -> tuple[str, bool]:
             f"{what} folder {name} does not exist (nearest existing folder: {parent}/); check the path"
         )
     if _offline() or _cached(name):
-        return name, _offline() or not _hub_reachable()
-    if not _hub_reachable():
+        return name, _offline() or not hub_reachable()
+    if not hub_reachable():
         raise ModelLoadError(
             f"{what} {name!r} is a Hub name, but the Hugging Face Hub is unreachable and it is not in the local "
             "cache; pass a local folder, or download it once (HF_HUB_OFFLINE=1 then uses the cache)"
@@ -69,10 +70,15 @@ def _cached(name: str) -> bool:
     return isinstance(try_to_load_from_cache(name, "config.json"), str)
 
 
-def _hub_reachable() -> bool:
-    from deepscaler_grpo.problems import hub_reachable
+def load_model_config(name: str, *, trust_remote_code: bool = False, what: str = "model") -> Any:
+    """The model's ``AutoConfig`` (no weights), through the same path checks as the weights."""
+    from transformers import AutoConfig
 
-    return hub_reachable()
+    source, local_only = model_source(name, what)
+    try:
+        return AutoConfig.from_pretrained(source, local_files_only=local_only, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot read the config of {name}: {_first_line(exc)}") from None
 
 
 def load_tokenizer(

@@ -17,6 +17,7 @@ its local mirror in the DeepScaleR data folder, and whether ``prepare`` decontam
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -253,8 +254,9 @@ def hub_available() -> bool:
     return hub_reachable()
 
 
+@functools.cache
 def hub_reachable(host: str = "huggingface.co", timeout_s: float = 3.0) -> bool:
-    """A quick TCP probe of the Hub."""
+    """A quick TCP probe of the Hub, once per process (prepare, eval and model loading all ask)."""
     import socket
 
     try:

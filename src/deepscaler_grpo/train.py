@@ -162,18 +162,11 @@ def load_val_problems(cfg: Config) -> list[Problem]:
 
 def check_context_length(cfg: Config) -> None:
     """Prompt + response tokens must fit the model's ``max_position_embeddings``."""
-    from transformers import AutoConfig
-
-    from deepscaler_grpo.hf import model_source
+    from deepscaler_grpo.hf import load_model_config
 
     model = cfg.actor_rollout_ref.model
-    source, local_only = model_source(model.path)
-    try:
-        limit = getattr(AutoConfig.from_pretrained(source, local_files_only=local_only,
-                                                   trust_remote_code=model.trust_remote_code),
-                        "max_position_embeddings", None)
-    except (OSError, ValueError) as exc:
-        raise TrainError(f"cannot read the config of actor_rollout_ref.model.path={model.path}: {exc}") from None
+    limit = getattr(load_model_config(model.path, trust_remote_code=model.trust_remote_code),
+                    "max_position_embeddings", None)
     need = cfg.data.max_prompt_length + cfg.data.max_response_length
     if limit is not None and need > limit:
         raise TrainError(

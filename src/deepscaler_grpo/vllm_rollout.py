@@ -22,7 +22,6 @@ import atexit
 import contextlib
 import functools
 import importlib.util
-import json
 import math
 import os
 import shutil
@@ -69,15 +68,11 @@ def cpu_head_sizes() -> tuple[int, ...]:
 
 def model_head_size(model_path: str) -> int | None:
     """``head_dim`` of a model (``hidden_size / num_attention_heads`` when not set); None if unreadable."""
-    config_file = Path(model_path) / "config.json"
-    try:
-        if config_file.is_file():
-            config = json.loads(config_file.read_text())
-        else:
-            from transformers import AutoConfig
+    from deepscaler_grpo.hf import ModelLoadError, load_model_config
 
-            config = AutoConfig.from_pretrained(model_path).to_dict()
-    except (OSError, ValueError):  # a Hub name that is not cached: vLLM will report its own error
+    try:
+        config = load_model_config(model_path).to_dict()
+    except ModelLoadError:  # unreadable here: vLLM will report its own error
         return None
     config = config.get("text_config", config)
     head = config.get("head_dim")
