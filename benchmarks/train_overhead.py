@@ -42,7 +42,7 @@ def overrides(model: Path, data: Path, run: Path, args: argparse.Namespace) -> l
         f"actor_rollout_ref.model.path={model}", f"data.train_files={data}", "data.val_files=null",
         f"data.train_batch_size={args.batch}", f"actor_rollout_ref.actor.ppo_mini_batch_size={args.batch // 2}",
         f"actor_rollout_ref.rollout.n={args.n}", "actor_rollout_ref.rollout.name=hf",
-        f"data.max_response_length={args.max_tokens}", "data.max_prompt_length=4096",
+        f"data.max_response_length={args.max_tokens}", "data.max_prompt_length=1024",
         f"trainer.total_training_steps={args.steps}", f"trainer.save_freq={args.steps}", "trainer.resume_mode=disable",
         "actor_rollout_ref.model.lora_rank=16", "actor_rollout_ref.model.lora_alpha=32", f"trainer.default_local_dir={run}",
     ]
