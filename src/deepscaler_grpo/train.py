@@ -20,7 +20,6 @@ Rerunning a finished run does nothing and says where its last checkpoint is (rai
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 import warnings
@@ -67,13 +66,10 @@ def resolve_rollout(name: str, vllm_installed: bool) -> tuple[bool, str | None]:
 
 def check_vllm_rollout(cfg: Config) -> str:
     """The device vLLM will run on; TrainError when it cannot run the model there (e.g. head size on CPU)."""
-    from deepscaler_grpo.vllm_rollout import VLLMSetupError, check_vllm_model, vllm_device
+    from deepscaler_grpo.vllm_rollout import check_vllm_model, vllm_device
 
     device = vllm_device()
-    try:
-        check_vllm_model(cfg.actor_rollout_ref.model.path, device)
-    except VLLMSetupError as exc:
-        raise TrainError(str(exc)) from None
+    check_vllm_model(cfg.actor_rollout_ref.model.path, device)  # VLLMSetupError is a UserError: exit 2
     return device
 
 
@@ -207,12 +203,13 @@ def setup(cfg: Config) -> Run | None:
     from deepscaler_grpo.console import quiet_library_bars
     from deepscaler_grpo.distributed import check_same_resume, cpu_note, process_state
     from deepscaler_grpo.hf import load_tokenizer
+    from deepscaler_grpo.vllm_rollout import vllm_installed
 
     quiet_library_bars()
     cuda = torch.cuda.is_available()
     state = process_state(cuda)
     check_world_size(cfg, state.num_processes)
-    use_vllm, note = resolve_rollout(cfg.actor_rollout_ref.rollout.name, importlib.util.find_spec("vllm") is not None)
+    use_vllm, note = resolve_rollout(cfg.actor_rollout_ref.rollout.name, vllm_installed())
     for line in (cpu_note(state, cuda), note):
         if line and state.is_main_process:
             print(f"note: {line}", file=sys.stderr)

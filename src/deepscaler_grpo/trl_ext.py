@@ -29,8 +29,6 @@ from deepscaler_grpo.io import append_jsonl
 from deepscaler_grpo.rundir import ADAPTER_DIR, publish_checkpoint
 from deepscaler_grpo.vllm_rollout import VLLMRolloutTrainerMixin
 
-# A checkpoint counts as complete only when all of these exist (the rename makes them appear together).
-
 # TRL's logged name -> verl's metric name; other TRL metrics are kept under their own names.
 VERL_METRIC_NAMES = {
     "reward": "critic/score/mean",
@@ -48,9 +46,6 @@ VERL_METRIC_NAMES = {
     "clip_ratio/region_mean": "actor/pg_clipfrac",
     "frac_reward_zero_std": "critic/zero_std_group_frac",
 }
-
-
-# ------------------------------------------------------------------------------------------ checkpoint layout
 
 
 # ----------------------------------------------------------------------------------------------------- trainer

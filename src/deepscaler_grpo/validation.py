@@ -46,22 +46,15 @@ def make_validator(trainer: Any, tokenizer: Any, problems: Sequence[Problem], cf
 
 
 def _shard_accuracy(model: Any, tokenizer: Any, shard: list[Problem], cfg: Config, progress: bool) -> float:
-    import torch
-
+    """HF generation: ``generate_hf`` puts the model in eval mode and back, runs under inference mode and samples
+    on a forked, seeded RNG (``val_sampling`` always seeds), so the training RNG stream is left untouched."""
     from deepscaler_grpo.console import interactive
     from deepscaler_grpo.evaluation import HFBackend, evaluate
 
     if not shard:
         return 0.0
-    was_training = model.training
-    model.eval()
-    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     backend = HFBackend(model, tokenizer, batch_size=cfg.data.val_batch_size, progress=progress and interactive())
-    try:  # fork_rng: validation sampling must not shift the training RNG stream
-        with torch.no_grad(), torch.random.fork_rng(devices=devices):
-            return evaluate(backend, shard, val_sampling(cfg)).summary["pass@1"]
-    finally:
-        model.train(was_training)
+    return evaluate(backend, shard, val_sampling(cfg)).summary["pass@1"]
 
 
 def _rollout_engine_accuracy(trainer: Any, tokenizer: Any, shard: list[Problem], cfg: Config) -> float:

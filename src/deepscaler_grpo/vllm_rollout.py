@@ -32,13 +32,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deepscaler_grpo.errors import UserError
+
 # vLLM's CPU attention kernels (vllm/v1/attention/backends/cpu_attn.py in 0.31), used when vLLM is absent.
 CPU_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
 # vLLM's accepted values of max_lora_rank (vllm.config.lora.MaxLoRARanks).
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 
 
-class VLLMSetupError(RuntimeError):
+class VLLMSetupError(UserError):
     """vLLM cannot run this model or configuration here; the message says what to change."""
 
 

@@ -107,9 +107,9 @@ def choose_backend(backend: str, model: str | None = None) -> str:
     try:
         if model is not None:
             check_vllm_model(model)
-    except VLLMSetupError as exc:
+    except VLLMSetupError:  # a UserError: --backend vllm shows it, auto falls back to HF
         if backend == "vllm":
-            raise UserError(str(exc)) from None
+            raise
         return "hf"
     return "vllm"
 
