@@ -96,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         original = train.build_callbacks
 
-        def build_callbacks(cfg: Any, trainer: Any, validate: Any, total_steps: int) -> list:
+        def build_callbacks(cfg: Any, trainer: Any, *rest: Any, **kwargs: Any) -> list:
             extra = reporting_callback(args.report, trainer, trainer.processing_class, cfg.data.max_response_length)
-            return [*original(cfg, trainer, validate, total_steps), extra]
+            return [*original(cfg, trainer, *rest, **kwargs), extra]
 
         train.build_callbacks = build_callbacks
     return train.main(args.overrides)

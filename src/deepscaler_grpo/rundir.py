@@ -165,8 +165,8 @@ def prepare_run_dir(cfg: Config, resume: Path | None) -> None:
 
     run_dir = Path(cfg.trainer.default_local_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", config_to_yaml(cfg))
+    atomic_write_text(run_dir / CONFIG_FILE, config_to_yaml(cfg))
     remove_incomplete_checkpoints(run_dir)
     # keep metrics up to the resumed step (all of them are redone on a fresh start)
-    truncate_metrics(run_dir / "metrics.jsonl", (checkpoint_step(resume) or 0) if resume else -1)
+    truncate_metrics(run_dir / METRICS_FILE, (checkpoint_step(resume) or 0) if resume else -1)
 

@@ -49,6 +49,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
 from deepscaler_grpo.errors import UserError
+from deepscaler_grpo.rundir import CONFIG_FILE
 
 if TYPE_CHECKING:
     from deepscaler_grpo.config import Config
@@ -182,13 +183,13 @@ def stage_at(stages: Sequence[Stage], done: int) -> Stage:
 
 def check_schedule_unchanged(cfg: Config, resume: Path | None) -> None:
     """Refuse to resume ``resume`` with a schedule that changes a stage that has already started."""
-    if resume is None or not (Path(resume).parent / "config.yaml").is_file():
+    if resume is None or not (Path(resume).parent / CONFIG_FILE).is_file():
         return
     from deepscaler_grpo.config import load_config
     from deepscaler_grpo.rundir import checkpoint_step
 
     try:
-        saved = load_config([], str(Path(resume).parent / "config.yaml"))
+        saved = load_config([], str(Path(resume).parent / CONFIG_FILE))
     except UserError:
         return  # an older or foreign config: the geometry check has already had its say
     done = checkpoint_step(resume) or 0
@@ -299,11 +300,11 @@ class StageCallback(TrainerCallback, ExportableState):
     def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
         if logs is None or "loss" not in logs or state.global_step % self.k:
             return
-        logs.update(self.fields)
+        logs.update(self.fields)  # runs before VerlProgressCallback: reporters and metrics rows both get stage/*
         step = state.global_step // self.k
         if self.advance is None or self.last_step is not None:
             return
-        clip = logs.get("completions/clipped_ratio", logs.get("response_length/clip_ratio"))
+        clip = logs.get("completions/clipped_ratio")  # TRL's name: this callback runs before the renaming
         self.streak = self.streak + 1 if isinstance(clip, (int, float)) and clip > self.advance.clip_ratio else 0
         if self.streak >= self.advance.steps:
             logs["stage/auto_advance"] = 1

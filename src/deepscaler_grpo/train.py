@@ -32,6 +32,8 @@ from deepscaler_grpo.errors import EXIT_OK, UserError, report_error
 from deepscaler_grpo.mapping import lora_config, optimizer_steps_per_step, reward_functions, to_grpo_config
 from deepscaler_grpo.problems import Problem, ProblemError, problems_from_rows
 from deepscaler_grpo.rundir import (
+    CONFIG_FILE,
+    METRICS_FILE,
     check_resume_geometry,
     checkpoint_step,
     find_resume_checkpoint,
@@ -225,7 +227,7 @@ def setup(cfg: Config) -> Run | None:
     resume = find_resume_checkpoint(cfg)
     check_same_resume(state, resume)
     if resume is not None:
-        check_resume_geometry(cfg, resume.parent / "config.yaml")
+        check_resume_geometry(cfg, resume.parent / CONFIG_FILE)
         check_schedule_unchanged(cfg, resume)
         if (checkpoint_step(resume) or 0) >= total_steps:
             if state.is_main_process:
@@ -242,13 +244,16 @@ def setup(cfg: Config) -> Run | None:
     return Run(cfg, state, tokenizer, train_ds, val_problems, total_steps, resume, use_vllm, cuda)
 
 
-def build_callbacks(cfg: Config, trainer: Any, validate: Any, total_steps: int) -> list[TrainerCallback]:
-    """The callbacks added to the trainer (tests extend this to simulate crashes)."""
+def build_callbacks(
+    cfg: Config, trainer: Any, validate: Any, total_steps: int, row_fields: dict[str, Any] | None = None
+) -> list[TrainerCallback]:
+    """The callbacks added to the trainer (tests extend this to simulate crashes); ``row_fields`` go into every
+    metrics row."""
     from deepscaler_grpo.trl_ext import VerlProgressCallback
 
     return [
         VerlProgressCallback(
-            Path(cfg.trainer.default_local_dir) / "metrics.jsonl",
+            Path(cfg.trainer.default_local_dir) / METRICS_FILE,
             optimizer_steps_per_step(cfg),
             total_steps,
             validate=validate,
@@ -257,6 +262,7 @@ def build_callbacks(cfg: Config, trainer: Any, validate: Any, total_steps: int) 
             is_main=trainer.accelerator.is_main_process,
             world_size=trainer.accelerator.num_processes,
             no_signal_steps=cfg.trainer.no_signal_warn_steps,
+            row_fields=row_fields,
         )
     ]
 
@@ -271,7 +277,7 @@ def train(run: Run) -> Any:
 def train_stage(run: Run, extra_callbacks: list[TrainerCallback], row_fields: dict[str, Any]) -> Any:
     """One trainer over ``run.cfg`` (one length-schedule stage); ``row_fields`` go into every metrics row."""
     from deepscaler_grpo.dynamic_sampling import trainer_class
-    from deepscaler_grpo.trl_ext import DeepscalerGRPOTrainer, VerlProgressCallback
+    from deepscaler_grpo.trl_ext import DeepscalerGRPOTrainer
     from deepscaler_grpo.validation import make_validator
 
     cfg = run.cfg
@@ -289,10 +295,7 @@ def train_stage(run: Run, extra_callbacks: list[TrainerCallback], row_fields: di
         probs_diff_warn_threshold=cfg.actor_rollout_ref.rollout.probs_diff_warn_threshold,
     )
     validate = make_validator(trainer, run.tokenizer, run.val_problems, cfg) if run.val_problems else None
-    callbacks = build_callbacks(cfg, trainer, validate, run.total_steps)
-    for callback in callbacks:
-        if isinstance(callback, VerlProgressCallback):
-            callback.row_fields = dict(row_fields)
+    callbacks = build_callbacks(cfg, trainer, validate, run.total_steps, row_fields)
     _install_callbacks(trainer, [*extra_callbacks, *callbacks])
     trainer.train(resume_from_checkpoint=str(run.resume) if run.resume else None)
     return trainer

@@ -120,6 +120,7 @@ class VerlProgressCallback(TrainerCallback):
         is_main: bool = True,
         world_size: int = 1,
         no_signal_steps: int = 5,
+        row_fields: Mapping[str, Any] | None = None,
     ):
         self.metrics_path = Path(metrics_path)
         self.k = optimizer_steps_per_step
@@ -136,7 +137,7 @@ class VerlProgressCallback(TrainerCallback):
         self._last_logged = -1
         self._bar: Any = None
         self.signal = NoSignalMonitor(no_signal_steps)
-        self.row_fields: dict[str, Any] = {}  # added to every row (stage/* from deepscaler_grpo.schedule)
+        self.row_fields = dict(row_fields or {})  # stage/* for the step-0 row (step rows get them from StageCallback)
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         step = state.global_step // self.k
@@ -145,7 +146,7 @@ class VerlProgressCallback(TrainerCallback):
             self._bar = tqdm(total=self.total_steps, initial=step, desc="GRPO", unit="step", dynamic_ncols=True)
         if self.validate is not None and self.val_before_train and step == 0:
             self._run_validation()
-            self._emit({"step": 0, **self._pending})
+            self._emit({"step": 0, **self.row_fields, **self._pending})
             self._pending = {}
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -197,7 +198,6 @@ class VerlProgressCallback(TrainerCallback):
     def _emit(self, record: dict[str, Any]) -> None:
         if not self.is_main:
             return
-        record = {**record, **self.row_fields}
         append_jsonl(self.metrics_path, record)
         line = console_line(record, self.total_steps)
         if self._bar is not None:
