@@ -44,7 +44,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from deepscaler_grpo.reward import check, extract_answer, get_pool, gold_strings
-from deepscaler_grpo.reward.decimals import decimal_digits, significant_digits
+from deepscaler_grpo.reward.decimals import decimal_digits, significant_digits, terminates
 
 DATA_FILES = ["test_aime.json", "test_amc.json", "test_math.json", "test_minerva.json", "test_olympiad_bench.json"]
 INT_RE = re.compile(r"-?\d+")
@@ -80,11 +80,7 @@ def _frac_value(gold: str) -> Fraction | None:
 
 
 def _terminating_decimal(value: Fraction) -> str | None:
-    den = value.denominator
-    for p in (2, 5):
-        while den % p == 0:
-            den //= p
-    if den != 1:
+    if not terminates(value):
         return None
     digits = 0
     while (value * 10**digits).denominator != 1:

@@ -354,10 +354,15 @@ Element = tuple[str, Number]  # (cleaned text, value) of a list item
 
 
 def _element_numbers(items: list[str]) -> list[Element] | None:
-    """(text, value) of every item, or None when one of them is not a plain number."""
-    texts = [strip_assignment(clean(item)) for item in items]
-    values = [parse_number(text) for text in texts]
-    return None if any(v is None for v in values) else list(zip(texts, values))  # type: ignore[arg-type]
+    """(text, value) of every item, or None at the first one that is not a plain number."""
+    elements = []
+    for item in items:
+        text = strip_assignment(clean(item))
+        value = parse_number(text)
+        if value is None:
+            return None
+        elements.append((text, value))
+    return elements
 
 
 def _elements_equal(pred: Element, gold: Element) -> bool:
@@ -384,7 +389,8 @@ def list_verdict(pred: str, gold: str) -> bool | None:
     if len(g_items) < 2 and not g_open:
         return None
     sets = {"", "\\{", "\\lbrace"}
-    p_nums, g_nums = _element_numbers(p_items), _element_numbers(g_items)
+    g_nums = _element_numbers(g_items)
+    p_nums = _element_numbers(p_items) if g_nums is not None else None  # either None: the same fallback
     if p_nums is None or g_nums is None:
         if p_open in sets and g_open in sets and all(_ATOM_RE.fullmatch(text_key(i)) for i in p_items + g_items):
             return sorted(map(text_key, p_items)) == sorted(map(text_key, g_items))  # E_1, E_2 / Monday, Friday

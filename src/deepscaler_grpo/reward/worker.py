@@ -7,7 +7,6 @@ run by hand. Protocol (one line each way, JSON only, never pickle):
     <- {"ok": true}            or   {"ok": false, "error": "..."}
 
 The first line it writes is ``{"ready": true}`` once sympy/math-verify are imported, so import time
-from typing import TextIO
 never counts against an answer's deadline. The process caps its own memory (RLIMIT_AS) and exits
 when its parent dies or closes stdin, so no stray process outlives the caller.
 """
@@ -49,9 +48,8 @@ def serve(stdin: TextIO, stdout: TextIO) -> None:
     for line in stdin:
         try:
             request = json.loads(line)
-            digits = request.get("decimals")
             golds = [str(g) for g in request["gold"]]
-            digits = digits if isinstance(digits, int) else None
+            digits = d if isinstance(d := request.get("decimals"), int) else None
             reply = {"ok": bool(symbolic_equal(str(request["pred"]), golds, digits))}
         except MemoryError:
             reply = {"ok": False, "error": "memory"}
