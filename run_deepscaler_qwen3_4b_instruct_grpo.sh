@@ -105,9 +105,9 @@ NUM_PROCESSES=$(( (N_GPUS > 0 ? N_GPUS : 1) * NNODES ))
 if (( NUM_PROCESSES > 1 )); then
     CMD=(accelerate launch --multi_gpu --num_processes "$NUM_PROCESSES" --num_machines "$NNODES"
          --machine_rank "$NODE_RANK" --main_process_ip "$MASTER_ADDR" --main_process_port "$MASTER_PORT"
-         --mixed_precision no --dynamo_backend no -m deepscaler_grpo.train "${ARGS[@]}")
+         --mixed_precision no --dynamo_backend no -m deepscaler_grpo.training "${ARGS[@]}")
 else
-    CMD=("$PYTHON" -m deepscaler_grpo.train "${ARGS[@]}")
+    CMD=("$PYTHON" -m deepscaler_grpo.training "${ARGS[@]}")
 fi
 
 if [[ "${DRY_RUN:-0}" == 1 ]]; then

@@ -1,6 +1,6 @@
 """Benchmark of ``deepscaler-grpo demo``: wall time and held-out gain of the full default run, per seed.
 
-Each seed runs as its own ``python -m deepscaler_grpo.demo`` process (as a user would run it); the table
+Each seed runs as its own ``python -m deepscaler_grpo.demo.pipeline`` process (as a user would run it); the table
 shows before/after held-out accuracy, the gain, whether the 10-point bar was met, and the time of each
 stage. The targets: every seed passes, and the total stays under 10 minutes on 2 CPU cores.
 
@@ -23,7 +23,7 @@ TIME_BUDGET_S = 600.0
 
 def run_seed(seed: int, out: Path, quick: bool) -> dict:
     """One demo run in a fresh process; its demo_summary.json plus exit status and wall time."""
-    cmd = [sys.executable, "-m", "deepscaler_grpo.demo", "--seed", str(seed), "--output-dir", str(out)]
+    cmd = [sys.executable, "-m", "deepscaler_grpo.demo.pipeline", "--seed", str(seed), "--output-dir", str(out)]
     start = time.perf_counter()
     proc = subprocess.run(cmd + (["--quick"] if quick else []), check=False, capture_output=True, text=True)
     wall = time.perf_counter() - start

@@ -1,4 +1,4 @@
-"""Benchmark: batched HF generation strategies in ``deepscaler_grpo.evaluation.generation.generate_hf`` on CPU.
+"""Benchmark: batched HF generation strategies in ``deepscaler_grpo.generation.hf.generate_hf`` on CPU.
 
 Compares one prompt per ``generate`` call, batches in input order, and batches sorted by prompt
 length (the default), on real MATH500 problems (or synthetic ones when the data folder is absent),
@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
 
     from deepscaler_grpo.data import make_prompt
-    from deepscaler_grpo.evaluation.generation import generate_hf
-    from deepscaler_grpo.hf import load_model
-    from deepscaler_grpo.tiny import save_tiny_model
+    from deepscaler_grpo.demo.tiny import save_tiny_model
+    from deepscaler_grpo.generation import generate_hf
+    from deepscaler_grpo.models import load_model
 
     torch.set_num_threads(2)
     prompts = [make_prompt(p) for p in problems(args.prompts, Path(args.data_dir))]

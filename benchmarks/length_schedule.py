@@ -1,6 +1,6 @@
 """A length-schedule run end to end on the quick demo's warm-started model (CPU, under a minute), plotted.
 
-The quick demo's problems and careless-teacher warm start (``deepscaler_grpo.demo``; a bigger model and a longer
+The quick demo's problems and careless-teacher warm start (``deepscaler_grpo.demo.pipeline``; a bigger model and a longer
 warm start, so answers are right about 15% of the time) give mixed rewards; GRPO then runs ``deepscaler-grpo train`` with a 3-stage ``trainer.length_schedule`` (6 -> 10 -> 16 response tokens,
 the middle stage with ``rollout_n`` 8 instead of 4), dynamic sampling (``algorithm.filter_groups``) and the
 overlong buffer (``reward_model.overlong_buffer``). It prints one row per step and checks that every step stayed
@@ -49,7 +49,7 @@ def build_inputs(seed: int, out: Path) -> tuple[Any, Path, Path]:
 
 def train_config(demo_cfg: Any, data_dir: Path, model_dir: Path, run_dir: Path, steps: int) -> Any:
     from deepscaler_grpo.config import with_values
-    from deepscaler_grpo.demo import grpo_config
+    from deepscaler_grpo.demo.pipeline import grpo_config
 
     return with_values(grpo_config(demo_cfg, data_dir, model_dir, run_dir), {
         "trainer.total_training_steps": steps,
@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from deepscaler_grpo.io import read_jsonl
-    from deepscaler_grpo.plot import plot_run
-    from deepscaler_grpo.train import run_training
+    from deepscaler_grpo.tools.plot import plot_run
+    from deepscaler_grpo.training.run import run_training
 
     torch.set_num_threads(1)
     out = Path(args.output_dir)

@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         specs, eval_problems = eval_specs(shared_dir(), tmp)
         source = tmp / "synthetic.json"
         source.write_text(json.dumps(synthesize(args.rows, eval_problems, args.seed)))
-        from deepscaler_grpo.tiny import save_tiny_model
+        from deepscaler_grpo.demo.tiny import save_tiny_model
 
         tokenizer = save_tiny_model(tmp / "tiny")
         common = ["--source", str(source), "--decontaminate-with", *specs]

@@ -61,7 +61,7 @@ def hf_step(model: Any, tokenizer: Any, token_ids: list, n: int, max_tokens: int
     """Seconds and generated tokens (EOS included, padding not) of one batched ``generate`` over prompts x n."""
     import torch
 
-    from deepscaler_grpo.evaluation.generation import stop_token_ids
+    from deepscaler_grpo.generation import stop_token_ids
 
     batch = tokenizer.pad({"input_ids": token_ids}, padding=True, return_tensors="pt")
     torch.manual_seed(0)
@@ -92,9 +92,9 @@ def run(args: argparse.Namespace) -> list[tuple[str, ...]]:
     import torch
     from vllm import LLM
 
-    from deepscaler_grpo.hf import render_prompts
-    from deepscaler_grpo.tiny import TinyModelConfig, save_tiny_model
-    from deepscaler_grpo.vllm_rollout import AdapterStore, full_weight_bytes, vllm_lora_rank
+    from deepscaler_grpo.demo.tiny import TinyModelConfig, save_tiny_model
+    from deepscaler_grpo.models import render_prompts
+    from deepscaler_grpo.training.vllm_sync import AdapterStore, full_weight_bytes, vllm_lora_rank
 
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="rollout-bench-"))

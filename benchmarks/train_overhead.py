@@ -88,7 +88,7 @@ def run_ours(model: Path, data: Path, run: Path, args: argparse.Namespace) -> tu
 
 
 def run_bare(model: Path, data: Path, run: Path, args: argparse.Namespace) -> tuple[StepTimer, float]:
-    """Plain TRL with the equivalent settings, written out by hand (no deepscaler_grpo.train code)."""
+    """Plain TRL with the equivalent settings, written out by hand (no deepscaler_grpo.training.run code)."""
     import pandas as pd
     from datasets import Dataset
     from peft import LoraConfig
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from deepscaler_grpo.tiny import save_tiny_model
+    from deepscaler_grpo.demo.tiny import save_tiny_model
 
     warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)  # same for both; 1 thread makes CPU time a clean compute measure

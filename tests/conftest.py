@@ -33,6 +33,6 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved 2-layer Qwen3 model + BPE tokenizer with a chat template (built once per session)."""
-    from deepscaler_grpo.tiny import save_tiny_model
+    from deepscaler_grpo.demo.tiny import save_tiny_model
 
     return save_tiny_model(tmp_path_factory.mktemp("tiny-qwen3"))

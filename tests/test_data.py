@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from deepscaler_grpo.data import DEFAULT_INSTRUCTION, DataError, load_records, main, make_prompt, normalize_answer
+from deepscaler_grpo.data import DEFAULT_INSTRUCTION, DataError, load_records, make_prompt, normalize_answer
 from deepscaler_grpo.data.clean import (
     Decontaminator,
     answer_type,
@@ -21,6 +21,7 @@ from deepscaler_grpo.data.clean import (
     ngram_hash_sets,
     word_ids,
 )
+from deepscaler_grpo.data.cli import main
 from deepscaler_grpo.data.evalsets import load_eval_sets
 from deepscaler_grpo.data.pipeline import deduplicate, normalize_rows
 

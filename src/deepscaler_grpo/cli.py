@@ -24,13 +24,13 @@ class Command:
 def commands() -> dict[str, Command]:
     """The sub-commands, in pipeline order."""
     return {
-        "prepare": Command("deepscaler_grpo.data", "prepare the dataset into train/val parquet"),
+        "prepare": Command("deepscaler_grpo.data.cli", "prepare the dataset into train/val parquet"),
         "score": Command("deepscaler_grpo.reward.cli", "score responses in a JSONL file with the verifier"),
-        "train": Command("deepscaler_grpo.train", "GRPO training with LoRA (verl-style key=value overrides)"),
+        "train": Command("deepscaler_grpo.training.run", "GRPO training with LoRA (verl-style key=value overrides)"),
         "eval": Command("deepscaler_grpo.evaluation.cli", "pass@k evaluation on AIME/AMC/MATH500-style sets"),
-        "plot": Command("deepscaler_grpo.plot", "PNG charts from a run's metrics.jsonl"),
-        "export": Command("deepscaler_grpo.export", "merge a LoRA adapter into its base model"),
-        "demo": Command("deepscaler_grpo.demo", "the whole pipeline on a tiny model, on CPU, in minutes"),
+        "plot": Command("deepscaler_grpo.tools.plot", "PNG charts from a run's metrics.jsonl"),
+        "export": Command("deepscaler_grpo.tools.export", "merge a LoRA adapter into its base model"),
+        "demo": Command("deepscaler_grpo.demo.pipeline", "the whole pipeline on a tiny model, on CPU, in minutes"),
     }
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from deepscaler_grpo.evaluation import cli as ev
-from deepscaler_grpo.evaluation import generation
+from deepscaler_grpo.generation import base as generation_base
+from deepscaler_grpo.generation import vllm as generation_vllm
 
 
 @pytest.mark.slow
@@ -56,7 +57,7 @@ def test_eval_cli_errors(
     bench = tmp_path / "b.jsonl"
     bench.write_text(json.dumps({"problem": "1+1", "answer": "2"}) + "\n")
     argv = ["--model", str(tiny_model_dir), "--benchmarks", str(bench), "--output-dir", str(tmp_path), *extra]
-    if generation.vllm_available() and "vllm" in extra:
+    if generation_vllm.vllm_installed() and "vllm" in extra:
         message = "vLLM's CPU backend supports attention head sizes"  # installed, but head_dim 16 has no CPU kernel
     assert ev.main(argv) == 2
     err = capsys.readouterr().err
@@ -93,14 +94,14 @@ def fake_vllm(monkeypatch: pytest.MonkeyPatch, tokenizer: Any) -> dict:
                "vllm.platforms": platforms}
     for name, module in modules.items():
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(generation, "vllm_available", lambda: True)
+    monkeypatch.setattr(generation_vllm, "vllm_installed", lambda: True)
     return calls
 
 
 def test_eval_cli_vllm_backend_wiring(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from transformers import AutoTokenizer
 
-    from deepscaler_grpo.hf import render_prompts
+    from deepscaler_grpo.models import render_prompts
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     calls = fake_vllm(monkeypatch, tokenizer)
@@ -116,7 +117,7 @@ def test_eval_cli_vllm_backend_wiring(tiny_model_dir: Path, tmp_path: Path, monk
     assert engine["model"] == "org/model" and engine["enable_lora"] and engine["max_lora_rank"] == 32
     assert engine["max_model_len"] == 100 + 2048 and engine["dtype"] == "bfloat16"  # a GPU: as HF's auto
     prompts, params, lora = calls["generates"][0]
-    stops = generation.stop_token_ids(tokenizer)
+    stops = generation_base.stop_token_ids(tokenizer)
     assert params == {"n": 4, "temperature": 0.6, "top_p": 1.0, "max_tokens": 100, "seed": 7, "stop_token_ids": stops}
     # prompts are token ids rendered exactly as the HF backend renders them
     rendered = render_prompts(tokenizer, [[{"role": "user", "content": "0+2-0"}]])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,7 +21,8 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
-from deepscaler_grpo.config.schema import Config, ConfigError, LengthStage
+from deepscaler_grpo.config.errors import ConfigError
+from deepscaler_grpo.config.schema import Config, LengthStage
 
 _NO_RS = "TRL's importance-sampling modes weight or drop tokens but keep them in the loss denominator; use rollout_is"
 
@@ -32,10 +34,9 @@ _NO_DYNBSZ = "TRL uses fixed micro-batches of actor_rollout_ref.actor.ppo_micro_
 UNSUPPORTED_VERL_KEYS: dict[str, str] = {
     "critic": "GRPO has no critic: advantages are group-normalised rewards",
     "reward_model": (
-        "rewards are rule-based (math verifier); use reward.format_weight / reward.boxed_fallback "
-        "(reward_model.overlong_buffer.* is supported)"
+        "rewards are rule-based (math verifier) or your own function: use reward.functions / reward.weights, or "
+        "custom_reward_function.path / .name (reward_model.overlong_buffer.* is supported)"
     ),
-    "custom_reward_function": "rewards come from deepscaler_grpo.reward; use reward.format_weight / reward.boxed_fallback",
     "algorithm.kl_ctrl": "the KL penalty is a loss term (actor_rollout_ref.actor.kl_loss_coef), not a reward controller",
     "algorithm.use_kl_in_reward": "the KL penalty is a loss term (actor_rollout_ref.actor.use_kl_loss)",
     "algorithm.gamma": "GRPO uses outcome rewards with no discounting",
@@ -79,9 +80,21 @@ UNSUPPORTED_VERL_KEYS: dict[str, str] = {
 # ---------------------------------------------------------------------------------------------------- loading
 
 
-def load_config(argv_overrides: list[str] | tuple[str, ...] = (), config_file: str | None = None) -> Config:
-    """Defaults < YAML ``config_file`` < dotted ``key=value`` overrides -> a validated :class:`Config`."""
-    layers = []
+# Environment variables that set a default of the verifier's policy (recorded in config.yaml like any key).
+ENV_DEFAULTS = {
+    "DEEPSCALER_VERIFIER_DECIMAL_DIGITS": ("reward.decimal_digits", int),
+    "DEEPSCALER_VERIFIER_TIMEOUT_S": ("reward.timeout_s", float),
+    "DEEPSCALER_VERIFIER_WORKERS": ("reward.workers", int),
+    "DEEPSCALER_VERIFIER_MAX_MEMORY": ("reward.max_memory_mb", lambda v: int(v) // 2**20),  # bytes, as the worker reads it
+}
+
+
+def load_config(
+    argv_overrides: list[str] | tuple[str, ...] = (), config_file: str | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Defaults < ``DEEPSCALER_VERIFIER_*`` environment < YAML ``config_file`` < dotted ``key=value`` overrides -> a
+    validated :class:`Config`. ``environ``: the environment to read (default ``os.environ``)."""
+    layers = [env_layer(os.environ if environ is None else environ)]
     if config_file is not None:
         layers.append(_load_yaml(config_file))
     layers.append(_parse_overrides(argv_overrides))
@@ -96,6 +109,20 @@ def load_config(argv_overrides: list[str] | tuple[str, ...] = (), config_file: s
         return OmegaConf.to_object(base)  # instantiates the dataclasses, running every __post_init__
     except OmegaConfBaseException as exc:
         raise _type_error(exc) from None
+
+
+def env_layer(environ: Mapping[str, str]) -> DictConfig:
+    """The reward policy defaults set by ``DEEPSCALER_VERIFIER_*`` variables (bad values fail naming the variable)."""
+    layer = OmegaConf.create({})
+    for name, (key, parse) in ENV_DEFAULTS.items():
+        raw = environ.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            OmegaConf.update(layer, key, parse(raw), merge=False)
+        except ValueError:
+            raise ConfigError(f"${name}={raw!r} is not a number; unset it or set {key} instead") from None
+    return layer
 
 
 def with_values(cfg: Config, values: Mapping[str, Any]) -> Config:

@@ -12,19 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepscaler_grpo.errors import UserError
-
-
-class ConfigError(UserError, ValueError):
-    """A configuration problem the user can fix; the message says how."""
-
+from deepscaler_grpo.config.errors import ConfigError
+from deepscaler_grpo.config.stages import check_schedule
 
 LOGGERS = ("console", "tensorboard", "wandb")
 ROLLOUT_NAMES = ("vllm", "hf")
 RESUME_MODES = ("auto", "disable", "resume_path")
 LR_SCHEDULERS = ("constant", "cosine", "linear")
-# verl's loss_agg_mode -> TRL loss_type (see mapping.grpo_kwargs for the exact normalisation each uses)
-LOSS_AGG_MODES = {"token-mean": "dapo", "seq-mean-token-mean": "grpo", "seq-mean-token-sum-norm": "dr_grpo"}
+# verl's loss_agg_mode values (training.mapping says which TRL loss_type reproduces each)
+LOSS_AGG_MODES = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm")
 KL_LOSS_TYPES = ("low_var_kl", "k3")
 FILTER_METRICS = ("acc", "score")
 # verl's trainer.use_legacy_worker_impl: auto/enable = the legacy FSDP actor (dp_actor), disable = the new engine
@@ -128,8 +124,7 @@ class ActorConfig:
         _positive(self, prefix, ("ppo_mini_batch_size", "ppo_micro_batch_size_per_gpu", "ppo_epochs", "clip_ratio"))
         if self.kl_loss_coef < 0 or self.grad_clip <= 0:
             raise ConfigError(f"{prefix}.kl_loss_coef must be >= 0 and {prefix}.grad_clip > 0")
-        _choice(f"{prefix}.kl_loss_type", self.kl_loss_type, KL_LOSS_TYPES, why="TRL implements the k3 (low_var_kl) estimator only")
-        _choice(f"{prefix}.loss_agg_mode", self.loss_agg_mode, tuple(LOSS_AGG_MODES))
+        _choice(f"{prefix}.loss_agg_mode", self.loss_agg_mode, LOSS_AGG_MODES)
         self._check_clip(prefix)
 
     @property
@@ -151,12 +146,6 @@ class ActorConfig:
                 f"{prefix}.clip_ratio={self.clip_ratio} has no effect: as in verl, it is read only where "
                 f"clip_ratio_low / clip_ratio_high are null, and they are set ({bounds[0]} / {bounds[1]}); set "
                 f"{prefix}.clip_ratio_low={self.clip_ratio} {prefix}.clip_ratio_high={self.clip_ratio} instead"
-            )
-        if self.clip_ratio_c < 1 + self.clip_high:
-            raise ConfigError(
-                f"{prefix}.clip_ratio_c={self.clip_ratio_c} must be >= 1 + clip_ratio_high = {1 + self.clip_high}: "
-                "TRL's delta, which implements verl's dual-clip, also caps positive-advantage ratios, so it equals "
-                f"verl only above the upper clip bound; use verl's default {prefix}.clip_ratio_c=3.0"
             )
 
 
@@ -190,6 +179,10 @@ class RolloutConfig:
     free_cache_engine: bool = False
     # warn when the mean |p_rollout - p_trainer| of the sampled tokens exceeds this (null: never)
     probs_diff_warn_threshold: float | None = 0.05
+    # the gap needs a forward pass of its own when TRL computes no old log-probs: then only every N steps (0: never
+    # then), on the first M responses of each process (-1: all); free (every step, all responses) otherwise
+    probs_diff_every: int = 1
+    probs_diff_sample: int = 64
     val_kwargs: ValKwargsConfig = field(default_factory=ValKwargsConfig)
 
     def __post_init__(self) -> None:
@@ -208,6 +201,9 @@ class RolloutConfig:
             raise ConfigError(f"{prefix}.gpu_memory_utilization must be in (0, 1], e.g. 0.6")
         if self.probs_diff_warn_threshold is not None and not 0 <= self.probs_diff_warn_threshold <= 1:
             raise ConfigError(f"{prefix}.probs_diff_warn_threshold must be in [0, 1] or null, e.g. 0.05")
+        if self.probs_diff_every < 0 or self.probs_diff_sample == 0 or self.probs_diff_sample < -1:
+            raise ConfigError(f"{prefix}.probs_diff_every must be >= 0 (0: only when free) and {prefix}.probs_diff_sample "
+                              "-1 (all responses) or a positive count")
 
 
 @dataclass(frozen=True)
@@ -234,7 +230,7 @@ class ActorRolloutRefConfig:
 
 @dataclass(frozen=True)
 class FilterGroupsConfig:
-    """``algorithm.filter_groups.*``: DAPO dynamic sampling (deepscaler_grpo.dynamic_sampling), verl's names."""
+    """``algorithm.filter_groups.*``: DAPO dynamic sampling (deepscaler_grpo.training.dynamic_sampling), verl's names."""
 
     enable: bool = False
     metric: str = "acc"  # acc (the verifier's accuracy) or score (the weighted reward GRPO trains on)
@@ -279,7 +275,7 @@ class AlgorithmConfig:
 
 @dataclass(frozen=True)
 class LengthStage:
-    """One ``trainer.length_schedule`` stage (deepscaler_grpo.schedule); unset keys keep the run's values."""
+    """One ``trainer.length_schedule`` stage (deepscaler_grpo.training.schedule); unset keys keep the run's values."""
 
     until_step: int | None = None  # last training step of the stage; the last stage has none
     max_response_length: int | None = None  # None: data.max_response_length
@@ -319,7 +315,7 @@ class TrainerConfig:
     max_actor_ckpt_to_keep: int | None = None  # None: keep all
     seed: int = 42
     no_signal_warn_steps: int = 5  # warn after this many steps with a constant reward in every group (0: never)
-    length_schedule: list[LengthStage] = field(default_factory=list)  # [] = one stage (deepscaler_grpo.schedule)
+    length_schedule: list[LengthStage] = field(default_factory=list)  # [] = one stage (deepscaler_grpo.training.schedule)
     stage_auto_advance: StageAutoAdvanceConfig = field(default_factory=StageAutoAdvanceConfig)
     # which verl actor's loss normalisation to reproduce: auto/enable = the legacy dp_actor (verl's default: each
     # micro-batch on its own, x 1/accumulation); disable = the new engine (normalised over the whole mini-batch)
@@ -356,15 +352,46 @@ class TrainerConfig:
 
 @dataclass(frozen=True)
 class RewardConfig:
-    """``reward.*``: the rule-based verifier (deepscaler_grpo.reward.make_reward_funcs)."""
+    """``reward.*``: which reward functions GRPO trains on, and the verifier's policy.
 
+    The policy keys (``decimal_digits``, ``timeout_s``, ``workers``, ``max_memory_mb``) are the fields of
+    ``deepscaler_grpo.reward.VerifierPolicy``: they change what the verifier accepts or how it runs, so they are
+    recorded in the run's ``config.yaml`` and sent with every request. The ``DEEPSCALER_VERIFIER_*`` environment
+    variables only change their defaults (see ``deepscaler_grpo.config.loading``).
+    """
+
+    functions: list[str] = field(default_factory=lambda: ["accuracy", "format"])  # registered reward names, in order
+    weights: list[float] | None = None  # one per function; null: accuracy/custom 1.0, format reward.format_weight
     format_weight: float = 0.0  # weight of the <answer>-tag format reward next to accuracy (weight 1)
     boxed_fallback: bool = True  # accept a final \\boxed{} answer when there is no <answer> tag
-    timeout_s: float | None = None  # per-answer verification limit; None: the verifier's default
+    decimal_digits: int = 3  # a rounded decimal with >= this many significant digits equals an exact value; 0: never
+    timeout_s: float = 5.0  # hard wall-clock limit per symbolic check
+    workers: int | None = None  # symbolic worker processes; null: from the CPU count, shared by local training ranks
+    max_memory_mb: int = 3072  # address-space limit of each worker process
+    custom_timeout_s: float = 600.0  # a custom reward function's limit per batch (it is stopped with an error past it)
 
     def __post_init__(self) -> None:
-        if self.format_weight < 0 or (self.timeout_s is not None and self.timeout_s <= 0):
-            raise ConfigError("reward.format_weight must be >= 0 and reward.timeout_s > 0 (or null)")
+        if not self.functions or not all(isinstance(name, str) and name for name in self.functions):
+            raise ConfigError("reward.functions must list reward names, e.g. reward.functions=[accuracy,format]")
+        if self.format_weight < 0 or self.timeout_s <= 0 or self.custom_timeout_s <= 0:
+            raise ConfigError("reward.format_weight must be >= 0, reward.timeout_s and reward.custom_timeout_s > 0")
+        if self.decimal_digits < 0:
+            raise ConfigError("reward.decimal_digits must be >= 0 (0: a decimal never equals an exact value)")
+        if (self.workers is not None and self.workers < 1) or self.max_memory_mb < 256:
+            raise ConfigError("reward.workers must be >= 1 (or null: automatic) and reward.max_memory_mb >= 256")
+
+
+@dataclass(frozen=True)
+class CustomRewardFunctionConfig:
+    """``custom_reward_function.*`` (verl): a reward written as verl users write it, loaded from a Python file.
+
+    ``compute_score(data_source, solution_str, ground_truth, extra_info)`` returns a float or a dict with
+    ``score`` (and optionally ``acc``). It replaces the ``accuracy`` reward (or fills the ``custom`` slot of
+    ``reward.functions``); see ``deepscaler_grpo.training.rewards``.
+    """
+
+    path: str | None = None
+    name: str = "compute_score"
 
 
 @dataclass(frozen=True)
@@ -398,31 +425,46 @@ class Config:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
+    custom_reward_function: CustomRewardFunctionConfig = field(default_factory=CustomRewardFunctionConfig)
 
     def __post_init__(self) -> None:
         check_batch_sizes(self)
-        from deepscaler_grpo.overlong import check_overlong_buffer
-        from deepscaler_grpo.schedule import check_schedule
-
         check_schedule(self)
         check_overlong_buffer(self)
-        check_entropy(self)
-        if self.algorithm.rollout_correction.rollout_is is not None and self.actor_rollout_ref.rollout.name == "hf":
-            raise ConfigError(
-                "algorithm.rollout_correction.rollout_is corrects vLLM rollouts for their mismatch with the trainer; "
-                "rollout.name=hf samples from the trainer's own model: set rollout_is=null or rollout.name=vllm"
-            )
+        check_rewards(self)
 
 
-def check_entropy(cfg: Config) -> None:
-    """TRL token-means the entropy bonus over each micro-batch: verl's aggregation only for legacy token-mean."""
-    actor = cfg.actor_rollout_ref.actor
-    legacy_token_mean = actor.loss_agg_mode == "token-mean" and cfg.trainer.use_legacy_worker_impl != "disable"
-    if actor.entropy_coeff != 0 and not legacy_token_mean:
+def check_overlong_buffer(cfg: Config) -> None:
+    """The buffer must be shorter than every response limit of the run."""
+    buffer = cfg.reward_model.overlong_buffer
+    limits = [cfg.data.max_response_length] + [s.max_response_length for s in cfg.trainer.length_schedule
+                                                if s.max_response_length is not None]
+    if buffer.enable and buffer.len >= min(limits):
         raise ConfigError(
-            f"actor_rollout_ref.actor.entropy_coeff={actor.entropy_coeff} needs loss_agg_mode=token-mean and "
-            "trainer.use_legacy_worker_impl=auto (the defaults): TRL averages the entropy over the tokens of each "
-            "micro-batch, which is verl's aggregation only there; use those or set entropy_coeff=0 (verl's default)"
+            f"reward_model.overlong_buffer.len={buffer.len} must be shorter than the shortest response limit "
+            f"({min(limits)} tokens, data.max_response_length or a length_schedule stage); e.g. "
+            f"reward_model.overlong_buffer.len={max(min(limits) // 4, 1)}"
+        )
+
+
+def check_rewards(cfg: Config) -> None:
+    """``reward.functions`` / ``reward.weights`` / ``custom_reward_function`` agree (the names are checked against the
+    reward registry by ``deepscaler_grpo.training.rewards``, before any model loads)."""
+    reward, custom = cfg.reward, cfg.custom_reward_function
+    if reward.weights is not None and len(reward.weights) != len(reward.functions):
+        raise ConfigError(
+            f"reward.weights has {len(reward.weights)} values for {len(reward.functions)} reward.functions "
+            f"{list(reward.functions)}; give one weight per function, or reward.weights=null for the defaults"
+        )
+    if "custom" in reward.functions and not custom.path:
+        raise ConfigError(
+            "reward.functions lists 'custom' but custom_reward_function.path is null; set "
+            "custom_reward_function.path=my_reward.py custom_reward_function.name=compute_score"
+        )
+    if "overlong" in reward.functions:
+        raise ConfigError(
+            "the overlong penalty is switched on by reward_model.overlong_buffer.enable=true (verl's key), not by "
+            "listing it in reward.functions"
         )
 
 

@@ -4,7 +4,7 @@
     python -m deepscaler_grpo.data --help
 
 Public API (see ``records``): ``DEFAULT_INSTRUCTION``, ``make_prompt``, ``normalize_answer``,
-``load_records``, ``DataError``; ``main`` is the CLI. Modules: ``records`` (sources, answers, prompts),
+``load_records``, ``DataError``; the CLI is ``deepscaler_grpo.data.cli``. Modules: ``records`` (sources, answers, prompts),
 ``clean`` (dedup keys, n-gram decontamination, MinHash, answer classes), ``evalsets`` (AIME/AMC/MATH500
 with local fallback), ``pipeline`` (the steps), ``output`` (schema, atomic writes, report), ``prepare`` (``run_prepare``), ``cli``.
 
@@ -30,11 +30,4 @@ from deepscaler_grpo.data.records import (
     normalize_answer,
 )
 
-__all__ = ["DEFAULT_INSTRUCTION", "DataError", "load_records", "make_prompt", "normalize_answer", "main"]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``deepscaler-grpo prepare`` (imported lazily so the API import stays light)."""
-    from deepscaler_grpo.data.cli import main as prepare_main
-
-    return prepare_main(argv)
+__all__ = ["DEFAULT_INSTRUCTION", "DataError", "load_records", "make_prompt", "normalize_answer"]

@@ -2,7 +2,7 @@
 
 import sys
 
-from deepscaler_grpo.data import main
+from deepscaler_grpo.data.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

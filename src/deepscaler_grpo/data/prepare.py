@@ -113,8 +113,8 @@ def source_label(source: str) -> str:
 
 
 def load_tokenizer(name_or_path: str) -> Any:
-    """The tokenizer for the length filter (deepscaler_grpo.hf: a missing folder fails at once)."""
-    from deepscaler_grpo.hf import load_tokenizer as load
+    """The tokenizer for the length filter (deepscaler_grpo.models: a missing folder fails at once)."""
+    from deepscaler_grpo.models import load_tokenizer as load
 
     return load(name_or_path, padding_side=None)
 

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from deepscaler_grpo.errors import UserError
 from deepscaler_grpo.evaluation.benchmarks import load_problems, parse_benchmark_spec
-from deepscaler_grpo.evaluation.generation import Backend, HFBackend, Sampling, VLLMBackend, choose_backend, load_vllm
 from deepscaler_grpo.evaluation.metrics import EvalResult, score_responses
+from deepscaler_grpo.generation import Backend, HFBackend, Sampling
+from deepscaler_grpo.generation.vllm import VLLMBackend, choose_backend, load_vllm
 from deepscaler_grpo.io import write_json, write_jsonl
 from deepscaler_grpo.problems import Problem, problems_from_rows
 
@@ -145,7 +146,7 @@ class EvalConfig:
 def make_backend(config: EvalConfig, backend: str) -> Backend:
     """Load the model once for the chosen backend."""
     if backend == "vllm":
-        from deepscaler_grpo.hf import check_adapter, model_source
+        from deepscaler_grpo.models import check_adapter, model_source
 
         model_source(config.model)  # a missing folder or unreachable Hub name fails here, as with hf
         if config.adapter is not None:
@@ -153,7 +154,7 @@ def make_backend(config: EvalConfig, backend: str) -> Backend:
         max_len = config.max_tokens + config.max_prompt_tokens
         llm, lora = load_vllm(config.model, config.adapter, max_len, config.seed, config.dtype)
         return VLLMBackend(llm, lora, progress=config.progress)
-    from deepscaler_grpo.hf import load_model
+    from deepscaler_grpo.models import load_model
 
     model, tokenizer = load_model(config.model, config.adapter, config.dtype)
     return HFBackend(model, tokenizer, batch_size=config.batch_size, progress=config.progress)

@@ -1,0 +1,474 @@
+"""``deepscaler-grpo demo``: the whole pipeline on a tiny model, on CPU, in a few minutes, no download.
+
+Stages (each through the project's own code, scaled down):
+
+1. problems: :mod:`deepscaler_grpo.demo.problems` writes DeepScaleR-format JSON (integer, negative, fraction
+   and decimal answers) and ``deepscaler-grpo prepare`` turns it into ``data/train.parquet`` and
+   ``data/val.parquet`` (the held-out set);
+2. model: a tiny Qwen3-architecture model and BPE tokenizer (:mod:`deepscaler_grpo.demo.tiny`);
+3. warm start: a short supervised fine-tune on a careless teacher's answers, so the model answers in
+   the ``<answer>`` format but is often wrong;
+4. GRPO: ``run_training`` with the recipe config scaled down (LoRA, hf rollout, small batches);
+5. held-out accuracy before and after with ``deepscaler_grpo.evaluation`` (greedy), plots with
+   ``deepscaler_grpo.tools.plot``; a summary table and ``demo_summary.json``.
+
+GRPO must raise held-out accuracy by ``--min-improvement`` (10 points by default); otherwise the demo
+says so and exits with status 1. ``--quick`` runs a smaller smoke version whose bar is not enforced.
+
+    deepscaler-grpo demo                          # -> ./demo_run
+    deepscaler-grpo demo --output-dir /tmp/demo --seed 1
+    deepscaler-grpo demo --quick                  # a smoke run in well under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deepscaler_grpo.demo.model import build_base_model, tokenizer_corpus, warm_start
+from deepscaler_grpo.demo.problems import (
+    FAMILIES,
+    DemoProblem,
+    answer_type_counts,
+    make_problem_set,
+    write_json,
+)
+from deepscaler_grpo.errors import UserError, report_error
+
+if TYPE_CHECKING:
+
+    from deepscaler_grpo.config import Config
+    from deepscaler_grpo.evaluation import EvalResult
+
+MARKER = ".deepscaler-demo"  # marks a folder the demo may clean and reuse
+OUTPUT_PARTS = (
+    "problems",
+    "data",
+    "base_model",
+    "sft_model",
+    "grpo_run",
+    "plots",
+    "eval_before.jsonl",
+    "eval_after.jsonl",
+)
+
+
+class DemoError(UserError):
+    """A problem the user can fix (output folder, a failed stage); printed without a traceback."""
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Everything the demo does, sized for 2 CPU cores; ``quick_config`` shrinks it for tests."""
+
+    seed: int = 0
+    num_train: int = 2000
+    num_heldout: int = 200
+    # tiny Qwen3 (deepscaler_grpo.demo.tiny); wider than tiny.py's default so the copy-and-sign skills fit
+    hidden_size: int = 128
+    num_layers: int = 2
+    vocab_size: int = 1024
+    # warm start: the teacher makes its typical mistake this often (see demo_data)
+    mistake_rate: float = 0.7
+    sft_steps: int = 800
+    sft_batch_size: int = 32
+    sft_lr: float = 1e-3
+    # GRPO (verl names in the comments)
+    grpo_steps: int = 200  # trainer.total_training_steps
+    prompts_per_step: int = 8  # data.train_batch_size
+    rollout_n: int = 8  # actor_rollout_ref.rollout.n
+    temperature: float = 1.0
+    grpo_lr: float = 2e-3  # high for LoRA, right for a 0.4M-parameter model
+    lora_rank: int = 16
+    max_response_length: int = 16
+    test_freq: int = 20
+    # the bar
+    min_improvement: float = 0.10
+    enforce: bool = True
+    threads: int = 1  # tiny matrices gain little from threads; 1 avoids spin-waiting on a busy machine
+
+    def __post_init__(self) -> None:
+        if self.num_train < self.prompts_per_step or self.num_heldout < 1:
+            raise ValueError(
+                f"num_train={self.num_train} must be >= prompts_per_step={self.prompts_per_step} and "
+                f"num_heldout={self.num_heldout} >= 1: raise the problem counts"
+            )
+        if self.rollout_n < 2:
+            raise ValueError(f"rollout_n={self.rollout_n}: GRPO compares responses within a group, use at least 2")
+        if not 0.0 <= self.mistake_rate <= 1.0:
+            raise ValueError(f"mistake_rate={self.mistake_rate} must be a probability in [0, 1]")
+        if min(self.sft_steps, self.grpo_steps, self.threads, self.hidden_size) < 1:
+            raise ValueError("sft_steps, grpo_steps, threads and hidden_size must be positive")
+        if self.hidden_size % 4:
+            raise ValueError(f"hidden_size={self.hidden_size} must be a multiple of 4 (4 attention heads)")
+
+
+def quick_config(seed: int = 0) -> DemoConfig:
+    """A smoke-test version: every stage runs, in well under a minute; the bar is reported, not enforced."""
+    return DemoConfig(
+        seed=seed,
+        num_train=160,
+        num_heldout=24,
+        hidden_size=64,
+        vocab_size=512,
+        sft_steps=150,
+        sft_batch_size=16,
+        grpo_steps=2,
+        prompts_per_step=4,
+        rollout_n=4,
+        test_freq=1,
+        enforce=False,
+    )
+
+
+# --------------------------------------------------------------------------------------------- the bar
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    improvement: float
+    message: str
+
+
+def verdict(before: float, after: float, min_improvement: float, quick: bool = False) -> Verdict:
+    """Did GRPO raise held-out accuracy (fractions in [0, 1]) by at least ``min_improvement``?"""
+    gain = after - before
+    points = f"{100 * before:.1f}% -> {100 * after:.1f}% ({100 * gain:+.1f} points)"
+    if gain + 1e-9 >= min_improvement:
+        return Verdict(True, gain, f"GRPO raised held-out accuracy {points}")
+    advice = (
+        "A --quick run is a smoke test of the stages (2 GRPO steps), too short to learn: run the full demo for the gain."
+        if quick
+        else "Try another --seed or --grpo-steps 300; on a very slow or busy machine results can differ."
+    )
+    return Verdict(False, gain, f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. {advice}")
+
+
+def exit_code(result: Verdict, enforce: bool) -> int:
+    """0 when the bar is met or not enforced (quick mode), 1 when it is enforced and missed."""
+    return 0 if result.passed or not enforce else 1
+
+
+# ----------------------------------------------------------------------------------------- stages
+
+
+def prepare_output_dir(path: Path) -> Path:
+    """Create ``path`` or reuse an earlier demo's folder (its outputs are replaced); refuse other folders."""
+    if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
+        raise DemoError(f"{path} exists and is not a demo output folder; pass --output-dir with a new or empty folder")
+    path.mkdir(parents=True, exist_ok=True)
+    (path / MARKER).touch()
+    for part in OUTPUT_PARTS:
+        target = path / part
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    return path
+
+
+def prepare_data(cfg: DemoConfig, out: Path) -> tuple[list[DemoProblem], list[DemoProblem], Path]:
+    """Write the problem set as JSON and run ``prepare`` on it; returns (train, heldout, data dir)."""
+    from deepscaler_grpo.data.prepare import PrepareConfig, run_prepare
+
+    train, heldout = make_problem_set(cfg.num_train, cfg.num_heldout, cfg.seed)
+    train_json = write_json(train, out / "problems" / "train.json")
+    heldout_json = write_json(heldout, out / "problems" / "heldout.json")
+    data_dir = out / "data"
+    run_prepare(PrepareConfig(
+        sources=(str(train_json),), val_source=str(heldout_json), output_dir=str(data_dir), data_source="demo",
+        seed=cfg.seed, decontaminate_with=(), progress=False,
+    ))
+    return train, heldout, data_dir
+
+
+def heldout_eval(
+    cfg: DemoConfig, model_dir: Path, rows: list[dict[str, Any]], adapter: Path | None = None
+) -> EvalResult:
+    """Greedy pass@1 on the held-out rows with ``deepscaler_grpo.evaluation`` (the trainer's val path)."""
+    import torch
+
+    from deepscaler_grpo.evaluation import evaluate_model
+    from deepscaler_grpo.models import load_model
+
+    model, tokenizer = load_model(str(model_dir), str(adapter) if adapter else None, device="cpu")
+    with torch.no_grad():
+        return evaluate_model(
+            model,
+            tokenizer,
+            rows,
+            n=1,
+            temperature=0.0,
+            max_tokens=cfg.max_response_length,
+            batch_size=64,
+            seed=cfg.seed,
+            progress=False,
+        )
+
+
+def family_accuracy(result: EvalResult, problems: dict[str, DemoProblem]) -> dict[str, float]:
+    """pass@1 per problem family (families absent from the held-out set are left out)."""
+    scores: dict[str, list[float]] = defaultdict(list)
+    for record in result.records:
+        problem = problems.get(record["problem"])
+        if problem is not None:
+            scores[problem.family].append(sum(record["accs"]) / len(record["accs"]))
+    return {f: sum(scores[f]) / len(scores[f]) for f in FAMILIES if scores[f]}
+
+
+def grpo_config(cfg: DemoConfig, data_dir: Path, model_dir: Path, run_dir: Path) -> Config:
+    """The ``deepscaler-grpo train`` config: the recipe's config tree, scaled down for a CPU."""
+    from deepscaler_grpo.config import Config, with_values
+
+    return with_values(Config(), {
+        "data.train_files": data_dir / "train.parquet",
+        "data.val_files": data_dir / "val.parquet",
+        "data.train_batch_size": cfg.prompts_per_step,
+        "data.max_prompt_length": 256,
+        "data.max_response_length": cfg.max_response_length,
+        "data.val_batch_size": 64,
+        "actor_rollout_ref.model.path": model_dir,
+        "actor_rollout_ref.model.lora_rank": cfg.lora_rank,
+        "actor_rollout_ref.model.lora_alpha": 2 * cfg.lora_rank,
+        "actor_rollout_ref.model.enable_gradient_checkpointing": False,
+        "actor_rollout_ref.actor.ppo_mini_batch_size": cfg.prompts_per_step,
+        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": cfg.prompts_per_step * cfg.rollout_n,
+        "actor_rollout_ref.actor.use_kl_loss": False,  # no reference forward pass: faster on CPU
+        "actor_rollout_ref.actor.optim.lr": cfg.grpo_lr,
+        "actor_rollout_ref.rollout.name": "hf",
+        "actor_rollout_ref.rollout.n": cfg.rollout_n,
+        "actor_rollout_ref.rollout.temperature": cfg.temperature,
+        "trainer.total_training_steps": cfg.grpo_steps,
+        "trainer.save_freq": cfg.grpo_steps,
+        "trainer.test_freq": cfg.test_freq,
+        "trainer.val_before_train": True,
+        "trainer.default_local_dir": run_dir,
+        "trainer.resume_mode": "disable",
+        "trainer.seed": cfg.seed,
+        "trainer.experiment_name": "demo",
+    })
+
+
+def run_grpo(cfg: DemoConfig, data_dir: Path, model_dir: Path, run_dir: Path) -> Path:
+    """GRPO through ``deepscaler_grpo.training.run.run_training``; returns the final LoRA adapter folder."""
+    from deepscaler_grpo.training.checkpoints import ADAPTER_DIR, checkpoint_dir
+    from deepscaler_grpo.training.run import run_training
+
+    run_training(grpo_config(cfg, data_dir, model_dir, run_dir))
+    adapter = checkpoint_dir(run_dir, cfg.grpo_steps) / ADAPTER_DIR
+    if not (adapter / "adapter_config.json").exists():
+        raise DemoError(f"training finished but wrote no adapter at {adapter}")
+    return adapter
+
+
+def make_plots(run_dir: Path, out_dir: Path) -> list[Path]:
+    """Training curves from the run's metrics.jsonl (``deepscaler-grpo plot``)."""
+    from deepscaler_grpo.tools.plot import plot_run
+
+    paths, _notes = plot_run(run_dir, out_dir)
+    return paths
+
+
+# ------------------------------------------------------------------------------------------ report
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What the summary shows and demo_summary.json holds."""
+
+    seed: int
+    quick: bool
+    answer_types: dict[str, int]
+    train_rows: int
+    heldout_rows: int
+    sft_loss: float
+    grpo_steps: int
+    before: dict[str, float]
+    after: dict[str, float]
+    before_by_family: dict[str, float]
+    after_by_family: dict[str, float]
+    improvement: float
+    passed: bool
+    message: str
+    seconds: dict[str, float]
+    paths: dict[str, str]
+
+
+def print_summary(report: DemoReport) -> None:
+    """A rich table: held-out accuracy and format rate before/after, per family, then timings and paths."""
+    from rich.table import Table
+
+    from deepscaler_grpo.console import make_console
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}%"
+
+    table = Table(title=f"GRPO demo (seed {report.seed}{', quick' if report.quick else ''}): held-out, greedy")
+    for name, justify in (("", "left"), ("after warm start", "right"), ("after GRPO", "right"), ("change", "right")):
+        table.add_column(name, justify=justify)
+    rows = [("accuracy (pass@1)", report.before["pass@1"], report.after["pass@1"])]
+    rows.append(("format rate", report.before["format_rate"], report.after["format_rate"]))
+    rows += [(f"  {f}", report.before_by_family.get(f), report.after_by_family.get(f)) for f in FAMILIES]
+    for name, before, after in rows:
+        change = None if before is None or after is None else after - before
+        table.add_row(name, pct(before), pct(after), "-" if change is None else f"{100 * change:+.1f}")
+    console = make_console()
+    console.print(table)
+    times = ", ".join(f"{k} {v:.0f}s" for k, v in report.seconds.items())
+    console.print(
+        f"problems: {report.train_rows} train / {report.heldout_rows} held-out rows, answers {report.answer_types}"
+    )
+    console.print(f"GRPO steps: {report.grpo_steps}; time: {times}")
+    for name, path in report.paths.items():
+        console.print(f"{name:>12}: {path}")
+    style = "bold green" if report.passed else ("bold yellow" if report.quick else "bold red")
+    console.print(f"[{style}]{report.message}[/]")
+
+
+def write_report(report: DemoReport, path: Path) -> Path:
+    from deepscaler_grpo.io import write_json
+
+    return write_json(path, asdict(report))
+
+
+# ------------------------------------------------------------------------------------------ driver
+
+
+def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
+    """All stages; returns the report (also written to out/demo_summary.json)."""
+    from deepscaler_grpo.evaluation import response_lines
+    from deepscaler_grpo.io import read_parquet_rows, write_jsonl
+
+    clock: dict[str, float] = {}
+    start = time.perf_counter()
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        clock[name] = round(now - since, 1)
+        return now
+
+    out = prepare_output_dir(out)
+    stage(1, "problem set -> deepscaler-grpo prepare")
+    train, heldout, data_dir = prepare_data(cfg, out)
+    problems = {p.problem: p for p in [*train, *heldout]}
+    train_rows, val_rows = read_parquet_rows(data_dir / "train.parquet"), read_parquet_rows(data_dir / "val.parquet")
+    t = lap("prepare", start)
+    stage(2, "tiny Qwen3 model + tokenizer, warm start on a careless teacher")
+    base_dir = build_base_model(cfg, out, tokenizer_corpus(train_rows, problems))
+    sft_dir, sft_loss = warm_start(cfg, base_dir, out / "sft_model", train_rows, problems)
+    t = lap("warm start", t)
+    stage(3, "held-out accuracy before GRPO")
+    before = heldout_eval(cfg, sft_dir, val_rows)
+    write_jsonl(out / "eval_before.jsonl", response_lines(before))
+    print(f"before GRPO: pass@1 {100 * before.summary['pass@1']:.1f}%")
+    t = lap("eval", t)
+    stage(4, "GRPO: deepscaler-grpo train")
+    run_dir = out / "grpo_run"
+    adapter = run_grpo(cfg, data_dir, sft_dir, run_dir)
+    t = lap("GRPO", t)
+    stage(5, "held-out accuracy after GRPO, plots")
+    after = heldout_eval(cfg, sft_dir, val_rows, adapter)
+    write_jsonl(out / "eval_after.jsonl", response_lines(after))
+    plots = make_plots(run_dir, out / "plots")
+    lap("eval + plots", t)
+    clock["total"] = round(time.perf_counter() - start, 1)
+    result = verdict(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement, quick)
+    report = DemoReport(
+        seed=cfg.seed,
+        quick=quick,
+        answer_types=answer_type_counts(train),
+        train_rows=len(train_rows),
+        heldout_rows=len(val_rows),
+        sft_loss=sft_loss,
+        grpo_steps=cfg.grpo_steps,
+        before=before.summary,
+        after=after.summary,
+        before_by_family=family_accuracy(before, problems),
+        after_by_family=family_accuracy(after, problems),
+        improvement=result.improvement,
+        passed=result.passed,
+        message=result.message if cfg.enforce else f"{result.message} (quick mode: bar not enforced)",
+        seconds=clock,
+        paths={
+            "outputs": str(out),
+            "data": str(data_dir),
+            "sft model": str(sft_dir),
+            "adapter": str(adapter),
+            "metrics": str(run_dir / "metrics.jsonl"),
+            "plots": str(plots[-1].parent) if plots else "-",
+            "summary": str(out / "demo_summary.json"),
+        },
+    )
+    write_report(report, out / "demo_summary.json")
+    return report
+
+
+def stage(number: int, title: str) -> None:
+    from deepscaler_grpo.console import make_console
+
+    make_console().rule(f"[bold]{number}/5 {title}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepscaler-grpo demo",
+        description="The whole pipeline (prepare, warm start, GRPO train, eval, plot) on a tiny local model, on CPU.",
+    )
+    parser.add_argument("--output-dir", default="demo_run", help="where everything goes (default ./demo_run)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the problems, model, warm start and GRPO")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (the 10-point bar is not enforced)")
+    parser.add_argument(
+        "--min-improvement",
+        type=float,
+        default=None,
+        help="required gain in held-out accuracy, in points (default 10; enforced in --quick too when given)",
+    )
+    parser.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default 200, quick 2)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> DemoConfig:
+    cfg = quick_config(args.seed) if args.quick else DemoConfig(seed=args.seed)
+    if args.min_improvement is not None:
+        cfg = replace(cfg, min_improvement=args.min_improvement / 100, enforce=True)
+    if args.grpo_steps is not None:
+        cfg = replace(cfg, grpo_steps=args.grpo_steps)
+    if args.threads is not None:
+        cfg = replace(cfg, threads=args.threads)
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except ValueError as exc:
+        return report_error("demo", exc)
+    # offline and quiet: everything the demo needs is built locally
+    for key, value in (("HF_HUB_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    torch.set_num_threads(cfg.threads)
+    hf_logging.disable_progress_bar()
+    try:
+        report = run_demo(cfg, Path(args.output_dir).resolve(), quick=args.quick)
+    except UserError as exc:  # DemoError and every stage's input errors
+        return report_error("demo", exc)
+    print_summary(report)
+    return exit_code(Verdict(report.passed, report.improvement, report.message), cfg.enforce)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

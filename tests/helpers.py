@@ -1,0 +1,96 @@
+"""Helpers shared by the test modules (one place; test modules never import each other).
+
+* :func:`write_data` / :func:`tiny_overrides`: a prepared-parquet pair and the overrides of a 2-step tiny run.
+* :class:`Spy`: a TrainerCallback recording the model's weights at train begin/end, optionally crashing.
+* :func:`digit_share` / :func:`constant_zero`: TRL reward functions for a random tiny model (dense, or no signal).
+* :data:`DIGIT_REWARD_FILE`: the same dense reward written as a verl user writes it (``custom_reward_function``).
+* :func:`fake_checkpoint`: a checkpoint folder with the files resume looks for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+RUN_SCRIPT = REPO / "run_deepscaler_qwen3_4b_instruct_grpo.sh"
+DIGIT_REWARD_FILE = TESTS / "training" / "rewards" / "digit_reward.py"
+
+
+def write_data(folder: Path, n_train: int = 8, n_val: int = 2) -> tuple[Path, Path]:
+    """``train.parquet`` / ``val.parquet`` of ``i + 3`` problems with chat prompts and answers."""
+    rows = [
+        {"problem": f"{i} + 3", "prompt": [{"role": "user", "content": f"What is {i} + 3? Answer in <answer></answer>."}],
+         "answer": str(i + 3), "data_source": "arith", "extra_info": {"index": i, "split": "train"}}
+        for i in range(n_train)
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_parquet(folder / "train.parquet")
+    pd.DataFrame(rows[:n_val]).to_parquet(folder / "val.parquet")
+    return folder / "train.parquet", folder / "val.parquet"
+
+
+def tiny_overrides(model_dir: Path, data_dir: Path, run_dir: Path, steps: int = 2) -> list[str]:
+    """A 2-step GRPO run on the tiny model: 4 prompts x 2 responses, 16 tokens, HF rollouts, a checkpoint a step."""
+    train_file, val_file = write_data(data_dir)
+    return [
+        f"actor_rollout_ref.model.path={model_dir}", f"data.train_files={train_file}", f"data.val_files={val_file}",
+        "data.train_batch_size=4", "actor_rollout_ref.actor.ppo_mini_batch_size=2", "actor_rollout_ref.rollout.n=2",
+        "actor_rollout_ref.rollout.name=hf", "data.max_response_length=16", "data.val_batch_size=2",
+        "actor_rollout_ref.model.lora_rank=8", "actor_rollout_ref.model.lora_alpha=16", "actor_rollout_ref.actor.optim.lr=1e-2",
+        f"trainer.total_training_steps={steps}", "trainer.save_freq=1", "trainer.test_freq=0", "trainer.val_before_train=False",
+        f"trainer.default_local_dir={run_dir}",
+    ]
+
+
+def completion_texts(completions: list[Any]) -> list[str]:
+    return [c[-1]["content"] if isinstance(c, list) else c for c in completions]
+
+
+def digit_share(completions: list[Any], **kwargs: Any) -> list[float]:
+    """A dense reward (the share of digit characters), so a random tiny model gets non-zero advantages."""
+    return [sum(ch.isdigit() for ch in t) / max(len(t), 1) for t in completion_texts(completions)]
+
+
+def constant_zero(completions: list[Any], **kwargs: Any) -> list[float]:
+    """Every response gets 0: GRPO's advantages vanish, nothing is learned from the reward."""
+    return [0.0] * len(completions)
+
+
+class Spy:
+    """A TrainerCallback-like hook: records the model's state at train begin/end, optionally crashes."""
+
+    def __init__(self, crash_at_optimizer_step: int | None = None):
+        from transformers import TrainerCallback
+
+        spy = self
+
+        class Callback(TrainerCallback):
+            def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
+                spy.begin_step = state.global_step
+                spy.begin = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+            def on_step_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+                if crash_at_optimizer_step is not None and state.global_step == crash_at_optimizer_step:
+                    raise RuntimeError("simulated crash")
+
+            def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
+                spy.end = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+        self.callback = Callback()
+        self.begin_step = -1
+        self.begin: dict = {}
+        self.end: dict = {}
+
+
+def fake_checkpoint(path: Path, complete: bool = True) -> Path:
+    """A ``global_step_N``-shaped folder holding the files resume needs (all, or all but the last)."""
+    (path / "adapter").mkdir(parents=True)
+    names = ["adapter/adapter_config.json", "adapter/adapter_model.safetensors", "trainer_state.json", "optimizer.pt",
+             "scheduler.pt"]
+    for name in names[: None if complete else -1]:
+        (path / name).write_text("x")
+    return path
