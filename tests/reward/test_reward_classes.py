@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from deepscaler_grpo.reward import check, compute_score, verify
-from deepscaler_grpo.reward.decimals import decimal_digits, set_decimal_digits
+from deepscaler_grpo.reward import VerifierPolicy, check, compute_score, verify
+
+THREE_DIGITS = VerifierPolicy(decimal_digits=3)  # the decimal policy's rows are written for 3 digits
 
 
 def both_ways(rows: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
@@ -318,7 +319,7 @@ def test_dollar_separated_golds(gold: list[str] | str, pred: str, expected: bool
     assert verify(pred, gold) is expected, check(pred, gold)
 
 
-DECIMALS = [  # decimal policy, default 3 significant digits (``decimals`` module doc)
+DECIMALS = [  # decimal policy at 3 significant digits (``decimals`` module doc)
     ("\\frac{600}{7}", "85.71", True),  # exact gold, decimal answer at its own precision
     ("\\frac{600}{7}", "85.714", True),
     ("\\frac{600}{7}", "85.72", False),  # mis-rounded
@@ -368,23 +369,14 @@ DECIMALS = [  # decimal policy, default 3 significant digits (``decimals`` modul
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), DECIMALS)
 def test_decimal_policy(gold: str, pred: str, expected: bool) -> None:
-    assert verify(pred, gold) is expected, check(pred, gold)
+    assert verify(pred, gold, policy=THREE_DIGITS) is expected, check(pred, gold, policy=THREE_DIGITS)
 
 
-@pytest.mark.parametrize(("gold", "pred"), [("\\frac{600}{7}", "85.71"), ("\\sqrt{2}", "1.414"), ("0.667", "\\frac23")])
-def test_strict_decimal_policy_is_configurable(gold: str, pred: str) -> None:
-    before = decimal_digits()
-    set_decimal_digits(0)
-    try:
-        assert verify(pred, gold) is False
-    finally:
-        set_decimal_digits(before)
-    assert verify(pred, gold) is True
-
-
-def test_decimal_digits_must_be_non_negative() -> None:
-    with pytest.raises(ValueError):
-        set_decimal_digits(-1)
+@pytest.mark.parametrize(("gold", "pred", "expected"), DECIMALS)
+def test_strict_policy_accepts_no_rounded_decimal(gold: str, pred: str, expected: bool) -> None:
+    """At 0 digits only the rows that hold without any rounding stay equal."""
+    exact = expected and (gold, pred) == ("\\frac{3}{16}", "0.1875")
+    assert verify(pred, gold, policy=VerifierPolicy.strict()) is exact, check(pred, gold, policy=VerifierPolicy.strict())
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,11 @@ from fractions import Fraction
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from deepscaler_grpo.reward import compute_score, extract_answer, verify
+from deepscaler_grpo.reward import VerifierPolicy, compute_score, extract_answer, verify
 from deepscaler_grpo.reward.fast import fast_verdict
 
 TIMEOUT_S = 1.0
+THREE_DIGITS = VerifierPolicy(decimal_digits=3)
 BOUND_S = TIMEOUT_S + 4.0
 
 LATEX_PIECES = st.sampled_from(
@@ -77,6 +78,7 @@ def test_decimal_policy_property(numerator: int, denominator: int, places: int) 
     assume(value.denominator != 1 and abs(value) >= Fraction(1, 10))  # non-terminating, 3+ significant digits
     gold = f"\\frac{{{value.numerator}}}{{{value.denominator}}}"
     rounded = _decimal_text(value, places)
-    assert verify(rounded, gold)
-    assert not verify(_decimal_text(Fraction(rounded) + Fraction(1, 10**places), places), gold)
-    assert not verify(_decimal_text(Fraction(rounded) - Fraction(1, 10**places), places), gold)
+    assert verify(rounded, gold, policy=THREE_DIGITS)
+    assert not verify(rounded, gold, policy=VerifierPolicy.strict())
+    assert not verify(_decimal_text(Fraction(rounded) + Fraction(1, 10**places), places), gold, policy=THREE_DIGITS)
+    assert not verify(_decimal_text(Fraction(rounded) - Fraction(1, 10**places), places), gold, policy=THREE_DIGITS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from deepscaler_grpo.reward import check, extract_answer, verify
+from deepscaler_grpo.reward import VerifierPolicy, check, extract_answer, verify
 
 PERCENT = [
     ("25\\%", "25\\%", True),
@@ -126,7 +126,7 @@ SPELLINGS = [
     ("\\emptyset", "0", False),
 ]
 
-IRRATIONAL_APPROXIMATIONS = [  # decimal policy: >= 3 significant digits, rounded at the answer's precision
+IRRATIONAL_APPROXIMATIONS = [  # decimal policy at 3 digits: rounded at the answer's precision
     ("\\frac{\\sqrt{3}}{2}", "\\sqrt{3}/2", True),
     ("\\frac{\\sqrt{3}}{2}", "0.866", True),
     ("\\frac{\\sqrt{3}}{2}", "0.87", False),  # 2 significant digits
@@ -149,12 +149,17 @@ SYMBOLIC = [  # identical parses whose symbols latex2sympy typed differently; un
 ]
 
 
-@pytest.mark.parametrize(
-    ("gold", "pred", "expected"),
-    PERCENT + DEGREES + RATIOS_AND_TIMES + BASES + SPELLINGS + IRRATIONAL_APPROXIMATIONS + SYMBOLIC,
-)
+@pytest.mark.parametrize(("gold", "pred", "expected"), PERCENT + DEGREES + RATIOS_AND_TIMES + BASES + SPELLINGS + SYMBOLIC)
 def test_policy(gold: str, pred: str, expected: bool) -> None:
     assert verify(pred, gold) is expected, check(pred, gold)
+
+
+@pytest.mark.parametrize(("gold", "pred", "expected"), IRRATIONAL_APPROXIMATIONS)
+def test_irrational_approximations(gold: str, pred: str, expected: bool) -> None:
+    policy = VerifierPolicy(decimal_digits=3)
+    assert verify(pred, gold, policy=policy) is expected, check(pred, gold, policy=policy)
+    exact = expected and not any(c.isdigit() and "." in pred for c in pred)  # decimals need the policy
+    assert verify(pred, gold, policy=VerifierPolicy.strict()) is exact
 
 
 def test_unequal_expressions_over_different_symbols_are_disproved_without_timeout() -> None:

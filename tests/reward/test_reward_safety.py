@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from deepscaler_grpo.reward import check, compute_score, get_pool, verify
+from deepscaler_grpo.reward.policy import Grading
 from deepscaler_grpo.reward.symbolic import is_safe_for_symbolic, symbolic_equal
 
 TIMEOUT_S = 1.0
@@ -55,7 +56,7 @@ def test_decimal_policy_paths_are_bounded(pred: str) -> None:
     """A decimal gold makes the worker evaluate the answer numerically: still under the hard limit."""
     get_pool().warm_up()
     start = time.monotonic()
-    result = compute_score("x", f"<answer>{pred}</answer>", "0.866", timeout_s=TIMEOUT_S)
+    result = compute_score("x", f"<answer>{pred}</answer>", "0.866", timeout_s=TIMEOUT_S, decimal_digits=3)
     assert result["acc"] is False
     assert time.monotonic() - start < TIMEOUT_S + SLACK_S
 
@@ -86,7 +87,7 @@ def test_rewrites_stay_fast_on_long_inputs(pred: str) -> None:
 
 def test_several_symbolic_groups_share_one_time_limit() -> None:
     """Golds that rewrite the answer differently make several worker calls: together under the limit."""
-    from deepscaler_grpo.reward.scoring import symbolic_check
+    from deepscaler_grpo.reward.checking import symbolic_check
 
     get_pool().warm_up()
     slow = "(x+y+z+w+1)^{30} = 0"
@@ -161,7 +162,7 @@ def test_symbolic_grader_never_calls_parse_expr(monkeypatch: pytest.MonkeyPatch,
     # the issue-12 paths too: decimal policy, imaginary unit, positive symbols, renamed parameters
     preds += ["0.866", "i(2-i)", "\\sqrt{a^2}", "\\frac{\\pi}{6}+k\\pi", "1.41421356", "6m"]
     for pred in preds:
-        symbolic_equal(pred, ["x^2+1", "1/2", "\\frac{\\sqrt{3}}{2}", "\\frac{\\pi}{6}+n\\pi", "a"], decimal_digits=3)
+        symbolic_equal(pred, ["x^2+1", "1/2", "\\frac{\\sqrt{3}}{2}", "\\frac{\\pi}{6}+n\\pi", "a"], Grading(decimal_digits=3))
     assert calls, "the spy should see the number tokens"
     assert all(re.fullmatch(r"[\d.]+(?:[eE][+-]?\d+)?", text) for text in calls), calls
     assert not (tmp_path / "PWNED").exists()

@@ -5,16 +5,19 @@ solution_str, or --response-key; a string or a list of chat messages) and a grou
 the project's row contract (``deepscaler_grpo.problems.accepted_answers``: reward_model.ground_truth with
 every accepted answer first, then ground_truth, answer, ...; or --answer-key). Writes every row
 plus ``score``/``acc``/``pred``/``format``/``method`` to OUTPUT (default INPUT.scored.jsonl) and a
-summary (accuracy, format rate, counts, timeouts) to SUMMARY (default INPUT.summary.json), and
-prints the summary as a table.
+summary (accuracy, format rate, counts, timeouts, the ``VerifierPolicy`` used) to SUMMARY (default
+INPUT.summary.json), and prints the summary as a table. The question of each row (problem, question, or
+--question-key) tells the verifier when an order is asked for. Policy flags default to
+``VerifierPolicy.from_env()``.
 
-    deepscaler-grpo score responses.jsonl --timeout 5
+    deepscaler-grpo score responses.jsonl --timeout 5 --decimal-digits 0
     python -m deepscaler_grpo.reward.cli responses.jsonl --response-key text --answer-key gold
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -25,7 +28,8 @@ from typing import Any
 from deepscaler_grpo.console import interactive
 from deepscaler_grpo.errors import EXIT_OK, UserError, report_error
 from deepscaler_grpo.io import write_json, write_jsonl
-from deepscaler_grpo.problems import ANSWER_KEYS, MISSING, accepted_answers, ground_truth, lookup
+from deepscaler_grpo.problems import ANSWER_KEYS, MISSING, PROBLEM_KEYS, accepted_answers, ground_truth, lookup
+from deepscaler_grpo.reward.policy import VerifierPolicy
 
 RESPONSE_KEYS = ("response", "completion", "output", "solution_str")
 
@@ -43,11 +47,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--response-key", help=f"key of the response (default: first of {', '.join(RESPONSE_KEYS)})")
     parser.add_argument("--answer-key", help="key of the ground truth; dots reach into objects (default: every accepted answer, from the first "
                         f"of {', '.join(ANSWER_KEYS)} in each row)")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per answer for symbolic checks (default 5)")
+    parser.add_argument("--question-key", help="key of the question (default: first of "
+                        f"{', '.join(PROBLEM_KEYS)}; none: no question-dependent grading)")
+    add_policy_arguments(parser)
     parser.add_argument("--no-boxed-fallback", action="store_true", help="only <answer> tags count, not \\boxed{}")
     parser.add_argument("--batch-size", type=int, default=256, help="rows scored in parallel per batch (default 256)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
+
+
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags for the ``VerifierPolicy`` fields; unset ones keep ``VerifierPolicy.from_env()``'s values."""
+    group = parser.add_argument_group("verifier policy (defaults: VerifierPolicy.from_env())")
+    group.add_argument("--timeout", dest="timeout_s", type=float, help="seconds per answer for symbolic checks (5)")
+    group.add_argument("--decimal-digits", type=int, help="significant digits for a rounded decimal to equal an "
+                       "exact value (0: strict, never)")
+    group.add_argument("--workers", type=int, help="worker processes for symbolic checks (default: by CPU count)")
+    group.add_argument("--max-memory-mb", type=int, help="memory cap per worker process in MiB (3072)")
+    group.add_argument("--no-units", dest="units", action="store_false", default=None,
+                       help="strip units unread instead of requiring both sides' units to agree")
+    group.add_argument("--no-order-from-prompt", dest="order_from_prompt", action="store_false", default=None,
+                       help="compare bare lists unordered even when the question asks for an order")
+    group.add_argument("--strict", action="store_true", help="start from VerifierPolicy.strict() (no approximations)")
+
+
+def policy_from_args(args: argparse.Namespace) -> VerifierPolicy:
+    """The policy the flags ask for; a bad value is a ScoreError that names the flag's fix."""
+    fields = {name: getattr(args, name) for name in ("timeout_s", "decimal_digits", "workers", "max_memory_mb",
+                                                     "units", "order_from_prompt") if getattr(args, name) is not None}
+    try:
+        base = VerifierPolicy.strict() if args.strict else VerifierPolicy.from_env()
+        return dataclasses.replace(base, **fields)
+    except ValueError as exc:
+        raise ScoreError(f"{exc} (set with the matching --flag)") from exc
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -114,8 +146,19 @@ def summarize(results: list[dict[str, Any]], elapsed_s: float) -> dict[str, Any]
     }
 
 
-def score_rows(responses: list[Any], truths: list[Any], boxed_fallback: bool, timeout_s: float, batch_size: int,
-               progress: bool) -> list[dict[str, Any]]:
+def row_question(row: dict[str, Any], explicit: str | None) -> str | None:
+    """The question of one row (``explicit``, else the first of PROBLEM_KEYS it has), or None."""
+    from deepscaler_grpo.reward.scoring import prompt_text
+
+    for key in (explicit,) if explicit else PROBLEM_KEYS:
+        value = lookup(row, key)
+        if value is not MISSING and value is not None:
+            return prompt_text(value)
+    return None
+
+
+def score_rows(responses: list[Any], truths: list[Any], questions: list[str | None], boxed_fallback: bool,
+               policy: VerifierPolicy, batch_size: int, progress: bool) -> list[dict[str, Any]]:
     from tqdm import tqdm
 
     from deepscaler_grpo.reward.scoring import completion_text, score_batch
@@ -124,11 +167,10 @@ def score_rows(responses: list[Any], truths: list[Any], boxed_fallback: bool, ti
     with tqdm(total=len(responses), desc="scoring", unit="row", disable=not progress) as bar:
         for start in range(0, len(responses), batch_size):
             texts = [completion_text(r) for r in responses[start : start + batch_size]]
-            results += score_batch(texts, truths[start : start + batch_size], boxed_fallback, timeout_s)
+            results += score_batch(texts, truths[start : start + batch_size], boxed_fallback, policy=policy,
+                                   questions=questions[start : start + batch_size])
             bar.update(len(texts))
     return results
-
-
 
 
 def print_summary(summary: dict[str, Any], output: Path, summary_path: Path) -> None:
@@ -151,8 +193,9 @@ def print_summary(summary: dict[str, Any], output: Path, summary_path: Path) -> 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.timeout <= 0 or args.batch_size < 1:
+        if (args.timeout_s is not None and args.timeout_s <= 0) or args.batch_size < 1:
             raise ScoreError("--timeout must be > 0 and --batch-size >= 1")
+        policy = policy_from_args(args)
         rows = read_rows(args.input)
         responses = [row_response(row, i, args.response_key) for i, row in enumerate(rows, 1)]
         truths = [row_truth(row, i, args.answer_key) for i, row in enumerate(rows, 1)]
@@ -162,9 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or stem.with_name(stem.name + ".scored.jsonl")
     summary_path = args.summary or stem.with_name(stem.name + ".summary.json")
     start = time.monotonic()
-    results = score_rows(responses, truths, not args.no_boxed_fallback, args.timeout, args.batch_size,
+    questions = [row_question(row, args.question_key) for row in rows]
+    results = score_rows(responses, truths, questions, not args.no_boxed_fallback, policy, args.batch_size,
                          not args.no_progress and interactive())
-    summary = summarize(results, time.monotonic() - start)
+    summary = {**summarize(results, time.monotonic() - start), "policy": policy.as_dict()}
     write_jsonl(output, [{**row, **result} for row, result in zip(rows, results, strict=True)])
     write_json(summary_path, summary)
     print_summary(summary, output, summary_path)

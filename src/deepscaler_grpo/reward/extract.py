@@ -1,7 +1,9 @@
 """Answer extraction from model output: the last ``<answer>`` tag, else the last ``\\boxed{}``.
 
-Pure string scanning (``str.rfind`` and a brace counter), linear in the input, so a megabyte of
-hostile text is handled in milliseconds and no regex can backtrack.
+Linear in the response and bounded: string searches (``str.rfind``) and a brace counter that never reads a
+character twice (``_Scan``), no regex that can backtrack. Hard caps: only the last ``MAX_RESPONSE_CHARS`` of a
+response are read (the answer is at its end), at most ``MAX_BOX_COMMANDS`` box commands are looked at, and a
+box or tag longer than ``MAX_ANSWER_CHARS`` is an answer too long to grade (it scores 0 without more work).
 
     >>> extract_answer("so <answer> $\\\\frac{1}{2}$ </answer>")
     '\\\\frac{1}{2}'
@@ -11,16 +13,25 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 
 OPEN_TAG = "<answer>"
 CLOSE_TAG = "</answer>"
 BOX_COMMANDS = ("\\boxed", "\\fbox")
+MAX_RESPONSE_CHARS = 1_000_000
+MAX_ANSWER_CHARS = 4_096
+MAX_BOX_COMMANDS = 64
+MAX_BOXES = 8  # adjacent boxes joined into one list answer
+MAX_GAP_CHARS = 200  # wording between two boxes longer than this is never only "and"
+UNCLOSED, TOO_LONG = "unclosed", "too long"  # _Scan.group's answers when there is no group
+_BRACE_RE = re.compile(r"(?<!\\)[{}]")
+_SPACES_RE = re.compile(r" *")
+_TOKEN_RE = re.compile(r"\S+")
 _LEAD_IN_RE = re.compile(
     r"^(?:(?:so|thus|therefore|hence),?\s+)?(?:the\s+)?(?:final\s+)?answer(?:\s+is)?\s*[:=]?\s*", re.IGNORECASE
 )
 _QUALIFIER_RE = re.compile(r"\s*,?\s*(?:where|with|for|if|when|such that)\b", re.IGNORECASE)
 _INLINE_MATH_RE = re.compile(r"\$([^$]+)\$")
-MAX_BOXES = 8
 _GAP_NOISE_RE = re.compile(r"\$|\\[()\[\]]|\\q?quad|\\text\s*\{\s*(?:,?\s*(?:and|or)\s*)?\}|\\[,;: ]")
 MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
@@ -43,60 +54,85 @@ def has_answer_tag(text: str) -> bool:
     return content is not None and bool(unwrap(content))
 
 
-def _balanced_group(text: str, open_at: int) -> tuple[str, int] | None:
-    """Content of the ``{...}`` group starting at ``text[open_at] == '{'`` and the index after it."""
-    depth = 0
-    for i in range(open_at, len(text)):
-        char = text[i]
-        if char == "{" and text[i - 1 : i] != "\\":
-            depth += 1
-        elif char == "}" and text[i - 1 : i] != "\\":
-            depth -= 1
+class _Scan:
+    """Box commands of one text, from the end, with the bound that keeps the whole scan linear.
+
+    A box whose group never closes (``\\boxed{`` cut off) hides no later box, and a box before it can only
+    close before it: ``bound`` drops to its start, so no character is scanned twice for unclosed boxes, and
+    at most ``MAX_BOX_COMMANDS`` commands and ``MAX_ANSWER_CHARS`` characters per closed box are read.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.bound = len(text)
+        self._next = {cmd: text.rfind(cmd) for cmd in BOX_COMMANDS}  # each command searched once per hit
+        self._last_close = -2  # cached rfind("}") below ``bound`` (-2: not searched yet)
+
+    def commands(self) -> Iterator[tuple[int, str]]:
+        """(start, command) of the last ``MAX_BOX_COMMANDS`` box commands, last first."""
+        for _ in range(MAX_BOX_COMMANDS):
+            command = max(self._next, key=self._next.__getitem__)
+            start = self._next[command]
+            if start < 0:
+                return
+            self._next[command] = self.text.rfind(command, 0, start)
+            if not self.text[start + len(command) : start + len(command) + 1].isalpha():  # "\boxedx": another one
+                yield start, command
+
+    def close_before_bound(self, open_at: int) -> bool:
+        """Whether any ``}`` lies between ``open_at`` and the bound (one backwards search per bound)."""
+        if self._last_close == -2 or self._last_close >= self.bound:
+            self._last_close = self.text.rfind("}", 0, self.bound)
+        return self._last_close > open_at
+
+    def group(self, open_at: int) -> tuple[str, int] | str:
+        """(content, end) of the ``{...}`` group at ``open_at``; UNCLOSED or TOO_LONG when there is none."""
+        depth, window_end = 0, min(self.bound, open_at + MAX_ANSWER_CHARS + 2)
+        for match in _BRACE_RE.finditer(self.text, open_at, window_end):
+            depth += 1 if match.group() == "{" else -1
             if depth == 0:
-                return text[open_at + 1 : i], i + 1
-    return None
+                return self.text[open_at + 1 : match.start()], match.end()
+        if window_end == self.bound or not self.close_before_bound(open_at):
+            return UNCLOSED
+        return TOO_LONG
+
+    def argument(self, start: int, command: str) -> tuple[str, int] | str | None:
+        """(argument, end) of the box command at ``start``: ``\\boxed{...}`` or ``\\boxed 5``; None: no argument."""
+        after = start + len(command)
+        i = _SPACES_RE.match(self.text, after).end()  # type: ignore[union-attr]
+        if self.text[i : i + 1] == "{":
+            return self.group(i)
+        token = _TOKEN_RE.match(self.text, i) if i > after else None  # "\boxed 5": the next token
+        value = token.group().rstrip("$.,") if token else ""
+        return (value, i + len(value)) if value else None
 
 
-def _boxed_argument(text: str, start: int, command: str) -> tuple[str, int] | None:
-    """(argument, end index) of the box command at ``start``: ``\\boxed{...}`` or ``\\boxed 5``."""
-    i = start + len(command)
-    while i < len(text) and text[i] == " ":
-        i += 1
-    if i < len(text) and text[i] == "{":
-        return _balanced_group(text, i)
-    if i > start + len(command) and i < len(text):  # "\boxed 5": the next token
-        token = text[i:].split(None, 1)[0] if text[i:].split() else ""
-        return (token.rstrip("$.,"), i + len(token)) if token.rstrip("$.,") else None
-    return None
-
-
-def _boxes_from_the_end(text: str, limit: int = MAX_BOXES) -> list[tuple[int, int, str]]:
-    """(start, end, content) of the last ``limit`` box commands, last first (a bounded number of scans)."""
-    boxes: list[tuple[int, int, str]] = []
-    stop = len(text)
-    while len(boxes) < limit:
-        start, command = max((text.rfind(cmd, 0, stop), cmd) for cmd in BOX_COMMANDS)
-        if start < 0:
-            break
-        stop = start
-        if text[start + len(command) : start + len(command) + 1].isalpha():
-            continue  # "\boxedx" is another command
-        argument = _boxed_argument(text, start, command)
-        if argument is not None:
-            boxes.append((start, argument[1], argument[0]))
+def _boxes_from_the_end(text: str, limit: int = MAX_BOXES) -> list[tuple[int, int, str]] | None:
+    """(start, end, content) of up to ``limit`` closed boxes, last first; None when the last box is too long."""
+    scan, boxes = _Scan(text), []
+    for start, command in scan.commands():
+        argument = scan.argument(start, command)
+        if argument is UNCLOSED:
+            scan.bound = start
+        elif argument is TOO_LONG:
+            return boxes or None  # a box longer than any answer: no answer (or the end of a list run)
+        elif argument is not None:
+            boxes.append((start, argument[1], argument[0]))  # type: ignore[index]
+            if len(boxes) == limit:
+                break
     return boxes
 
 
 def _joiner_gap(gap: str) -> bool:
     """Only math delimiters, spacing, commas and and/or between two boxes: one list answer."""
-    return _only_joiners(_GAP_NOISE_RE.sub(" ", gap))
+    return len(gap) <= MAX_GAP_CHARS and _only_joiners(_GAP_NOISE_RE.sub(" ", gap))
 
 
 def last_boxed(text: str) -> str | None:
     """Content of the last ``\\boxed{...}`` or ``\\fbox{...}`` with balanced braces, or None.
 
     Boxes right before it, separated only by commas / and / or (``$\\boxed{2}$ and $\\boxed{3}$``), make
-    one list answer with it: ``2, 3``.
+    one list answer with it: ``2, 3``. A last box that does not close within ``MAX_ANSWER_CHARS`` is no answer.
     """
     boxes = _boxes_from_the_end(text)
     if not boxes:
@@ -110,15 +146,13 @@ def last_boxed(text: str) -> str | None:
 
 
 def _strip_delimiters(content: str) -> str:
-    """Remove one pair of math delimiters around the whole content, repeatedly."""
-    changed = True
-    while changed:
-        changed = False
-        for left, right in MATH_DELIMITERS:
-            if len(content) >= len(left) + len(right) and content.startswith(left) and content.endswith(right):
-                content = content[len(left) : len(content) - len(right)].strip()
-                changed = True
-                break
+    """Remove pairs of math delimiters around the whole content (``$$ $5$ $$`` -> ``5``)."""
+    for _ in range(len(MATH_DELIMITERS) * 2):
+        pair = next((p for p in MATH_DELIMITERS if len(content) >= len(p[0]) + len(p[1])
+                     and content.startswith(p[0]) and content.endswith(p[1])), None)
+        if pair is None:
+            break
+        content = content[len(pair[0]) : len(content) - len(pair[1])].strip()
     return content
 
 
@@ -151,12 +185,17 @@ def _drop_wording(content: str) -> str:
 
 
 def unwrap(content: str) -> str:
-    """Clean an answer: strip whitespace, ``$..$``/``\\(..\\)`` delimiters, and take a ``\\boxed{}`` inside."""
+    """Clean an answer: strip whitespace, ``$..$``/``\\(..\\)`` delimiters, and take a ``\\boxed{}`` inside.
+
+    Content longer than ``MAX_ANSWER_CHARS`` comes back stripped only: no answer is that long.
+    """
     content = content.strip()
     if any(cmd in content for cmd in BOX_COMMANDS):
         boxed = last_boxed(content)
         if boxed is not None:
             content = boxed.strip()
+    if len(content) > MAX_ANSWER_CHARS:
+        return content
     if len(content) < 2000:
         content = _drop_wording(content.rstrip(".").strip() if not content.endswith("..") else content)
     content = _strip_delimiters(content)
@@ -166,10 +205,12 @@ def unwrap(content: str) -> str:
 def extract_answer(text: str, boxed_fallback: bool = True) -> str | None:
     """The answer in a model output: last ``<answer>`` tag, else last ``\\boxed{}``; None if none/empty.
 
-    Text outside the chosen tag never counts; an empty last tag means no answer (no fallback).
+    Text outside the chosen tag never counts; an empty last tag means no answer (no fallback). Only the last
+    ``MAX_RESPONSE_CHARS`` characters are read.
     """
     if not isinstance(text, str):
         return None
+    text = text[-MAX_RESPONSE_CHARS:]
     tag = last_answer_tag(text)
     if tag is not None:
         return unwrap(tag) or None

@@ -7,8 +7,11 @@ worker killed (SIGKILL: it may be deep in big-integer arithmetic that no signal 
 interrupt); a fresh worker replaces it on next use. Pools are per process id and are closed at
 exit, and workers also exit by themselves when their parent dies.
 
-    pool = get_pool()
-    pool.check("\\\\frac{1}{2}", ["0.5"], timeout_s=5.0)   # -> Outcome(correct=True, status="ok")
+    pool = pool_for(VerifierPolicy())       # one pool per (process, workers, max_memory_mb)
+    pool.check("\\\\frac{1}{2}", ["0.5"], timeout_s=5.0, grading=Grading())   # -> Outcome(True, "ok")
+
+Every request carries its ``Grading`` (the policy's grading switches), so a worker never keeps a setting
+from one request to the next.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from deepscaler_grpo.reward.policy import DEFAULT_MAX_MEMORY_MB, ENV_MAX_MEMORY, ENV_WORKERS, Grading, VerifierPolicy
+
 DEFAULT_STARTUP_TIMEOUT_S = 120.0
 
 
@@ -40,7 +45,7 @@ def default_pool_size(cpu_count: int | None = None, local_processes: int | None 
     """$DEEPSCALER_VERIFIER_WORKERS, else between 2 and 8 following the CPU count; with several training
     processes on this machine ($LOCAL_WORLD_SIZE, set by torchrun/accelerate) each gets its share of the
     cores (at least 1), so the pools together do not oversubscribe the machine."""
-    env = os.environ.get("DEEPSCALER_VERIFIER_WORKERS", "")
+    env = os.environ.get(ENV_WORKERS, "")
     if env.isdigit() and int(env) > 0:
         return int(env)
     cpus = cpu_count or os.cpu_count() or 2
@@ -51,8 +56,9 @@ def default_pool_size(cpu_count: int | None = None, local_processes: int | None 
     return max(2, min(8, cpus))
 
 
-def _worker_env() -> dict[str, str]:
+def _worker_env(max_memory_mb: int) -> dict[str, str]:
     env = dict(os.environ)
+    env[ENV_MAX_MEMORY] = str(max_memory_mb * 2**20)  # the worker caps its own address space (bytes)
     src_dir = str(Path(__file__).resolve().parents[2])  # importable even without `pip install`
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src_dir, env.get("PYTHONPATH", "")) if p)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -63,13 +69,15 @@ def _worker_env() -> dict[str, str]:
 class Worker:
     """One worker subprocess and its line-buffered pipe."""
 
-    def __init__(self, startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S) -> None:
+    def __init__(
+        self, startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB
+    ) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "deepscaler_grpo.reward.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=_worker_env(),
+            env=_worker_env(max_memory_mb),
             bufsize=0,
             start_new_session=True,  # Ctrl-C in a terminal goes to the parent only
         )
@@ -96,11 +104,11 @@ class Worker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line
 
-    def ask(self, pred: str, golds: list[str], timeout_s: float, decimals: int | None = None) -> dict | None:
+    def ask(self, pred: str, golds: list[str], timeout_s: float, grading: Grading) -> dict | None:
         """Send one request; the reply dict, or None when it timed out or the worker died."""
         assert self.proc.stdin is not None
         deadline = time.monotonic() + timeout_s
-        request = {"pred": pred, "gold": golds, "decimals": decimals}
+        request = {"pred": pred, "gold": golds, "grading": grading.as_request()}
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             line = self._read_line(deadline)
@@ -126,10 +134,14 @@ class Worker:
 class WorkerPool:
     """Up to ``size`` workers, started lazily, shared by any number of threads."""
 
-    def __init__(self, size: int, startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S) -> None:
+    def __init__(
+        self, size: int, startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S,
+        max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
+    ) -> None:
         if size < 1:
-            raise ValueError(f"pool size must be >= 1, got {size}; set DEEPSCALER_VERIFIER_WORKERS")
+            raise ValueError(f"pool size must be >= 1, got {size}; set VerifierPolicy.workers")
         self.size = size
+        self.max_memory_mb = max_memory_mb
         self.startup_timeout_s = startup_timeout_s
         self.pid = os.getpid()
         self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
@@ -139,7 +151,7 @@ class WorkerPool:
 
     def _spawn(self) -> Worker | None:
         try:
-            worker = Worker(self.startup_timeout_s)
+            worker = Worker(self.startup_timeout_s, self.max_memory_mb)
         except (OSError, RuntimeError):
             return None
         with self._lock:
@@ -187,15 +199,15 @@ class WorkerPool:
         if worker is not None:
             self._idle.put(worker)
 
-    def check(self, pred: str, golds: list[str], timeout_s: float, decimals: int | None = None) -> Outcome:
+    def check(self, pred: str, golds: list[str], timeout_s: float, grading: Grading | None = None) -> Outcome:
         """Symbolic equivalence in a worker, killed if it runs past ``timeout_s`` seconds.
 
-        ``decimals``: the decimal policy's minimum significant digits (None: the worker's default).
+        ``grading``: the switches of this request (None: the documented defaults, ``Grading()``).
         """
         worker = self._acquire(timeout_s)
         if worker is None:
             return Outcome(False, "busy" if not self._closed else "error")
-        reply = worker.ask(pred, golds, timeout_s, decimals)
+        reply = worker.ask(pred, golds, timeout_s, grading or Grading())
         if reply is None:
             self._retire(worker)
             return Outcome(False, "timeout")
@@ -232,18 +244,19 @@ class _Placeholder:
 
 
 class _Registry:
-    """One pool per process id (a forked child gets its own), closed at interpreter exit."""
+    """One pool per (process id, size, memory cap): a forked child gets its own; closed at interpreter exit."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.pools: dict[int, WorkerPool] = {}
+        self.pools: dict[tuple[int, int, int], WorkerPool] = {}
         self.atexit_registered = False
 
-    def get(self, size: int | None) -> WorkerPool:
+    def get(self, size: int | None, max_memory_mb: int | None = None) -> WorkerPool:
+        key = (os.getpid(), size or default_pool_size(), max_memory_mb or DEFAULT_MAX_MEMORY_MB)
         with self.lock:
-            pool = self.pools.get(os.getpid())
+            pool = self.pools.get(key)
             if pool is None or pool._closed:
-                pool = self.pools[os.getpid()] = WorkerPool(size or default_pool_size())
+                pool = self.pools[key] = WorkerPool(key[1], max_memory_mb=key[2])
             if not self.atexit_registered:
                 atexit.register(self.close_all)
                 self.atexit_registered = True
@@ -251,8 +264,8 @@ class _Registry:
 
     def close_all(self) -> None:
         with self.lock:
-            pools = [p for pid, p in self.pools.items() if pid == os.getpid()]
-            self.pools = {pid: p for pid, p in self.pools.items() if pid != os.getpid()}
+            pools = [p for key, p in self.pools.items() if key[0] == os.getpid()]
+            self.pools = {key: p for key, p in self.pools.items() if key[0] != os.getpid()}
         for pool in pools:
             pool.close()
 
@@ -260,9 +273,15 @@ class _Registry:
 _REGISTRY = _Registry()  # process-wide: worker processes are a per-process resource
 
 
-def get_pool(size: int | None = None, registry: _Registry = _REGISTRY) -> WorkerPool:
-    """This process's shared worker pool (created on first use)."""
-    return registry.get(size)
+def get_pool(size: int | None = None, registry: _Registry = _REGISTRY, max_memory_mb: int | None = None) -> WorkerPool:
+    """This process's shared worker pool of ``size`` workers (None: ``default_pool_size()``) capped at
+    ``max_memory_mb`` each (None: the default 3072), created on first use."""
+    return registry.get(size, max_memory_mb)
+
+
+def pool_for(policy: VerifierPolicy) -> WorkerPool:
+    """The pool of ``policy.workers`` workers capped at ``policy.max_memory_mb`` each."""
+    return get_pool(policy.workers, max_memory_mb=policy.max_memory_mb)
 
 
 def shutdown(registry: _Registry = _REGISTRY) -> None:

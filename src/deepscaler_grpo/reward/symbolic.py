@@ -13,7 +13,8 @@ free symbol is a positive real (lengths, speeds, radii: ``\\sqrt{a^2}`` = ``a``,
 never with ``|x|``, so ``|x|`` != ``x``); ``i`` is the imaginary unit; a free parameter of a general
 solution may be renamed (``k\\pi`` = ``n\\pi``, ``+ C`` = ``+ c``).
 math-verify's unit stripping is off: ``6m`` is ``6 m``, never ``6`` metres (units are stripped by
-``fast.clean`` only after a number). The decimal policy of ``decimals`` covers irrational values here.
+``normalize.clean`` only after a number). The decimal policy of ``decimals`` covers irrational values here
+(``approx``), with the digits of the request's ``Grading``.
 
 ``is_safe_for_symbolic(text)`` is the cheap size guard applied before anything is sent here.
 """
@@ -25,7 +26,8 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from deepscaler_grpo.reward.decimals import PLAIN_DECIMAL_RE, rounds_to, set_decimal_digits
+from deepscaler_grpo.reward.approx import decimal_policy
+from deepscaler_grpo.reward.policy import Grading
 
 if TYPE_CHECKING:
     from sympy import Basic  # sympy is imported lazily: only worker processes load it
@@ -36,7 +38,6 @@ MAX_NUMBER_DIGITS = 200
 _BIG_EXPONENT_RE = re.compile(r"\^\s*\{?\s*[+-]?\s*\d{4,}")  # 2^{10000}: big integer arithmetic
 _TOWER_RE = re.compile(r"\^\s*\{[^{}]*\d\s*\^")  # 10^{10^{10}}
 _BIG_FACTORIAL_RE = re.compile(r"\d{4,}\s*!|\\(?:Gamma|binom)\s*\{?\s*\d{5,}")
-_INTEGER_RE = re.compile(r"[+-]?\d{1,60}")
 _LONG_NUMBER_RE = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}")
 
 
@@ -198,21 +199,6 @@ def _align_symbols(gold: Basic, pred: Basic) -> tuple[Basic, Basic]:
         return gold, pred
 
 
-def _approximates(decimal: str, exact: Basic) -> bool:
-    """The decimal policy for an irrational exact value (``decimals.rounds_to``); ``decimal`` is regex-checked."""
-    from fractions import Fraction
-
-    from sympy import Rational
-
-    try:
-        if not exact.is_number or exact.is_rational or not exact.is_real:
-            return False
-        approx = Rational(exact.evalf(40))
-        return rounds_to(Fraction(int(approx.p), int(approx.q)), decimal)
-    except Exception:  # noqa: BLE001 - not a real number
-        return False
-
-
 def _unreliable(expr: Basic) -> bool:
     """latex2sympy output that is not the answer: ``\\gamma^{2}`` becomes ``zoo**2``."""
     from sympy import nan, zoo
@@ -223,63 +209,15 @@ def _unreliable(expr: Basic) -> bool:
         return False
 
 
-def _number_matches(text: str, exact: Basic) -> bool:
-    """One decimal or integer item (regex-checked text) against one exact value: equal, or the decimal policy."""
-    from fractions import Fraction
+def symbolic_equal(pred: str, golds: list[str], grading: Grading | None = None) -> bool:
+    """True when ``pred`` is equivalent to any of ``golds`` per math-verify (exact numbers, policies above).
 
-    if getattr(exact, "is_Rational", False):
-        return Fraction(text) == Fraction(int(exact.p), int(exact.q))
-    return _approximates(text, exact)
-
-
-def _decimal_items(text: str) -> tuple[list[str], bool] | None:
-    """(items, ordered) of ``0.333, 1.414`` / ``(0.333, 2)``: plain numbers with at least one decimal, else None."""
-    text = text.strip()
-    ordered = text[:1] + text[-1:] == "()"
-    items = [item.strip() for item in (text[1:-1] if ordered else text).split(",")]
-    numbers = all(PLAIN_DECIMAL_RE.fullmatch(i) or _INTEGER_RE.fullmatch(i) for i in items)
-    return (items, ordered) if numbers and any(PLAIN_DECIMAL_RE.fullmatch(i) for i in items) else None
-
-
-def _decimal_list(text: str, exact: Basic) -> bool:
-    """The decimal policy item by item: a list against a set (any order), a tuple against a tuple (in order)."""
-    from sympy import FiniteSet, Tuple
-
-    parsed = _decimal_items(text)
-    if parsed is None or len(parsed[0]) < 2:
-        return False
-    items, ordered = parsed
-    values = list(exact.args) if isinstance(exact, (FiniteSet, Tuple)) and ordered == isinstance(exact, Tuple) else []
-    if len(values) != len(items):
-        return False
-    if ordered:
-        return all(_number_matches(i, v) for i, v in zip(items, values))
-    for item in items:
-        match = next((v for v in values if _number_matches(item, v)), None)
-        if match is None:
-            return False
-        values.remove(match)
-    return True
-
-
-def _decimal_policy(pred: str, parsed_pred: list, gold: str, parsed_gold: list) -> bool:
-    """A plain decimal (or a list of them) on one side, irrational numbers on the other (see ``decimals``)."""
-    if PLAIN_DECIMAL_RE.fullmatch(pred.strip()) and not PLAIN_DECIMAL_RE.fullmatch(gold.strip()):
-        return _approximates(pred.strip(), parsed_gold[0])
-    if PLAIN_DECIMAL_RE.fullmatch(gold.strip()) and not PLAIN_DECIMAL_RE.fullmatch(pred.strip()):
-        return _approximates(gold.strip(), parsed_pred[0])
-    if "," in pred + gold:
-        return _decimal_list(pred, parsed_gold[0]) or _decimal_list(gold, parsed_pred[0])
-    return False
-
-
-def symbolic_equal(pred: str, golds: list[str], decimal_digits: int | None = None) -> bool:
-    """True when ``pred`` is equivalent to any of ``golds`` per math-verify (exact numbers, policies above)."""
+    ``grading``: the request's switches (None: ``Grading()``, the documented defaults).
+    """
     from math_verify import verify
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)
-    if decimal_digits is not None:
-        set_decimal_digits(decimal_digits)
+    digits = (grading or Grading()).decimal_digits
     if not is_safe_for_symbolic(pred):
         return False
     parsed_pred = parse_latex_answer(pred)
@@ -292,7 +230,7 @@ def symbolic_equal(pred: str, golds: list[str], decimal_digits: int | None = Non
         if not parsed_gold or _unreliable(parsed_gold[0]):
             continue
         gold_expr, pred_expr = _align_symbols(parsed_gold[0], parsed_pred[0])
-        if pred_expr == gold_expr or _decimal_policy(pred, parsed_pred, gold, parsed_gold):
+        if pred_expr == gold_expr or decimal_policy(pred, gold, parsed_pred, parsed_gold, digits):
             return True  # identical parse: skip math-verify's simplify, which can hang on exp/complex
         if clearly_different(gold_expr, pred_expr):
             continue

@@ -3,8 +3,11 @@
 Started by ``sandbox.WorkerPool`` as ``python -m deepscaler_grpo.reward.worker``; not meant to be
 run by hand. Protocol (one line each way, JSON only, never pickle):
 
-    -> {"pred": "\\\\frac{1}{2}", "gold": ["0.5"], "decimals": 3}     ("decimals": the decimal policy)
+    -> {"pred": "\\\\frac{1}{2}", "gold": ["0.5"], "grading": {"decimal_digits": 0, "units": true, "ordered": false}}
     <- {"ok": true}            or   {"ok": false, "error": "..."}
+
+``grading`` holds every grading switch of the request (``policy.Grading``); a missing field gets its documented
+default (``Grading()``), never the previous request's value: the worker keeps no setting between requests.
 
 The first line it writes is ``{"ready": true}`` once sympy/math-verify are imported, so import time
 never counts against an answer's deadline. The process caps its own memory (RLIMIT_AS) and exits
@@ -40,6 +43,7 @@ def _watch_parent(parent_pid: int, interval_s: float = 0.5) -> None:
 
 def serve(stdin: TextIO, stdout: TextIO) -> None:
     """The request loop; one request at a time, stops at end of input."""
+    from deepscaler_grpo.reward.policy import Grading
     from deepscaler_grpo.reward.symbolic import symbolic_equal
 
     symbolic_equal("\\frac{x^2+1}{2}", ["(1+x^2)/2", "\\{1,2\\}"])  # load sympy's lazy parts before "ready"
@@ -49,8 +53,8 @@ def serve(stdin: TextIO, stdout: TextIO) -> None:
         try:
             request = json.loads(line)
             golds = [str(g) for g in request["gold"]]
-            digits = d if isinstance(d := request.get("decimals"), int) else None
-            reply = {"ok": bool(symbolic_equal(str(request["pred"]), golds, digits))}
+            grading = Grading.from_request(request.get("grading"))
+            reply = {"ok": bool(symbolic_equal(str(request["pred"]), golds, grading))}
         except MemoryError:
             reply = {"ok": False, "error": "memory"}
         except Exception as exc:  # noqa: BLE001 - any failure is a wrong answer, never a crash
@@ -60,7 +64,8 @@ def serve(stdin: TextIO, stdout: TextIO) -> None:
 
 
 def main() -> int:
-    max_bytes = int(os.environ.get("DEEPSCALER_VERIFIER_MAX_MEMORY", str(3 * 1024**3)))
+    value = os.environ.get("DEEPSCALER_VERIFIER_MAX_MEMORY", "")  # set by the pool from VerifierPolicy.max_memory_mb
+    max_bytes = int(value) if value.isdigit() else 3 * 1024**3
     _limit_memory(max_bytes)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
