@@ -98,7 +98,8 @@ def test_cli_trains_with_a_verl_users_reward(tiny_model_dir: Path, tmp_path: Pat
     assert len(scores) == 2 and all(math.isfinite(s) for s in scores) and "rewards/accuracy_reward/mean" not in rows[0]
     adapter = load_file(str(run / "global_step_2" / "adapter" / "adapter_model.safetensors"))
     assert any(float(t.abs().sum()) > 0 for k, t in adapter.items() if "lora_B" in k)  # the reward moved the adapter
-    assert f"path: {DIGIT_REWARD_FILE}" in (run / "config.yaml").read_text()
+    saved = (run / "config.yaml").read_text()
+    assert f"path: {DIGIT_REWARD_FILE}" in saved and "decimal_digits: 0" in saved and "order_from_prompt: true" in saved
 
 
 @pytest.mark.slow
@@ -114,3 +115,23 @@ def test_cli_stops_on_a_broken_reward_naming_it(name: str, extra: list[str], mes
     assert cli_main(["train", *overrides, *custom, *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_reward_policy_keys_are_the_verifiers_and_change_its_verdicts() -> None:
+    """reward.* become the VerifierPolicy sent with every request: sqrt(2) vs 1.414 is decided in a worker."""
+    import dataclasses
+
+    from deepscaler_grpo.reward import VerifierPolicy
+    from deepscaler_grpo.training.rewards import verifier_policy
+
+    policy_fields = {f.name for f in dataclasses.fields(VerifierPolicy)}
+    reward_defaults = dataclasses.asdict(load_config([], environ={}).reward)
+    assert {k: reward_defaults[k] for k in policy_fields} == VerifierPolicy().as_dict()  # same names, same defaults
+    completions = [[{"role": "assistant", "content": "so <answer>1.414</answer>"}]]
+    verdicts = {}
+    for digits in (0, 3):
+        cfg = load_config([f"reward.decimal_digits={digits}", "reward.workers=1"])
+        assert verifier_policy(cfg).decimal_digits == digits and verifier_policy(cfg).workers == 1
+        accuracy = build_rewards(cfg)[0]
+        verdicts[digits] = accuracy.func(completions, answer=["\\sqrt{2}"], prompts=[[{"role": "user", "content": "?"}]])
+    assert verdicts == {0: [0.0], 3: [1.0]}

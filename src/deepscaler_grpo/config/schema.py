@@ -354,7 +354,8 @@ class TrainerConfig:
 class RewardConfig:
     """``reward.*``: which reward functions GRPO trains on, and the verifier's policy.
 
-    The policy keys (``decimal_digits``, ``timeout_s``, ``workers``, ``max_memory_mb``) are the fields of
+    The policy keys (``decimal_digits``, ``timeout_s``, ``workers``, ``max_memory_mb``, ``units``,
+    ``order_from_prompt``) are the fields of
     ``deepscaler_grpo.reward.VerifierPolicy``: they change what the verifier accepts or how it runs, so they are
     recorded in the run's ``config.yaml`` and sent with every request. The ``DEEPSCALER_VERIFIER_*`` environment
     variables only change their defaults (see ``deepscaler_grpo.config.loading``).
@@ -364,10 +365,12 @@ class RewardConfig:
     weights: list[float] | None = None  # one per function; null: accuracy/custom 1.0, format reward.format_weight
     format_weight: float = 0.0  # weight of the <answer>-tag format reward next to accuracy (weight 1)
     boxed_fallback: bool = True  # accept a final \\boxed{} answer when there is no <answer> tag
-    decimal_digits: int = 3  # a rounded decimal with >= this many significant digits equals an exact value; 0: never
+    decimal_digits: int = 0  # a rounded decimal with >= this many significant digits equals an exact value; 0: never
     timeout_s: float = 5.0  # hard wall-clock limit per symbolic check
     workers: int | None = None  # symbolic worker processes; null: from the CPU count, shared by local training ranks
     max_memory_mb: int = 3072  # address-space limit of each worker process
+    units: bool = True  # when both answers carry a unit, the units must agree (or convert exactly)
+    order_from_prompt: bool = True  # a question that asks for an order makes bare lists ordered
     custom_timeout_s: float = 600.0  # a custom reward function's limit per batch (it is stopped with an error past it)
 
     def __post_init__(self) -> None:

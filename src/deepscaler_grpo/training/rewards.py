@@ -63,10 +63,20 @@ def builtin_factories() -> dict[str, Callable[[Config], Reward]]:
     return {"accuracy": accuracy_reward, "format": format_reward, "custom": custom_reward}
 
 
+def verifier_policy(cfg: Config) -> Any:
+    """The ``reward.*`` policy keys as the verifier's ``VerifierPolicy`` (one field each, same names)."""
+    from deepscaler_grpo.reward import VerifierPolicy
+
+    r = cfg.reward
+    return VerifierPolicy(decimal_digits=r.decimal_digits, timeout_s=r.timeout_s, workers=r.workers,
+                          max_memory_mb=r.max_memory_mb, units=r.units, order_from_prompt=r.order_from_prompt)
+
+
 def accuracy_reward(cfg: Config) -> Reward:
     from deepscaler_grpo.reward import AccuracyReward
 
-    return Reward("accuracy", AccuracyReward(cfg.reward.boxed_fallback, cfg.reward.timeout_s), 1.0, accuracy=True)
+    func = AccuracyReward(cfg.reward.boxed_fallback, policy=verifier_policy(cfg))
+    return Reward("accuracy", func, 1.0, accuracy=True)
 
 
 def format_reward(cfg: Config) -> Reward:
