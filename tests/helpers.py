@@ -5,6 +5,7 @@
 * :func:`digit_share` / :func:`constant_zero`: TRL reward functions for a random tiny model (dense, or no signal).
 * :data:`DIGIT_REWARD_FILE`: the same dense reward written as a verl user writes it (``custom_reward_function``).
 * :func:`fake_checkpoint`: a checkpoint folder with the files resume looks for.
+* :func:`write_gguf`: a small GGUF file of any architecture (header, metadata, one tensor), for the GGUF error paths.
 """
 
 from __future__ import annotations
@@ -93,4 +94,19 @@ def fake_checkpoint(path: Path, complete: bool = True) -> Path:
              "scheduler.pt"]
     for name in names[: None if complete else -1]:
         (path / name).write_text("x")
+    return path
+
+
+def write_gguf(path: Path, architecture: str = "llama") -> Path:
+    """A complete GGUF file with ``general.architecture`` = ``architecture`` and one float32 tensor."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), architecture)
+    writer.add_block_count(1)
+    writer.add_tensor("token_embd.weight", np.arange(64 * 8, dtype=np.float32).reshape(64, 8))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
     return path

@@ -90,6 +90,8 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     PrivateName("transformers", "transformers.trainer_callback:TrainerState.stateful_callbacks",
                 "read and set: the length schedule's record in trainer_state.json", "instance"),
     PrivateName("transformers", "transformers.trainer_callback:ExportableState", "subclassed: the stage record"),
+    PrivateName("transformers", "transformers.modeling_gguf_pytorch_utils:GGUF_SUPPORTED_ARCHITECTURES",
+                "read: the GGUF architectures a .gguf model source may have"),
     # vLLM
     PrivateName("vllm", "vllm.v1.attention.backends.cpu_attn:CPUAttentionBackend.get_supported_head_sizes",
                 "called: the head sizes the CPU build supports"),
@@ -335,3 +337,13 @@ def silence_upstream_deprecations() -> None:
     warnings.filterwarnings("ignore", message=".*(deprecated.*checkpointing|checkpointing.*deprecated)",
                             category=FutureWarning)
     warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true", category=UserWarning)
+
+
+# ---------------------------------------------------------------------------------------------- GGUF
+
+
+def gguf_architectures() -> frozenset[str]:
+    """GGUF ``general.architecture`` values transformers can dequantize into a Hugging Face model."""
+    from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
+
+    return frozenset(GGUF_SUPPORTED_ARCHITECTURES) - {"general", "tokenizer"}  # metadata sections, not models

