@@ -5,11 +5,18 @@
 * :func:`digit_share` / :func:`constant_zero`: TRL reward functions for a random tiny model (dense, or no signal).
 * :data:`DIGIT_REWARD_FILE`: the same dense reward written as a verl user writes it (``custom_reward_function``).
 * :func:`fake_checkpoint`: a checkpoint folder with the files resume looks for.
+* :data:`REAL_MODEL_PROBLEMS` / :func:`real_model_overrides`: problems and a 2-step run for SmolLM2-135M-Instruct.
+* :func:`subprocess_env` / :func:`run_vllm_train` / :func:`eval_cli`: the training helper script and the eval CLI in
+  processes of their own (vLLM engines start there), with this checkout on the path.
 * :func:`write_gguf`: a small GGUF file of any architecture (header, metadata, one tensor), for the GGUF error paths.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +26,7 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 RUN_SCRIPT = REPO / "run_deepscaler_qwen3_4b_instruct_grpo.sh"
 DIGIT_REWARD_FILE = TESTS / "training" / "rewards" / "digit_reward.py"
+VLLM_TRAIN_RUN = TESTS / "training" / "vllm_train_run.py"
 
 
 def write_data(folder: Path, n_train: int = 8, n_val: int = 2) -> tuple[Path, Path]:
@@ -110,3 +118,53 @@ def write_gguf(path: Path, architecture: str = "llama") -> Path:
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+REAL_MODEL_PROBLEMS = [(f"What is {a} plus {b}?", str(a + b)) for a, b in ((3, 4), (12, 5), (7, 7), (20, 9), (1, 8),
+                                                                          (15, 15), (6, 30), (11, 2))]
+
+
+def real_model_overrides(model: Path, data_dir: Path, run_dir: Path, *extra: str, steps: int = 2) -> list[str]:
+    """2 GRPO steps of SmolLM2-135M-Instruct at CI size: 4 prompts x 2 responses of 8 tokens, LoRA r=8 on every
+    linear layer, one optimizer step per rollout, no KL term (no reference pass), validation at the end."""
+    return [
+        f"actor_rollout_ref.model.path={model}", f"data.train_files={data_dir / 'train.parquet'}",
+        f"data.val_files={data_dir / 'val.parquet'}", "data.train_batch_size=4", "data.max_prompt_length=128",
+        "data.max_response_length=8", "actor_rollout_ref.actor.ppo_mini_batch_size=4",
+        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=8", "actor_rollout_ref.rollout.n=2",
+        "actor_rollout_ref.rollout.temperature=1.0", "actor_rollout_ref.actor.use_kl_loss=false",
+        "actor_rollout_ref.model.lora_rank=8", "actor_rollout_ref.model.lora_alpha=16",
+        "actor_rollout_ref.actor.optim.lr=2e-3", "actor_rollout_ref.model.enable_gradient_checkpointing=false",
+        f"trainer.total_training_steps={steps}", "trainer.save_freq=1", f"trainer.test_freq={steps}",
+        "trainer.val_before_train=false", f"trainer.default_local_dir={run_dir}", *extra,
+    ]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """This process's environment (read now: fixtures may have set DEEPSCALER_GGUF_CACHE) for a child that imports
+    this checkout and may start a vLLM engine on CPU."""
+    path = os.pathsep.join(p for p in (str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": path, **extra}
+
+
+def run_vllm_train(args: list[str], timeout: int = 400) -> subprocess.CompletedProcess[str]:
+    """``tests/training/vllm_train_run.py ARGS`` in its own process; fails the test on a non-zero exit."""
+    proc = subprocess.run([sys.executable, str(VLLM_TRAIN_RUN), *args], capture_output=True, text=True,
+                          env=subprocess_env(), timeout=timeout, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
+def eval_cli(model: Path, adapter: Path | None, bench: Path, out: Path, backend: str,
+             max_tokens: int = 16) -> list[dict[str, Any]]:
+    """``deepscaler-grpo eval`` (greedy) in its own process; its per-response rows."""
+    from deepscaler_grpo.io import read_jsonl
+
+    cmd = [sys.executable, "-m", "deepscaler_grpo.evaluation.cli", "--model", str(model), "--benchmarks",
+           f"val={bench}", "--max-tokens", str(max_tokens), "--backend", backend, "--output-dir", str(out),
+           "--no-progress", *(["--adapter", str(adapter)] if adapter is not None else [])]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env(), timeout=400, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert json.loads((out / "summary.json").read_text())["run"]["backend"] == backend
+    return read_jsonl(out / "val.jsonl")

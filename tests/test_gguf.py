@@ -85,7 +85,9 @@ def test_smollm2_is_dequantized_once_and_reused(smollm2_file: Path, smollm2_dir:
     assert (config.model_type, config.head_dim, config.tie_word_embeddings) == ("llama", 64, True)
     assert not hasattr(config, "quantization_config")  # a plain fp32 model, loadable and saveable
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
-    assert tokenizer.eos_token == "<|im_end|>" and "<|im_start|>" in tokenizer.chat_template
+    # the file's own special tokens (transformers < 5.18 would make <|im_start|> the EOS)
+    assert (tokenizer.bos_token, tokenizer.eos_token, tokenizer.pad_token) == ("<|im_start|>", "<|im_end|>", "<|im_end|>")
+    assert "<|im_start|>" in tokenizer.chat_template
     # the weights are the GGUF's dequantized values (the embedding, Q4_1 blocks -> fp32)
     with zipfile.ZipFile(smollm2_file) as archive:
         member = next(m for m in archive.namelist() if m.endswith(".gguf"))

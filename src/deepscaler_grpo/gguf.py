@@ -29,6 +29,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -113,20 +114,34 @@ def require_gguf_package() -> None:
         raise GGUFError(f"reading GGUF files needs the gguf package: {INSTALL_HINT}") from None
 
 
-def read_architecture(gguf_file: Path) -> str:
-    """``general.architecture`` of a complete GGUF file; GGUFError for a truncated or corrupt one."""
+SPECIAL_TOKEN_KEYS = {"bos_token": "tokenizer.ggml.bos_token_id", "eos_token": "tokenizer.ggml.eos_token_id",
+                      "unk_token": "tokenizer.ggml.unknown_token_id", "pad_token": "tokenizer.ggml.padding_token_id"}
+
+
+@dataclass(frozen=True)
+class GGUFHeader:
+    """What conversion needs from a GGUF file's metadata: the architecture and the special token ids."""
+
+    architecture: str
+    special_ids: dict[str, int]
+
+
+def read_header(gguf_file: Path) -> GGUFHeader:
+    """The metadata of a complete GGUF file; GGUFError for a truncated or corrupt one."""
     from gguf import GGUFReader
 
     try:
         reader = GGUFReader(gguf_file)
         architecture = str(reader.fields["general.architecture"].contents())
+        special = {name: int(reader.fields[key].contents()) for name, key in SPECIAL_TOKEN_KEYS.items()
+                   if key in reader.fields}
         end = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
     except (ValueError, KeyError, IndexError, OSError, EOFError) as exc:
         raise GGUFError(f"{gguf_file} is not a complete GGUF file ({_first_line(exc)[:120]}): truncated or corrupt; "
                         "download it again") from None
     if end > gguf_file.stat().st_size:
         raise GGUFError(f"{gguf_file} is truncated ({gguf_file.stat().st_size} of {end} bytes); download it again")
-    return architecture
+    return GGUFHeader(architecture, special)
 
 
 def check_architecture(architecture: str, gguf_file: Path) -> None:
@@ -169,13 +184,13 @@ def convert(source: Path, target: Path, digest: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         gguf_file = _plain_gguf(source, tmp)
-        architecture = read_architecture(gguf_file)
-        check_architecture(architecture, gguf_file)
-        save_hf_folder(gguf_file, tmp / "model")
+        header = read_header(gguf_file)
+        check_architecture(header.architecture, gguf_file)
+        save_hf_folder(gguf_file, tmp / "model", header.special_ids)
         if gguf_file.parent == tmp:
             gguf_file.unlink()
         (tmp / "model" / SOURCE_FILE).write_text(json.dumps(
-            {"source": str(source), "sha256": digest, "architecture": architecture}, indent=2))
+            {"source": str(source), "sha256": digest, "architecture": header.architecture}, indent=2))
         follow_umask(tmp / "model")  # safetensors writes 0600 files; the cache is as readable as any download
         shutil.rmtree(target, ignore_errors=True)  # an incomplete folder of a killed conversion
         os.replace(tmp / "model", target)
@@ -193,9 +208,11 @@ def _plain_gguf(source: Path, tmp: Path) -> Path:
     return extracted
 
 
-def save_hf_folder(gguf_file: Path, folder: Path) -> None:
+def save_hf_folder(gguf_file: Path, folder: Path, special_ids: dict[str, int]) -> None:
     """transformers' GGUF loader (dequantized to fp32), saved as a plain model: the loaded object refuses to be
-    saved (it is marked GGUF-quantized), so the model is rebuilt from its config and given the weights."""
+    saved (it is marked GGUF-quantized), so the model is rebuilt from its config and given the weights. The
+    tokenizer's special tokens are set from the file's own ids: transformers < 5.18 names SmolLM2's BOS
+    ``<|im_start|>`` as its EOS too, so generation and TRL's completion masks would end a turn at the wrong token."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -209,6 +226,9 @@ def save_hf_folder(gguf_file: Path, folder: Path) -> None:
     except (ValueError, OSError, KeyError, RuntimeError) as exc:
         raise GGUFError(f"transformers could not load {gguf_file.name}: {_first_line(exc)[:200]}; pass the model's "
                         "Hugging Face folder or Hub name instead") from None
+    for name, token_id in special_ids.items():
+        setattr(tokenizer, name, tokenizer.convert_ids_to_tokens(token_id))
+    tokenizer.clean_up_tokenization_spaces = False  # byte-level BPE: decode exactly (5.17 defaults to True)
     config = loaded.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config

@@ -22,12 +22,9 @@ from deepscaler_grpo.generation import vllm as gv
 from deepscaler_grpo.io import read_jsonl
 from deepscaler_grpo.training import mismatch
 from deepscaler_grpo.training import vllm_sync as vr
-from tests.helpers import DIGIT_REWARD_FILE, REPO
+from tests.helpers import DIGIT_REWARD_FILE, VLLM_TRAIN_RUN, eval_cli, run_vllm_train, subprocess_env
 
-HELPER = Path(__file__).with_name("vllm_train_run.py")
 needs_vllm = pytest.mark.skipif(not gv.vllm_installed(), reason="vLLM is not installed (see README: CPU tests)")
-ENV = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
-       "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")) if p)}
 
 
 # ---------------------------------------------------------------------------------------------- pure parts
@@ -110,13 +107,6 @@ def overrides(model_dir: Path, data_dir: Path, run_dir: Path, *extra: str, steps
     ]
 
 
-def run_helper(args: list[str], timeout: int = 400) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, str(HELPER), *args], capture_output=True, text=True, env=ENV,
-                          timeout=timeout, check=False)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return proc
-
-
 @pytest.fixture(scope="module")
 def vllm_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny model with head_dim 32 (vLLM's CPU kernels need one of 32, 64, 80, ...)."""
@@ -131,7 +121,7 @@ def vllm_run(vllm_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     tmp = tmp_path_factory.mktemp("vllm-run")
     report = tmp / "report.json"
     args = overrides(vllm_model_dir, tmp / "data", tmp / "run", "trainer.val_before_train=True")
-    proc = run_helper(["--report", str(report), *args])
+    proc = run_vllm_train(["--report", str(report), *args])
     return {"run": tmp / "run", "report": json.loads(report.read_text()), "out": proc.stdout + proc.stderr}
 
 
@@ -167,7 +157,7 @@ def test_skipped_sync_sets_off_the_mismatch_alarm(vllm_model_dir: Path, tmp_path
     args = overrides(vllm_model_dir, tmp_path / "data", tmp_path / "run", "trainer.test_freq=0",
                      "trainer.val_before_train=False", "actor_rollout_ref.actor.optim.lr=1e-1",
                      "actor_rollout_ref.actor.ppo_mini_batch_size=4", "actor_rollout_ref.rollout.probs_diff_warn_threshold=1e-6")
-    proc = run_helper(["--skip-sync", "2", *args])
+    proc = run_vllm_train(["--skip-sync", "2", *args])
     rows = read_jsonl(tmp_path / "run" / "metrics.jsonl")
     fresh, stale = (row["training/rollout_probs_diff_mean"] for row in rows)
     assert fresh < 1e-8 and stale > 1e-5  # measured: 2e-10 in sync, 2e-4 with step 1's update missing
@@ -181,7 +171,7 @@ def test_killed_vllm_run_resumes_without_redoing_a_step(vllm_model_dir: Path, tm
     run = tmp_path / "run"
     args = overrides(vllm_model_dir, tmp_path / "data", run, "trainer.test_freq=0", "trainer.val_before_train=False",
                      steps=3)
-    proc = subprocess.Popen([sys.executable, str(HELPER), *args], env=ENV,
+    proc = subprocess.Popen([sys.executable, str(VLLM_TRAIN_RUN), *args], env=subprocess_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     try:
@@ -195,22 +185,12 @@ def test_killed_vllm_run_resumes_without_redoing_a_step(vllm_model_dir: Path, tm
     killed_at = int((run / "latest_checkpointed_iteration.txt").read_text())
     assert killed_at < 3
     report = tmp_path / "report.json"
-    run_helper(["--report", str(report), *args])
+    run_vllm_train(["--report", str(report), *args])
     resumed = json.loads(report.read_text())
     assert resumed["begin_step"] == 2 * killed_at  # 2 optimizer steps per training step: continued, not redone
     assert resumed["vllm"] == resumed["hf"]  # the resumed adapter reached the engine
     rows = read_jsonl(run / "metrics.jsonl")
     assert [r["step"] for r in rows] == [1, 2, 3] and all("training/rollout_probs_diff_mean" in r for r in rows)
-
-
-def eval_cli(model: Path, adapter: Path, bench: Path, out: Path, backend: str) -> list[dict[str, Any]]:
-    cmd = [sys.executable, "-m", "deepscaler_grpo.evaluation.cli", "--model", str(model), "--adapter", str(adapter),
-           "--benchmarks", f"val={bench}", "--max-tokens", "16", "--backend", backend, "--output-dir", str(out),
-           "--no-progress"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    assert json.loads((out / "summary.json").read_text())["run"]["backend"] == backend
-    return read_jsonl(out / "val.jsonl")
 
 
 @needs_vllm
@@ -256,7 +236,7 @@ def test_two_cpu_ranks_each_run_their_own_engine(vllm_model_dir: Path, tmp_path:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**ENV, "PYTHONPATH": os.pathsep.join([str(HELPER.parent / "multiprocess_hook"), str(root / "src")]),
+    env = {**subprocess_env(), "PYTHONPATH": os.pathsep.join([str(VLLM_TRAIN_RUN.parent / "multiprocess_hook"), str(root / "src")]),
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),  # this env's accelerate
            "PYTHON": sys.executable, "OMP_NUM_THREADS": "1", "MASTER_PORT": str(port), "DSG_TEST_HOOK_DIR": str(hook)}
     proc = subprocess.run([str(root / "run_deepscaler_qwen3_4b_instruct_grpo.sh"), "2", str(run), *args], env=env,

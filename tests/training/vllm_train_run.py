@@ -5,8 +5,10 @@
 * rewards: the share of digit characters in a response (dense, so a random tiny model gets advantages), given to
   ``run_training`` as a Python user does;
 * ``--skip-sync N``: the N-th adapter sync does nothing (the engine keeps the previous adapter: stale rollouts);
-* ``--report``: JSON with the optimizer step training started from, whether LoRA / base weights changed, and
-  greedy generations of the final policy from the trainer's vLLM engine and from HF ``generate``.
+* ``--report``: JSON with the optimizer step training started from, whether LoRA / base weights changed, greedy
+  generations of the final policy from the trainer's vLLM engine and from HF ``generate``, the prompts' token ids
+  as TRL, our generation layer and the engine's own chat rendering make them, and how the engine's greedy answer
+  to :data:`STOP_PROBE` ended.
 
 vLLM starts its engine in this process (external launcher), so it runs apart from pytest, under a main guard.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 PROMPTS = [[{"role": "user", "content": f"What is {i} + {2 * i}? Answer in <answer></answer>."}] for i in range(6)]
+STOP_PROBE = [{"role": "user", "content": "What is 17 + 25?"}]
 
 
 def skip_nth_sync(n: int) -> None:
@@ -49,6 +52,32 @@ def greedy_pair(trainer: Any, tokenizer: Any, max_tokens: int) -> dict[str, list
     return {"vllm": vllm, "hf": hf}
 
 
+def template_ids(trainer: Any, tokenizer: Any) -> dict[str, list[list[int]]]:
+    """PROMPTS as token ids: TRL's own rendering (training), ours (validation, eval, vLLM generate), and the
+    engine's chat rendering (``LLM.chat``)."""
+    from vllm import SamplingParams
+
+    from deepscaler_grpo.generation import prompt_token_ids
+
+    engine = trainer.vllm_generation.llm
+    chats = engine.chat(PROMPTS, SamplingParams(max_tokens=1), use_tqdm=False)
+    return {"trl": [list(ids) for ids in trainer._tokenize_prompts(PROMPTS)[0]],
+            "ours": prompt_token_ids(tokenizer, PROMPTS), "engine": [list(out.prompt_token_ids) for out in chats]}
+
+
+def stop_probe(trainer: Any, tokenizer: Any, max_tokens: int = 128) -> dict[str, Any]:
+    """The engine's greedy answer to STOP_PROBE with the current adapter: its token ids and why it ended."""
+    from vllm import SamplingParams
+
+    from deepscaler_grpo.generation import prompt_token_ids, stop_token_ids
+
+    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, stop_token_ids=stop_token_ids(tokenizer))
+    ids = prompt_token_ids(tokenizer, [STOP_PROBE])[0]
+    out = trainer.vllm_generation.llm.generate([{"prompt_token_ids": ids}], params, use_tqdm=False)[0].outputs[0]
+    return {"token_ids": list(out.token_ids), "finish_reason": out.finish_reason, "text": out.text,
+            "max_tokens": max_tokens, "stop_ids": stop_token_ids(tokenizer)}
+
+
 def reporting_callback(report: Path, max_tokens: int) -> Any:
     from transformers import TrainerCallback
 
@@ -72,6 +101,8 @@ def reporting_callback(report: Path, max_tokens: int) -> Any:
                 "base_unchanged": all(torch.equal(self.begin[k], end[k]) for k in end if "lora_" not in k),
                 "sync_version": trainer.vllm_generation.sync_stats.version if trainer.use_vllm else 0,
                 **(greedy_pair(trainer, trainer.processing_class, max_tokens) if trainer.use_vllm else {}),
+                **({"template": template_ids(trainer, trainer.processing_class),
+                    "stop": stop_probe(trainer, trainer.processing_class)} if trainer.use_vllm else {}),
             }
             report.write_text(json.dumps(out))
 
