@@ -140,11 +140,16 @@ def real_model_overrides(model: Path, data_dir: Path, run_dir: Path, *extra: str
     ]
 
 
+DISTRIBUTED_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE")
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     """This process's environment (read now: fixtures may have set DEEPSCALER_GGUF_CACHE) for a child that imports
-    this checkout and may start a vLLM engine on CPU."""
+    this checkout and may start a vLLM engine on CPU; without the rendezvous variables an in-process run may have
+    left (a child given MASTER_PORT=29500 collides with any other run on the machine instead of picking a free port)."""
     path = os.pathsep.join(p for p in (str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
+    env = {key: value for key, value in os.environ.items() if key not in DISTRIBUTED_VARIABLES}
+    return {**env, "VLLM_CPU_KVCACHE_SPACE": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
             "PYTHONPATH": path, **extra}
 
 

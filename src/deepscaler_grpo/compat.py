@@ -207,6 +207,13 @@ def rollout_backend(trainer: Any) -> Any:
     return getattr(trainer, "vllm_generation", None)
 
 
+def drop_rollout_model(trainer: Any) -> None:
+    """TRL's vLLM backend keeps the policy model; a released length-schedule stage must not keep it alive."""
+    backend = rollout_backend(trainer)
+    if backend is not None:
+        backend.model = None
+
+
 def rollout_weights_stale(trainer: Any) -> bool:
     """True when the rollout engine has not been synced since the last optimizer step."""
     return trainer.state.global_step != trainer._last_loaded_step

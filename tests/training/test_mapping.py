@@ -35,6 +35,9 @@ def test_recipe_maps_to_trl_loss_and_optimizer() -> None:
     assert (kw["epsilon"], kw["epsilon_high"], kw["scale_rewards"], kw["entropy_coef"]) == (0.2, 0.2, "group", 0.0)
     assert (kw["learning_rate"], kw["lr_scheduler_type"], kw["warmup_steps"], kw["max_grad_norm"]) == (2e-5, "constant", 0, 1.0)
     assert (kw["max_completion_length"], kw["vllm_max_model_length"]) == (2048, 3072)
+    # a length-schedule stage of 2048 tokens in a run of 8192: its engine (kept by later stages) holds the longest
+    staged = mapping.grpo_kwargs(load_config([]), 1, engine_response_length=8192)
+    assert (staged["max_completion_length"], staged["vllm_max_model_length"]) == (2048, 1024 + 8192)
     assert kw["report_to"] == "none" and kw["bf16"] is False and kw["model_init_kwargs"]["dtype"] == "float32"
     gpu = mapping.grpo_kwargs(load_config(["actor_rollout_ref.actor.use_kl_loss=False", "trainer.logger=[console,tensorboard]"]), 1, cuda=True, use_vllm=True)
     assert (gpu["beta"], gpu["bf16"], gpu["model_init_kwargs"]["dtype"], gpu["use_vllm"], gpu["vllm_mode"]) == (0.0, True, "bfloat16", True, "colocate")

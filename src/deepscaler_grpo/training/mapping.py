@@ -89,8 +89,12 @@ def grpo_kwargs(
     total_steps: int | None = None,
     cuda: bool = False,
     use_vllm: bool = False,
+    engine_response_length: int | None = None,
 ) -> dict[str, Any]:
     """verl settings -> ``trl.GRPOConfig`` keyword arguments (TRL 1.16). The one place the mapping lives.
+
+    ``engine_response_length``: the longest response the run's vLLM engine must hold (a length schedule's stages
+    share one engine, sized for the longest; default: this config's ``data.max_response_length``).
 
     Batch semantics (TRL counts per-device *completions*; a TRL "step" is one optimizer step):
 
@@ -182,7 +186,7 @@ def grpo_kwargs(
         "vllm_mode": "colocate",
         "vllm_gpu_memory_utilization": rollout.gpu_memory_utilization,
         "vllm_enable_sleep_mode": use_vllm and cuda and rollout.free_cache_engine,  # no sleep mode on CPU
-        "vllm_max_model_length": data.max_prompt_length + data.max_response_length,
+        "vllm_max_model_length": data.max_prompt_length + (engine_response_length or data.max_response_length),
         # loss
         "beta": actor.kl_loss_coef if actor.use_kl_loss else 0.0,
         "use_bias_correction_kl": False,

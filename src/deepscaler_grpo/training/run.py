@@ -58,6 +58,7 @@ class Run:
     cuda: bool
     reward_funcs: Sequence[Reward | RewardFunc] | None = None
     callbacks: Sequence[TrainerCallback] = field(default_factory=tuple)
+    rollout_engine: Any = None  # vLLM: the engine the previous length-schedule stage's trainer ran (reused)
 
 
 def check_before_loading(cfg: Config, reward_funcs: Sequence[Any] | None = None) -> None:
@@ -130,6 +131,7 @@ def train_stage(run: Run, stage_cfg: Config, extra_callbacks: list[Any], row_fie
         stage_cfg, world_size=run.process.num_processes, total_steps=run.state.total_steps, cuda=run.cuda,
         use_vllm=run.use_vllm, train_dataset=run.train_ds, tokenizer=run.tokenizer,
         rewards=build_rewards(stage_cfg, run.reward_funcs), row_fields=row_fields,
+        engine_response_length=run.cfg.data.max_response_length, rollout_engine=run.rollout_engine,
     )
     validate = make_validator(trainer, run.tokenizer, run.val_problems, stage_cfg) if run.val_problems else None
     t = run.cfg.trainer

@@ -39,21 +39,22 @@ def run_stages(run: Any, train_stage: Callable[..., Any]) -> Any:
     """Train every remaining stage of ``run`` (a ``training.run.Run``) with ``train_stage(run, stage_cfg,
     extra_callbacks, row_fields)``; returns the last trainer."""
     cfg, state = run.cfg, run.state
-    trainer = None
+    engine = None
     while True:
-        if trainer is not None:
-            release_trainer(trainer)
         callback = StageCallback(cfg, state, run.process.is_main_process)
         if cfg.trainer.length_schedule:
             _announce(run, state)
-        trainer = train_stage(dataclasses.replace(run, state=state), stage_config(cfg, state.stage), [callback],
-                              callback.fields)
+        trainer = train_stage(dataclasses.replace(run, state=state, rollout_engine=engine),
+                              stage_config(cfg, state.stage), [callback], callback.fields)
         run.process.wait_for_everyone()
         if callback.last_step is None or callback.last_step >= state.total_steps:
             return trainer
         checkpoint = checkpoint_dir(cfg.trainer.default_local_dir, callback.last_step)
         if not checkpoint.is_dir():
             raise ScheduleError(f"stage {state.stage.index} ended at step {callback.last_step} but {checkpoint} was not written")
+        engine = release_trainer(trainer)
+        del trainer  # the last reference: the stage's model and optimizer are garbage before the next is built
+        free_memory()
         state = RunState.at(cfg, checkpoint, state.total_steps)
 
 
@@ -65,16 +66,33 @@ def _announce(run: Any, state: RunState) -> None:
               f"rollout_n={stage.rollout_n}", flush=True)
 
 
-def release_trainer(trainer: Any) -> None:
-    """Free one stage's trainer (model, optimizer, a colocated vLLM engine) before the next is built."""
+def release_trainer(trainer: Any) -> Any:
+    """Take a finished stage's trainer apart: its colocated vLLM engine is returned (for the next stage's trainer;
+    None with HF rollouts); every reference it holds to the model and optimizer is dropped (its own, the callback
+    handler's, accelerate's, TRL's vLLM backend's), so they are freed even if the trainer object lives on (a library
+    that keeps an import error's traceback keeps every frame under it, ``train_stage``'s with this trainer too:
+    vLLM 0.31's audio module does)."""
+    engine = trainer.detach_rollout_engine()
+    compat.drop_rollout_model(trainer)
+    trainer.accelerator.free_memory()  # accelerate's own references to the prepared model and optimizer
+    handler = trainer.callback_handler
+    handler.model = handler.optimizer = handler.lr_scheduler = handler.train_dataloader = None
+    trainer.model = trainer.model_wrapped = trainer.optimizer = trainer.lr_scheduler = None
+    return engine
+
+
+def free_memory() -> None:
+    """Collect a released stage's trainer. vLLM runs ``gc.freeze()`` when its engine starts (fewer objects for each
+    collection to scan), which also froze the first trainer, its model and optimizer: frozen objects are never
+    collected, so the stage would keep its memory. They are unfrozen for this collection; the survivors are frozen
+    again, as vLLM wants them."""
     import torch
 
-    trainer.close_rollout_engine()
-    backend = compat.rollout_backend(trainer)
-    if backend is not None and hasattr(backend, "llm"):
-        del backend.llm
-    trainer.model = trainer.model_wrapped = trainer.optimizer = trainer.lr_scheduler = None
+    refreeze = gc.get_freeze_count() > 0
+    gc.unfreeze()
     gc.collect()
+    if refreeze:
+        gc.freeze()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
 

@@ -72,8 +72,14 @@ def build_trainer(
     tokenizer: Any,
     rewards: Sequence[Reward],
     row_fields: Mapping[str, Any] | None = None,
+    engine_response_length: int | None = None,
+    rollout_engine: Any = None,
 ) -> DeepscalerGRPOTrainer:
-    """The one place a trainer is constructed: ``cfg`` is one stage's config (``config.stages.stage_config``)."""
+    """The one place a trainer is constructed: ``cfg`` is one stage's config (``config.stages.stage_config``).
+
+    vLLM rollouts: the engine is sized for ``engine_response_length`` (the run's longest stage) and
+    ``rollout_engine`` (``vllm_sync.RolloutEngine``, kept from the previous stage's trainer) is reused, not restarted.
+    """
     from deepscaler_grpo.models import loadable_path
     from deepscaler_grpo.training.mapping import lora_config, optimizer_steps_per_step, to_grpo_config
     from deepscaler_grpo.training.rewards import accuracy_index
@@ -83,7 +89,8 @@ def build_trainer(
     return DeepscalerGRPOTrainer(
         model=loadable_path(cfg.actor_rollout_ref.model.path),  # a GGUF file: its dequantized folder
         reward_funcs=[reward.func for reward in rewards],
-        args=to_grpo_config(cfg, world_size, rewards, total_steps=total_steps, cuda=cuda, use_vllm=use_vllm),
+        args=to_grpo_config(cfg, world_size, rewards, total_steps=total_steps, cuda=cuda, use_vllm=use_vllm,
+                            engine_response_length=engine_response_length),
         train_dataset=train_dataset,
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
@@ -95,4 +102,5 @@ def build_trainer(
         probs_diff_sample=rollout.probs_diff_sample,
         filter_groups=filter_groups if filter_groups.enable else None,
         accuracy_reward_index=accuracy_index(rewards),
+        rollout_engine=rollout_engine,
     )

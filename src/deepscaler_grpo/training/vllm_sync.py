@@ -13,6 +13,10 @@ writes the current PEFT adapter (megabytes) to a fresh folder and generates with
 * :class:`AdapterSyncMixin`: the trainer side. ``GRPOTrainer.__init__`` builds the adapter class instead of TRL's
   (``compat.grpo_vllm_generation_class``), and right after, :func:`check_adapter_sync` fails loudly if TRL built
   its backend another way: a silent fallback would push full merged weights every step.
+* :class:`RolloutEngine`: one engine per training process for the whole run. A length schedule builds one trainer
+  per stage; :meth:`AdapterSyncMixin.detach_rollout_engine` takes the engine (with its adapter versions) from a
+  finished stage's trainer and the next stage's trainer adopts it instead of starting a second one (on a GPU a
+  second engine would need the first one's memory back first, and minutes to start).
 
 Nothing here imports vLLM or TRL at module import time.
 """
@@ -129,6 +133,17 @@ def full_weight_bytes(model: Any) -> int:
 # ---------------------------------------------------------------------------------------- the TRL backend
 
 
+@dataclass
+class RolloutEngine:
+    """A colocated vLLM engine handed from one trainer to the next: the ``vllm.LLM``, the adapter versions written
+    for it, the adapter it holds now and whether its weights sleep (GPU sleep mode)."""
+
+    llm: Any
+    adapters: AdapterStore
+    lora_request: Any
+    sleeping: bool = False
+
+
 class _AdapterLLM:
     """The vLLM ``LLM`` seen through the current adapter: ``generate`` adds the ``lora_request``; ``sleep``
     keeps the base weights (level 1: offload) since only the adapter is pushed back. Everything else delegates."""
@@ -170,10 +185,13 @@ def quantization_of(model: Any) -> str | None:
 class AdapterVLLMGenerationMixin:
     """Mixed over TRL's ``VLLMGeneration``: a LoRA-enabled colocated engine fed adapters, not merged weights."""
 
-    def __init__(self, *args: Any, lora_rank: int, adapter_root: str | Path | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, lora_rank: int, adapter_root: str | Path | None = None,
+                 engine: RolloutEngine | None = None, **kwargs: Any):
         self.lora_rank = lora_rank
-        self.adapters = AdapterStore(adapter_root)
-        self.lora_request: Any = None
+        self.kept_engine = engine
+        # a kept engine comes with its adapter versions: new LoRA ids continue them, the loaded one is replaced
+        self.adapters = engine.adapters if engine is not None else AdapterStore(adapter_root)
+        self.lora_request: Any = engine.lora_request if engine is not None else None
         super().__init__(*args, **kwargs)
 
     # -- engine
@@ -182,6 +200,11 @@ class AdapterVLLMGenerationMixin:
 
         if self.mode != "colocate" or self.tensor_parallel_size != 1:
             raise VLLMSetupError("adapter-only sync runs one colocated vLLM engine per process (vllm_mode=colocate, TP 1)")
+        if self.kept_engine is not None:  # the previous length-schedule stage's engine: same base weights and sizes
+            self.llm = _AdapterLLM(self.kept_engine.llm, self)
+            self._llm_weights_sleeping = self.kept_engine.sleeping
+            self.kept_engine = None
+            return
         accelerator = self.accelerator
         os.environ["RANK"] = str(accelerator.process_index)
         os.environ["LOCAL_RANK"] = str(accelerator.local_process_index)
@@ -249,6 +272,12 @@ class AdapterVLLMGenerationMixin:
     def sync_stats(self) -> SyncStats:
         return self.adapters.stats
 
+    def detach_engine(self) -> RolloutEngine:
+        """Hand the engine over (to the next stage's trainer); this backend no longer holds it."""
+        engine = RolloutEngine(self.llm._llm, self.adapters, self.lora_request, self._llm_weights_sleeping)
+        self.llm = None
+        return engine
+
 
 @functools.cache
 def adapter_generation_class() -> type:
@@ -257,9 +286,11 @@ def adapter_generation_class() -> type:
 
 
 @contextlib.contextmanager
-def adapter_rollouts(lora_rank: int, adapter_root: str | Path | None = None) -> Any:
-    """While active, ``GRPOTrainer.__init__`` builds :class:`AdapterVLLMGeneration` instead of TRL's class."""
-    factory = functools.partial(adapter_generation_class(), lora_rank=lora_rank, adapter_root=adapter_root)
+def adapter_rollouts(lora_rank: int, adapter_root: str | Path | None = None, engine: RolloutEngine | None = None) -> Any:
+    """While active, ``GRPOTrainer.__init__`` builds :class:`AdapterVLLMGeneration` instead of TRL's class (on
+    ``engine`` when one is kept from a previous trainer)."""
+    factory = functools.partial(adapter_generation_class(), lora_rank=lora_rank, adapter_root=adapter_root,
+                                engine=engine)
     with compat.grpo_vllm_generation_class(factory):
         yield
 
@@ -281,17 +312,24 @@ def check_adapter_sync(trainer: Any) -> None:
 
 
 class AdapterSyncMixin:
-    """Mixed over ``trl.GRPOTrainer``: the adapter-only vLLM backend (checked after the trainer is built), the engine
-    shut down with the run, and generation with the current policy for validation (:meth:`rollout_texts`)."""
+    """Mixed over ``trl.GRPOTrainer``: the adapter-only vLLM backend (checked after the trainer is built; on the
+    ``rollout_engine`` a previous trainer of this process left, when given), the engine shut down with the run or
+    handed on (:meth:`detach_rollout_engine`), and generation with the current policy for validation
+    (:meth:`rollout_texts`)."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, rollout_engine: RolloutEngine | None = None, **kwargs: Any):
         grpo_args, peft_config = kwargs.get("args"), kwargs.get("peft_config")
         adapter_only = bool(getattr(grpo_args, "use_vllm", False)) and peft_config is not None
-        with adapter_rollouts(peft_config.r) if adapter_only else contextlib.nullcontext():
+        with adapter_rollouts(peft_config.r, engine=rollout_engine) if adapter_only else contextlib.nullcontext():
             super().__init__(*args, **kwargs)
         if adapter_only:
             check_adapter_sync(self)
             compat.rollout_backend(self).phase_timer = getattr(self, "phase_timer", None)
+
+    def detach_rollout_engine(self) -> RolloutEngine | None:
+        """The trainer's vLLM engine, taken from it for the next trainer of this process (None with HF rollouts)."""
+        backend = compat.rollout_backend(self)
+        return backend.detach_engine() if getattr(backend, "llm", None) is not None else None
 
     def close_rollout_engine(self) -> None:
         """Shut the colocated engine down at the end of a run, all ranks together, instead of in vLLM's exit-time

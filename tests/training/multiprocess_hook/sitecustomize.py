@@ -6,9 +6,10 @@ before). Rewards are not patched: the tests pass ``custom_reward_function.path``
 * with $DSG_TEST_WARM_POOL set, each rank starts its verifier pool before training and writes the worker pids to
   ``workers{R}.json``;
 * ``deepscaler_grpo.training.validation._shard_accuracy`` records how many problems this rank validated each time;
+* ``vllm.LLM`` constructions are counted (engines this rank started);
 * at the end of ``DeepscalerGRPOTrainer.train`` each rank saves its trainable weights to
-  ``$DSG_TEST_HOOK_DIR/rank{R}.safetensors`` and ``rank{R}.json`` (its verifier pool size, LOCAL_WORLD_SIZE and
-  validation shard sizes).
+  ``$DSG_TEST_HOOK_DIR/rank{R}.safetensors`` and ``rank{R}.json`` (its verifier pool size, LOCAL_WORLD_SIZE,
+  validation shard sizes and vLLM engines started so far).
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ from typing import Any
 
 HOOK_DIR = os.environ.get("DSG_TEST_HOOK_DIR")
 VAL_SHARDS: list[int] = []
+ENGINES = {"started": 0}
+
+
+def _count_engines(module: Any) -> None:
+    original = module.LLM.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        ENGINES["started"] += 1
+        original(self, *args, **kwargs)
+
+    module.LLM.__init__ = init
 
 
 def _patch_validation(module: Any) -> None:
@@ -55,7 +67,7 @@ def _patch_trainer(module: Any) -> None:
         weights = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
         save_file(weights, str(Path(HOOK_DIR, f"rank{rank}.safetensors")))
         info = {"pool_size": default_pool_size(), "local_world_size": os.environ.get("LOCAL_WORLD_SIZE"),
-                "val_shards": VAL_SHARDS}
+                "val_shards": VAL_SHARDS, "engines_started": ENGINES["started"]}
         Path(HOOK_DIR, f"rank{rank}.json").write_text(json.dumps(info))
         return out
 
@@ -63,7 +75,8 @@ def _patch_trainer(module: Any) -> None:
 
 
 PATCHES = {"deepscaler_grpo.training.trainer": _patch_trainer,
-           "deepscaler_grpo.training.validation": _patch_validation}
+           "deepscaler_grpo.training.validation": _patch_validation,
+           "vllm.entrypoints.llm": _count_engines}
 
 
 class _PatchAfterImport(importlib.abc.MetaPathFinder):
