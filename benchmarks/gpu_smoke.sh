@@ -67,6 +67,8 @@ TRAIN=(
     "actor_rollout_ref.model.lora_rank=8" "actor_rollout_ref.model.lora_alpha=16"
     "actor_rollout_ref.actor.optim.lr=1e-2" "trainer.save_freq=1" "trainer.test_freq=1"
     "trainer.n_gpus_per_node=1" "trainer.default_local_dir=$WORK/run"
+    # a dense reward (the share of digits) as a verl user writes one: a random tiny model never earns the verifier's
+    "custom_reward_function.path=$REPO/tests/training/rewards/digit_reward.py"
 )
 stamp "train: 2 steps"
 "$PY" -m deepscaler_grpo.training "${TRAIN[@]}" trainer.total_training_steps=2 2>&1 | tee "$WORK/train1.log"
@@ -88,10 +90,11 @@ from safetensors.torch import load_file
 
 work, cuda = Path(os.environ["WORK"]), os.environ["DEVICE"] == "cuda"
 rows = [json.loads(line) for line in (work / "run" / "metrics.jsonl").read_text().splitlines()]
-assert [r["step"] for r in rows] == [1, 2, 3], [r["step"] for r in rows]
+assert [r["step"] for r in rows] == [0, 1, 2, 3], [r["step"] for r in rows]  # 0: validation before training
+rows = rows[1:]
 assert all(isinstance(r.get("timing_s/update_actor"), float) and 0 <= r["val/accuracy"] <= 1 for r in rows)
 assert (work / "run" / "latest_checkpointed_iteration.txt").read_text().strip() == "3"
-args = torch.load(work / "run" / "global_step_3" / "training_args.bin", weights_only=False)
+args = torch.load(work / "run" / "global_step_3" / "adapter" / "training_args.bin", weights_only=False)
 assert (args.bf16, args.use_cpu) == (cuda, not cuda), (args.bf16, args.use_cpu)  # bf16 on the GPU, fp32 on CPU
 adapter = load_file(str(work / "run" / "global_step_3" / "adapter" / "adapter_model.safetensors"))
 assert any(t.abs().sum() > 0 for k, t in adapter.items() if "lora_B" in k), "LoRA B is still zero: nothing trained"
