@@ -100,7 +100,7 @@ def plot_comparison(result: Comparison, path: Path) -> Path:
     from deepscaler_grpo.tools.plot import save_figure
 
     names = list(result.benchmarks)
-    fig = Figure(figsize=(11, 1.2 + 0.6 * len(names)), layout="constrained")
+    fig = Figure(figsize=(11, 1.6 + 0.7 * len(names)), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True)
     rows = range(len(names))
     for offset, side, label, color in ((0.15, "a", f"A: {result.a.label}", "tab:gray"),
@@ -109,16 +109,17 @@ def plot_comparison(result: Comparison, path: Path) -> Path:
     _intervals(right, [result.benchmarks[n].paired.difference for n in names], list(rows), "B - A", "tab:green")
     right.axvline(0.0, color="black", linewidth=0.8)
     for row, name in zip(rows, names):
-        right.annotate(f"p={p_text(result.benchmarks[name].paired.p_value)}", (1.0, row), xycoords=("axes fraction", "data"),
-                       ha="right", va="bottom", fontsize=8)
+        p_value = p_text(result.benchmarks[name].paired.p_value)
+        right.annotate(f"p{p_value}" if p_value.startswith("<") else f"p={p_value}", (0.99, row - 0.2),
+                       xycoords=("axes fraction", "data"), ha="right", va="center", fontsize=8)
     left.set_yticks(list(rows), names)
     left.invert_yaxis()
     left.set_xlabel("pass@1 (%), 95% interval")
     right.set_xlabel("B - A (points), paired 95% interval")
     for ax in (left, right):
         ax.grid(alpha=0.3, axis="x")
-        ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"{result.b.label} vs {result.a.label}")
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8)
+    fig.suptitle(f"{result.b.label} vs {result.a.label}: pass@1 and the paired difference B - A")
     return save_figure(fig, path)
 
 
