@@ -126,7 +126,7 @@ def model_files(folder: Path) -> list[Path]:
     )
 
 
-def files_identity(source: str | None, what: str = "model") -> dict[str, Any] | None:
+def files_identity(source: str | None) -> dict[str, Any] | None:
     """``{"path", "sha256", "files"}`` of a local model/adapter folder or a cached Hub snapshot (then also
     ``"revision"``); a Hub name that is not cached gets ``{"path": name, "sha256": None}``."""
     if source is None:

@@ -61,7 +61,7 @@ def plan_eval(config: EvalConfig) -> EvalPlan:
     device = device_name(backend)
     dtype = torch_dtype_name(config.dtype, "cuda" if device.startswith("cuda") else "cpu")
     strict, training, source = verifier_policies(config.adapter, config.training_policy)
-    model_id, adapter_id = files_identity(config.model), files_identity(config.adapter, "adapter")
+    model_id, adapter_id = files_identity(config.model), files_identity(config.adapter)
     generation = {
         "model": model_id["sha256"] or model_id["path"], "adapter": adapter_id and (adapter_id["sha256"] or adapter_id["path"]),
         "backend": backend, "dtype": dtype, "n": config.n, "temperature": config.temperature,
