@@ -14,13 +14,11 @@ import hashlib
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from deepscaler_grpo.errors import UserError
-from deepscaler_grpo.evaluation.benchmarks import load_problems, parse_benchmark_spec
 from deepscaler_grpo.evaluation.metrics import EvalResult, score_responses, summarize
+from deepscaler_grpo.evaluation.setup import EvalError
 from deepscaler_grpo.generation import Backend, HFBackend, Sampling
 from deepscaler_grpo.problems import Problem, problems_from_rows
 
@@ -33,10 +31,6 @@ if TYPE_CHECKING:
 
 # sequences per generation call (and per saved batch) when --batch-size is not given
 DEFAULT_BATCH = {"hf": 16, "vllm": 1024}
-
-
-class EvalError(UserError):
-    """A user-facing problem (bad option, path, benchmark): printed without a traceback."""
 
 
 def evaluate(
@@ -207,20 +201,13 @@ def score_benchmark(
     return result
 
 
-def load_benchmarks(config: EvalConfig) -> dict[str, list[Problem]]:
-    names = [parse_benchmark_spec(s)[0] for s in config.benchmarks]
-    if len(set(names)) < len(names):
-        raise EvalError(f"two benchmarks share a name in {names}: name them, e.g. --benchmarks a=x.json,b=y/x.json")
-    return {name: load_problems(spec, config.limit) for name, spec in zip(names, config.benchmarks, strict=True)}
-
-
 def run_eval(config: EvalConfig) -> dict[str, Any]:
     """Check, generate (resuming what is on disk), score, write; returns the summary (``summary["benchmarks"]``:
     {benchmark: metrics}). summary.json is rewritten after each benchmark, so a crash keeps the finished ones."""
-    from deepscaler_grpo.evaluation import setup
     from deepscaler_grpo.evaluation.provenance import digest_line
+    from deepscaler_grpo.evaluation.setup import plan_eval
 
-    plan = setup.plan_eval(config)  # every check, before any model is loaded
+    plan = plan_eval(config)  # every check, before any model is loaded
     if plan.budget.note:
         print(f"note: {plan.budget.note}", file=sys.stderr)
     for line in plan.notes:
@@ -246,9 +233,3 @@ def run_eval(config: EvalConfig) -> dict[str, Any]:
     summary["complete"] = True
     plan.store.write_summary(summary)
     return {**summary, "generation": plan.store.generation}
-
-
-def run_meta(config: EvalConfig, backend: str) -> dict[str, Any]:
-    """The options as given (summary.json's ``run``)."""
-    meta = {k: v for k, v in asdict(config).items() if k not in ("progress", "protocol_overrides")}
-    return {**meta, "output_dir": str(Path(config.output_dir)), "backend": backend}

@@ -13,9 +13,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deepscaler_grpo.errors import UserError
+from deepscaler_grpo.evaluation.benchmarks import load_problems, parse_benchmark_spec
 from deepscaler_grpo.evaluation.intervals import CONFIDENCE, INTERVAL_METHOD
 from deepscaler_grpo.problems import Problem
 
@@ -24,6 +27,10 @@ if TYPE_CHECKING:
     from deepscaler_grpo.evaluation.run import EvalConfig
     from deepscaler_grpo.evaluation.store import EvalStore
     from deepscaler_grpo.reward import VerifierPolicy
+
+
+class EvalError(UserError):
+    """A user-facing problem (bad option, path, benchmark): printed without a traceback."""
 
 
 @dataclass
@@ -44,7 +51,6 @@ class EvalPlan:
 def plan_eval(config: EvalConfig) -> EvalPlan:
     """Run checks 1-5 of the module docstring; raises a UserError subclass naming the fix."""
     from deepscaler_grpo.evaluation.provenance import device_name, files_identity, sha256_json
-    from deepscaler_grpo.evaluation.run import load_benchmarks
     from deepscaler_grpo.evaluation.store import EvalStore, existing_evaluation
     from deepscaler_grpo.evaluation.verdicts import grades_alike, verifier_policies
     from deepscaler_grpo.generation.vllm import choose_backend, torch_dtype_name
@@ -117,8 +123,6 @@ def summary_skeleton(config: EvalConfig, backend: str, provenance: dict[str, Any
                      store: EvalStore) -> dict[str, Any]:
     """summary.json before the first result. An evaluation resumed in the same folder keeps the results of its other
     benchmarks when they were scored with the same settings (never a mix of verifier settings in one summary)."""
-    from deepscaler_grpo.evaluation.run import run_meta
-
     same_scoring = store.previous.get("scoring") == scoring
     previous = store.previous.get("benchmarks", {}) if same_scoring else {}
     return {
@@ -128,3 +132,16 @@ def summary_skeleton(config: EvalConfig, backend: str, provenance: dict[str, Any
         "intervals": {"confidence": CONFIDENCE, "method": INTERVAL_METHOD},
         "benchmarks": dict(previous),
     }
+
+
+def load_benchmarks(config: EvalConfig) -> dict[str, list[Problem]]:
+    names = [parse_benchmark_spec(s)[0] for s in config.benchmarks]
+    if len(set(names)) < len(names):
+        raise EvalError(f"two benchmarks share a name in {names}: name them, e.g. --benchmarks a=x.json,b=y/x.json")
+    return {name: load_problems(spec, config.limit) for name, spec in zip(names, config.benchmarks, strict=True)}
+
+
+def run_meta(config: EvalConfig, backend: str) -> dict[str, Any]:
+    """The options as given (summary.json's ``run``)."""
+    meta = {k: v for k, v in asdict(config).items() if k not in ("progress", "protocol_overrides")}
+    return {**meta, "output_dir": str(Path(config.output_dir)), "backend": backend}
