@@ -11,13 +11,12 @@ A Hub name fails fast when the Hub is unreachable and the model is not in the lo
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepscaler_grpo.errors import UserError
-from deepscaler_grpo.problems import hub_reachable
+from deepscaler_grpo.problems import hub_offline, hub_reachable
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -50,18 +49,14 @@ def model_source(name: str, what: str = "model") -> tuple[str, bool]:
         raise ModelLoadError(
             f"{what} folder {name} does not exist (nearest existing folder: {parent}/); check the path"
         )
-    if _offline() or _cached(name):
-        return name, _offline() or not hub_reachable()
+    if hub_offline() or _cached(name):
+        return name, hub_offline() or not hub_reachable()
     if not hub_reachable():
         raise ModelLoadError(
             f"{what} {name!r} is a Hub name, but the Hugging Face Hub is unreachable and it is not in the local "
             "cache; pass a local folder, or download it once (HF_HUB_OFFLINE=1 then uses the cache)"
         )
     return name, False
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false")
 
 
 def _cached(name: str) -> bool:

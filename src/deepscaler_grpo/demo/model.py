@@ -94,9 +94,11 @@ def warm_start(
 
     import torch
     from tqdm.auto import tqdm
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    from deepscaler_grpo.models import load_tokenizer
+
+    tokenizer = load_tokenizer(str(base_dir), padding_side=None)
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     examples = encode_examples(tokenizer, rows, problems)
     torch.manual_seed(cfg.seed)

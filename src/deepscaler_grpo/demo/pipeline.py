@@ -38,7 +38,7 @@ from deepscaler_grpo.demo.problems import (
     DemoProblem,
     answer_type_counts,
     make_problem_set,
-    write_json,
+    write_problems,
 )
 from deepscaler_grpo.errors import UserError, report_error
 
@@ -132,27 +132,27 @@ def quick_config(seed: int = 0) -> DemoConfig:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class BarResult:
     passed: bool
     improvement: float
     message: str
 
 
-def verdict(before: float, after: float, min_improvement: float, quick: bool = False) -> Verdict:
+def check_bar(before: float, after: float, min_improvement: float, quick: bool = False) -> BarResult:
     """Did GRPO raise held-out accuracy (fractions in [0, 1]) by at least ``min_improvement``?"""
     gain = after - before
     points = f"{100 * before:.1f}% -> {100 * after:.1f}% ({100 * gain:+.1f} points)"
     if gain + 1e-9 >= min_improvement:
-        return Verdict(True, gain, f"GRPO raised held-out accuracy {points}")
+        return BarResult(True, gain, f"GRPO raised held-out accuracy {points}")
     advice = (
         "A --quick run is a smoke test of the stages (2 GRPO steps), too short to learn: run the full demo for the gain."
         if quick
         else "Try another --seed or --grpo-steps 300; on a very slow or busy machine results can differ."
     )
-    return Verdict(False, gain, f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. {advice}")
+    return BarResult(False, gain, f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. {advice}")
 
 
-def exit_code(result: Verdict, enforce: bool) -> int:
+def exit_code(result: BarResult, enforce: bool) -> int:
     """0 when the bar is met or not enforced (quick mode), 1 when it is enforced and missed."""
     return 0 if result.passed or not enforce else 1
 
@@ -180,8 +180,8 @@ def prepare_data(cfg: DemoConfig, out: Path) -> tuple[list[DemoProblem], list[De
     from deepscaler_grpo.data.prepare import PrepareConfig, run_prepare
 
     train, heldout = make_problem_set(cfg.num_train, cfg.num_heldout, cfg.seed)
-    train_json = write_json(train, out / "problems" / "train.json")
-    heldout_json = write_json(heldout, out / "problems" / "heldout.json")
+    train_json = write_problems(train, out / "problems" / "train.json")
+    heldout_json = write_problems(heldout, out / "problems" / "heldout.json")
     data_dir = out / "data"
     run_prepare(PrepareConfig(
         sources=(str(train_json),), val_source=str(heldout_json), output_dir=str(data_dir), data_source="demo",
@@ -380,7 +380,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     plots = make_plots(run_dir, out / "plots")
     lap("eval + plots", t)
     clock["total"] = round(time.perf_counter() - start, 1)
-    result = verdict(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement, quick)
+    result = check_bar(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement, quick)
     report = DemoReport(
         seed=cfg.seed,
         quick=quick,
@@ -467,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:  # DemoError and every stage's input errors
         return report_error("demo", exc)
     print_summary(report)
-    return exit_code(Verdict(report.passed, report.improvement, report.message), cfg.enforce)
+    return exit_code(BarResult(report.passed, report.improvement, report.message), cfg.enforce)
 
 
 if __name__ == "__main__":

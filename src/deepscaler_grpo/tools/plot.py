@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deepscaler_grpo.io import default_file_mode, read_jsonl
+from deepscaler_grpo.io import atomic_write, read_jsonl
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -116,17 +114,11 @@ def draw(ax: Axes, plot: MetricPlot, key: str, steps: list[float], values: list[
 
 
 def save_figure(fig: Any, path: Path) -> Path:
-    """Save atomically (temp file + os.replace), then close the figure."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
+    """Save atomically with the umask's mode (``io.atomic_write``), then close the figure."""
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.chmod(tmp, default_file_mode())  # mkstemp's 0600 would make the plot private
-        os.replace(tmp, path)
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png"), suffix=".png")
     finally:
-        Path(tmp).unlink(missing_ok=True)
         fig.clf()
-    return path
 
 
 def plot_run(
