@@ -73,7 +73,13 @@ class ModelConfig:
         if not 0.0 <= self.lora_dropout < 1.0:
             raise ConfigError("actor_rollout_ref.model.lora_dropout must be in [0, 1)")
         ok_list = isinstance(self.target_modules, (list, tuple)) and all(isinstance(m, str) for m in self.target_modules)
-        if not (isinstance(self.target_modules, str) or ok_list):
+        if isinstance(self.target_modules, str) and self.target_modules != "all-linear":
+            raise ConfigError(
+                f"actor_rollout_ref.model.target_modules={self.target_modules} is one string (PEFT would read it as a "
+                "regular expression for whole module names, matching nothing); pass a list, e.g. "
+                f"actor_rollout_ref.model.target_modules=[{self.target_modules}], or all-linear"
+            )
+        if not (isinstance(self.target_modules, str) or ok_list) or (ok_list and not self.target_modules):
             raise ConfigError(
                 "actor_rollout_ref.model.target_modules must be 'all-linear' or a list of module names, "
                 "e.g. actor_rollout_ref.model.target_modules=[q_proj,v_proj]"

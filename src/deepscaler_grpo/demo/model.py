@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from deepscaler_grpo.demo.problems import DemoProblem, format_completion
 from deepscaler_grpo.errors import UserError
+from deepscaler_grpo.io import follow_umask
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -125,5 +126,6 @@ def warm_start(
     model.eval()
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+    follow_umask(out_dir)  # safetensors writes 0600 weights
     return out_dir, loss_value
 

@@ -162,6 +162,9 @@ def exit_code(result: BarResult, enforce: bool) -> int:
 
 def prepare_output_dir(path: Path) -> Path:
     """Create ``path`` or reuse an earlier demo's folder (its outputs are replaced); refuse other folders."""
+    from deepscaler_grpo.outputs import check_output_dir
+
+    check_output_dir(path, "--output-dir")
     if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
         raise DemoError(f"{path} exists and is not a demo output folder; pass --output-dir with a new or empty folder")
     path.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from deepscaler_grpo.errors import UserError, report_error
+from deepscaler_grpo.io import follow_umask
+from deepscaler_grpo.outputs import check_output_dir, writing
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
@@ -136,7 +140,7 @@ def save_tiny_model(
     path.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(path)
     model.save_pretrained(path)
-    return path
+    return follow_umask(path)  # safetensors writes 0600 files: give them the modes an ordinary write would
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,8 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--head-dim", type=int, default=TinyModelConfig.head_dim,
                         help=f"attention head size; vLLM's CPU backend needs one of {VLLM_CPU_HEAD_DIMS}")
     args = parser.parse_args(argv)
-    config = TinyModelConfig(hidden_size=args.hidden_size, num_hidden_layers=args.layers, head_dim=args.head_dim)
-    print(save_tiny_model(args.output_dir, config=config))
+    try:
+        out = check_output_dir(args.output_dir, "output_dir")
+        config = TinyModelConfig(hidden_size=args.hidden_size, num_hidden_layers=args.layers, head_dim=args.head_dim)
+        with writing(out, "output_dir"):
+            print(save_tiny_model(out, config=config))
+    except UserError as exc:
+        return report_error("tiny", exc)
     return 0
 
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deepscaler_grpo.errors import UserError, report_error
 from deepscaler_grpo.io import atomic_write, read_jsonl
+from deepscaler_grpo.outputs import check_output_dir, writing
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -175,10 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", default=None, help="where the PNGs go (default RUN_DIR/plots)")
     args = parser.parse_args(argv)
     try:
-        paths, notes = plot_run(args.run_dir, args.output_dir)
-    except PlotError as exc:
-        print(f"deepscaler-grpo plot: error: {exc}", file=sys.stderr)
-        return 2
+        run_folder = Path(args.run_dir) if Path(args.run_dir).is_dir() else Path(args.run_dir).parent
+        out = check_output_dir(args.output_dir or run_folder / "plots", "--output-dir")
+        with writing(out, "--output-dir"):
+            paths, notes = plot_run(args.run_dir, out)
+    except (PlotError, UserError) as exc:
+        return report_error("plot", exc)
     for note in notes:
         print(f"note: {note}")
     for path in paths:
