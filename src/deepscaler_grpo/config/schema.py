@@ -320,6 +320,7 @@ class TrainerConfig:
     resume_from_path: str | None = None
     max_actor_ckpt_to_keep: int | None = None  # None: keep all
     seed: int = 42
+    cpu_threads: int | None = None  # one process on CPU: torch threads (null: the cores not busy, see threads.py)
     no_signal_warn_steps: int = 5  # warn after this many steps with a constant reward in every group (0: never)
     length_schedule: list[LengthStage] = field(default_factory=list)  # [] = one stage (deepscaler_grpo.training.schedule)
     stage_auto_advance: StageAutoAdvanceConfig = field(default_factory=StageAutoAdvanceConfig)
@@ -347,6 +348,8 @@ class TrainerConfig:
             )
         if self.no_signal_warn_steps < 0:
             raise ConfigError("trainer.no_signal_warn_steps must be >= 0 (0 turns the warning off)")
+        if self.cpu_threads is not None and self.cpu_threads < 1:
+            raise ConfigError("trainer.cpu_threads must be >= 1, or null (automatic: the cores not busy)")
         if self.max_actor_ckpt_to_keep is not None and self.max_actor_ckpt_to_keep < 1:
             raise ConfigError("trainer.max_actor_ckpt_to_keep must be >= 1 or null (keep all)")
 

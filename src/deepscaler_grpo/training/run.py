@@ -99,6 +99,10 @@ def setup(cfg: Config, reward_funcs: Sequence[Any] | None = None, callbacks: Seq
     for line in (cpu_note(process, cuda), note):
         if line and process.is_main_process:
             print(f"note: {line}", file=sys.stderr)
+    if not cuda and process.num_processes == 1:
+        from deepscaler_grpo.threads import apply_cpu_threads
+
+        apply_cpu_threads(cfg.trainer.cpu_threads)
     device = inputs.check_vllm_rollout(cfg) if use_vllm else None
     if device and process.is_main_process:
         print(f"rollouts: vLLM on {device}, LoRA adapter synced each step")
