@@ -25,6 +25,10 @@ not derived from the shared golds, with an accuracy per class.
     python benchmarks/verifier.py --max-golds 300      # quicker
     python benchmarks/verifier.py --part independent   # the hand-written pairs only
     python benchmarks/verifier.py --show-errors 20     # print this verifier's FP/FN examples
+    python benchmarks/verifier.py --adversarial-size 0 # skip the adversarial timing part
+
+A third part times the worst case: the in-process (CPU) time of grading each of ``reward.adversarial``'s
+responses (open and nested commands, long digit strings, repeated tags, megabyte inputs) against a few golds.
 """
 
 from __future__ import annotations
@@ -43,8 +47,11 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from deepscaler_grpo.reward import check, extract_answer, get_pool, gold_strings
-from deepscaler_grpo.reward.decimals import decimal_digits, significant_digits, terminates
+from deepscaler_grpo.reward import VerifierPolicy, check, extract_answer, get_pool, gold_strings
+from deepscaler_grpo.reward.adversarial import adversarial_responses, in_process_seconds
+from deepscaler_grpo.reward.decimals import significant_digits, terminates
+
+POLICY = VerifierPolicy()  # replaced in main() when --decimal-digits is given
 
 DATA_FILES = ["test_aime.json", "test_amc.json", "test_math.json", "test_minerva.json", "test_olympiad_bench.json"]
 INT_RE = re.compile(r"-?\d+")
@@ -293,7 +300,7 @@ def _one_unit_up(decimal: str) -> str:
 def decimal_policy_rewrites(gold: str) -> list[tuple[str, str, bool]]:
     """(kind, answer, label) of rounded decimals for an exact non-terminating gold, labelled by the policy.
 
-    The policy (``deepscaler_grpo.reward.decimals``): a decimal with enough significant digits (3 by default) equals
+    The policy (``deepscaler_grpo.reward.decimals``): a decimal with ``POLICY.decimal_digits`` significant digits equals
     the exact value rounded at its precision; one unit off in the last place, or fewer digits, is wrong.
     """
     value = _frac_value(gold)
@@ -303,7 +310,8 @@ def decimal_policy_rewrites(gold: str) -> list[tuple[str, str, bool]]:
         rounded = irrational_approximation(gold) if value is None and not DEC_RE.fullmatch(gold) else None
     if not rounded or not DEC_RE.fullmatch(rounded):
         return []
-    enough = decimal_digits() > 0 and significant_digits(rounded) >= decimal_digits()
+    digits = POLICY.decimal_digits
+    enough = digits > 0 and significant_digits(rounded) >= digits
     return [("rounded decimal (policy)", rounded, enough), ("mis-rounded decimal", _one_unit_up(rounded), False)]
 
 
@@ -396,7 +404,7 @@ def build_cases(golds: list[object], rng: random.Random) -> list[Case]:
 
 
 def ours(pred: str | None, gold: object) -> tuple[bool, bool]:
-    verdict = check(pred, gold)
+    verdict = check(pred, gold, policy=POLICY)
     return verdict.correct, verdict.method == "timeout"
 
 
@@ -531,7 +539,28 @@ def evaluate(part: str, cases: list[Case], args: argparse.Namespace) -> list[dic
     return results
 
 
+ADVERSARIAL_GOLDS = ["1", "x^2+1", "(1, 3]", "40 \\text{ apples}, 60 \\text{ pears}", "\\frac{\\sqrt{3}}{2}"]
+
+
+def print_adversarial(size: int) -> None:
+    """The worst in-process (CPU) time of one answer over ``reward.adversarial``'s responses of ``size`` chars."""
+    from rich.console import Console
+    from rich.table import Table
+
+    times = sorted(((in_process_seconds(text, gold, policy=POLICY), name, len(text), gold)
+                    for name, text in adversarial_responses(size) for gold in ADVERSARIAL_GOLDS), reverse=True)
+    table = Table(title=f"adversarial responses: {len(times)} (response x gold), up to {size:,} characters; "
+                  "in-process CPU time per answer (target: <= 50 ms per MB, worst <= 0.1 s)")
+    for column in ("response", "chars", "gold", "in-process ms"):
+        table.add_column(column, justify="right" if column in ("chars", "in-process ms") else "left")
+    for seconds, name, chars, gold in times[:5]:
+        table.add_row(name, f"{chars:,}", gold, f"{1000 * seconds:.2f}")
+    table.caption = f"worst {1000 * times[0][0]:.2f} ms; median {1000 * times[len(times) // 2][0]:.3f} ms"
+    Console().print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
+    global POLICY
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default_dir = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepscaler"
     parser.add_argument("--data-dir", type=Path, default=default_dir)
@@ -542,7 +571,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show-errors", type=int, default=10, help="examples of each verifier's errors to print")
     parser.add_argument("--skip-math-verify", action="store_true")
+    parser.add_argument("--decimal-digits", type=int, default=None,
+                        help=f"VerifierPolicy.decimal_digits for this run (default {POLICY.decimal_digits})")
+    parser.add_argument("--adversarial-size", type=int, default=1_000_000,
+                        help="characters per adversarial response (0: skip that part)")
     args = parser.parse_args(argv)
+    if args.decimal_digits is not None:
+        POLICY = VerifierPolicy(decimal_digits=args.decimal_digits)
     get_pool().warm_up()  # worker start-up is not per-answer latency
     if args.part in ("rewrites", "both"):
         if not (args.data_dir / "test_math.json").exists():
@@ -554,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
         evaluate("rewrites of the shared golds", cases, args)
     if args.part in ("independent", "both"):
         evaluate("independent hand-written pairs", load_independent(args.independent), args)
+    if args.adversarial_size:
+        print_adversarial(args.adversarial_size)
     return 0
 
 

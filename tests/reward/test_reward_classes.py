@@ -8,15 +8,11 @@ the gold, the decimal policy). Cases are written here per class, not copied from
 from __future__ import annotations
 
 import pytest
+from reward_tables import both_ways
 
 from deepscaler_grpo.reward import VerifierPolicy, check, compute_score, verify
 
 THREE_DIGITS = VerifierPolicy(decimal_digits=3)  # the decimal policy's rows are written for 3 digits
-
-
-def both_ways(rows: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
-    """Each row and its mirror (pred as gold)."""
-    return rows + [(pred, gold, expected) for gold, pred, expected in rows]
 
 
 LABELLED_LISTS = both_ways([  # false positive: every labelled item counts, not the first
