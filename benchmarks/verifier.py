@@ -3,13 +3,13 @@
 The set is generated here with a fixed seed (nothing is committed): every gold answer in
 ../shared/data/deepscaler/test_*.json (plus a sample of train_math.json) is rewritten into
 equivalent forms (\\dfrac vs /, decimals vs fractions, thousands separators, ``x =`` prefixes,
-\\text units, percent/degree signs, reordered lists/sets, \\left( \\right), boxed vs answer tag,
+\\text units, percent/degree signs (and the same angle in radians), reordered lists/sets, \\left( \\right), boxed vs answer tag,
 and the model-style classes of ``model_style_rewrites``: ``{,}`` separators, ``\\textbf{(051)}``,
 ratios ``a:b`` for fractions, percent values, base subscripts, thin spaces, ``y =`` prefixes on
 expressions, case of text answers, roots listed in words) and non-equivalent ones (off-by-one,
 sign flips, swapped tuples, changed interval brackets, close-but-different decimals, dropped list
 elements, changed digits, and ``near_misses``: reversed ratios, ``0.25\\%`` for ``\\frac14``, other
-bases, decimal values of base numbers, degrees as radians, a dropped ``\\pm`` root, sqrt2/sqrt3).
+bases, decimal values of base numbers, another angle in radians, a dropped ``\\pm`` root, sqrt2/sqrt3).
 Rounded decimals of exact non-terminating golds are labelled by the decimal policy
 (``deepscaler_grpo.reward.decimals``): equivalent with enough significant digits, one unit off in
 the last place wrong. Both verifiers get the same extracted answer (``extract_answer``); math-verify
@@ -192,6 +192,8 @@ def model_style_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]
     match = re.fullmatch(r"(\d+)\^\\circ", gold)
     if match:
         out += [("degree word", f"{match.group(1)} degrees")]
+        radians = DEGREE_TO_RADIANS.get(int(match.group(1)))
+        out += [("the same angle in radians", radians)] if radians else []
     return out
 
 
@@ -211,7 +213,9 @@ def near_misses(gold: str) -> list[tuple[str, str]]:
                 ("decimal value of base number", str(int(match.group(1), int(match.group(2)))))]
     match = re.fullmatch(r"(\d+)\^\\circ", gold)
     if match and int(match.group(1)) in DEGREE_TO_RADIANS:
-        out += [("degrees as radians", DEGREE_TO_RADIANS[int(match.group(1))])]
+        keys = list(DEGREE_TO_RADIANS)
+        other = keys[(keys.index(int(match.group(1))) + 1) % len(keys)]
+        out += [("another angle in radians", DEGREE_TO_RADIANS[other])]
     if "\\pm" in gold:
         out += [("dropped \\pm root", gold.replace("\\pm", "+"))]
     if "\\sqrt{2}" in gold:

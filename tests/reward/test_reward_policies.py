@@ -38,10 +38,11 @@ DEGREES = [
     ("1950^\\circ C", "1950^{\\circ}\\text{C}", True),
     ("100", "100^\\circ \\mathrm{F}", True),
     ("60^\\circ, 120^\\circ", "120 degrees, 60 degrees", True),
-    ("90^\\circ", "\\frac{\\pi}{2}", False),  # degrees never equal radians
-    ("\\frac{\\pi}{2}", "90^\\circ", False),
-    ("\\frac{\\pi}{2}", "90", False),
-    ("30^\\circ", "\\frac{\\pi}{6}", False),
+    ("90^\\circ", "\\frac{\\pi}{2}", True),  # an explicit degree sign: the same angle in radians (issue 20)
+    ("\\frac{\\pi}{2}", "90^\\circ", True),
+    ("\\frac{\\pi}{2}", "90", False),  # a bare number never is an angle in degrees
+    ("30^\\circ", "\\frac{\\pi}{6}", True),
+    ("30^\\circ", "\\frac{\\pi}{3}", False),
     ("90^\\circ", "91^\\circ", False),
 ]
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from deepscaler_grpo.reward.angles import angle_verdict
 from deepscaler_grpo.reward.lists import in_order, list_verdict
 from deepscaler_grpo.reward.normalize import (
     APPROX_RE,
@@ -117,7 +118,7 @@ def decide(pred_c: str, gold_c: str, grading: Grading = DEFAULT_GRADING) -> bool
         return sides
     if GOLD_CHOICE_RE.fullmatch(gold_c):
         return choice_letter(pred_c) == choice_letter(gold_c)
-    for verdict_of in (base_verdict, ratio_verdict):
+    for verdict_of in (base_verdict, ratio_verdict, angle_verdict):
         verdict = verdict_of(pred_c, gold_c)
         if verdict is not None:
             return verdict

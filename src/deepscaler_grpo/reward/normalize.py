@@ -34,6 +34,7 @@ _PERCENT_WORD_RE = re.compile(r"(?<=[\d}])\s*(?:\\text\{\s*percent\s*\}|\s(?:per
 _TEMPERATURE_RE = re.compile(
     r"(\^\s*\{?\s*\\circ\s*\}?|°)\s*(?:\\(?:text|mathrm|textrm)\s*\{\s*[CFK]\s*\}|[CFK](?![A-Za-z]))\s*$"
 )
+_TEXT_DEGREE_RE = re.compile(r"(?:\^\s*\{?\s*)?\\text(?:circ|degree)(?![A-Za-z])(?:\s*\})?")  # 30^\textcirc, 30\textdegree
 _PRIME_RE = re.compile(r"\^\s*\{\s*((?:\\prime\s*)+)\}|\^\s*\\prime(?![A-Za-z])")
 _NUMERIC_PRIME_RE = re.compile(r"(?<=[\d.])\s*'{1,2}$")  # arcminutes/seconds, feet/inches
 _SCRIPT_BRACES_RE = re.compile(r"([_^])\{(\w)\}")
@@ -73,7 +74,7 @@ def clean(s: str) -> str:
         return _NUMBER_WORDS[word]
     if word.rstrip(".") in _EMPTY_WORDS:
         return "\\emptyset"
-    s = s.replace("\\textcirc", "^\\circ").replace("\\textdegree", "^\\circ")
+    s = _TEXT_DEGREE_RE.sub("^\\\\circ", s) if "\\text" in s else s
     s = _NOISE_RE.sub(" ", s)
     s = _FRAC_ALIAS_RE.sub(r"\\frac", s)
     s = _BINOM_ALIAS_RE.sub(r"\\binom", s)
