@@ -39,7 +39,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from deepscaler_grpo.reward.angles import angle_verdict
-from deepscaler_grpo.reward.lists import in_order, list_verdict
+from deepscaler_grpo.reward.lists import chains_in_order, in_order, list_verdict
 from deepscaler_grpo.reward.normalize import (
     APPROX_RE,
     DECIMAL_RE,
@@ -82,8 +82,8 @@ def prepare(pred: str, gold: str, grading: Grading = DEFAULT_GRADING) -> tuple[s
     """The cleaned (pred, gold) pair both graders compare (``clean`` + ``pairs.align_pair``), or a verdict.
 
     Units are compared by ``_units_verdict`` and then stripped; a letter glued to a number is a unit only when
-    the other side writes that unit (``4m`` vs ``4 \\mathrm{~m}``). When the question asks for an order, bare
-    lists become tuples (``lists.in_order``).
+    the other side writes that unit (``4m`` vs ``4 \\mathrm{~m}``). When the question asks for an order, or
+    one side is an order chain (``a < b < c``), bare lists become tuples (``lists.in_order``).
     """
     pred, gold = pred[: MAX_FAST_CHARS + 1].strip(), gold.strip()
     units = _units_verdict(pred.strip("$"), gold.strip("$"), grading)
@@ -94,7 +94,9 @@ def prepare(pred: str, gold: str, grading: Grading = DEFAULT_GRADING) -> tuple[s
     if DECIMAL_RE.fullmatch(gold_c) and APPROX_RE.search(pred):
         pred = APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
     pair = align_pair(clean(pred), gold_c)  # equal text is caught first thing in ``decide``
-    return in_order(*pair) if grading.ordered and not isinstance(pair, bool) else pair
+    if isinstance(pair, bool):
+        return pair
+    return chains_in_order(*pair) or (in_order(*pair) if grading.ordered else pair)
 
 
 def fast_verdict(pred: str, gold: str, grading: Grading = DEFAULT_GRADING) -> bool | None:

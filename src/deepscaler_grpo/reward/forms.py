@@ -158,6 +158,7 @@ _SET_BUILDER_RE = re.compile(
     r"\\\{\s*([A-Za-z])\s*(?:\\in\s*\\mathbb\s*\{?R\}?\s*)?(?:\\mid|\||:|\\colon)\s*(.+)\\\}", re.DOTALL
 )
 _IN_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
+_POINT_RE = re.compile(r"([A-Za-z])\s*=\s*([^=<>]+)")
 _LOST_IN_RE = re.compile(r"[A-Za-z]\s*(([(\[])[^()\[\]]*,[^()\[\]]*[)\]])")
 _AND_RE = re.compile(
     r"\s*(?:\\text\{\s*and\s*\}|\\land(?![A-Za-z])|\\wedge(?![A-Za-z])|(?<![A-Za-z])and(?![A-Za-z]))\s*"
@@ -188,6 +189,10 @@ def _interval(piece: str, variable: list[str]) -> str | None:
     if _IN_RE.match(piece) and _INTERVAL_RE.fullmatch(_IN_RE.sub("", piece)):
         variable.append(piece[0])
         return _IN_RE.sub("", piece)
+    point = _POINT_RE.fullmatch(piece)
+    if point and _bound(point.group(2)) is not None:  # "a = 1" beside inequalities: an isolated point
+        variable.append(point.group(1))
+        return "\\{" + point.group(2).strip() + "\\}"
     parts = _REL_RE.split(piece)
     if len(parts) not in (3, 5):
         return None
@@ -249,9 +254,12 @@ def solution_list(s: str) -> str:
 
 
 def expand_pm(s: str) -> str:
-    """Each list item or tuple with one ``\\pm`` -> two items, ``+`` and ``-`` (module doc)."""
+    """Each list item or tuple with one ``\\pm`` -> two items, ``+`` and ``-``; inside a set too (module doc)."""
     if "\\pm" not in s or "\\mp" in s:
         return s
+    inner = s.strip()
+    if inner.startswith("\\{") and inner.endswith("\\}") and split_top_level(inner[2:-2]) != [inner[2:-2]]:
+        return "\\{" + expand_pm(inner[2:-2]) + "\\}"  # \{1 \pm \sqrt5, -2\}: the set of the items
     items = split_top_level(s)
     out = []
     for item in items:

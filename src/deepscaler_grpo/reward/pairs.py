@@ -43,6 +43,7 @@ _GLUED_UNIT_RE = re.compile(
     r"hours?|minutes?|seconds?|meters?|metres?|inches|feet|miles?|units?|dollars?|cents?|degrees?)"
     r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?$"
 )
+_SCRIPT_GROUP_RE = re.compile(r"([_^])\{(\w+)\}")  # x_{1} and x_1 are one label
 _NUMERIC_RE = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+|\\frac\{\d+\}\{\d+\}|\d+/\d+)")
 
 
@@ -70,7 +71,8 @@ def split_label(item: str) -> tuple[str | None, str]:
     for regex in (_COLON_LABEL_RE, _ASSIGN_LABEL_RE):
         match = regex.fullmatch(item.strip())
         if match:  # the value keeps its \text{} (a unit there is stripped later); the label loses it
-            return re.sub(r"\s+", "", TEXT_RE.sub(r"\1", match.group(1))).lower(), match.group(2).strip()
+            label = re.sub(r"\s+", "", TEXT_RE.sub(r"\1", match.group(1))).lower()
+            return _SCRIPT_GROUP_RE.sub(r"\1\2", label), match.group(2).strip()
     return _word_label(item) or (None, item)
 
 
