@@ -54,7 +54,8 @@ from deepscaler_grpo.reward.normalize import (
     rounded_decimal_equal,
     text_key,
 )
-from deepscaler_grpo.reward.pairs import align_pair
+from deepscaler_grpo.reward.pairs import align_pair, natural_logs
+from deepscaler_grpo.reward.periodic import periodic_verdict
 from deepscaler_grpo.reward.policy import Grading
 from deepscaler_grpo.reward.ratios import base_verdict, ratio_verdict
 from deepscaler_grpo.reward.units import glued_as_other, unit_power, unit_tail, units_agree
@@ -93,7 +94,11 @@ def prepare(pred: str, gold: str, grading: Grading = DEFAULT_GRADING) -> tuple[s
     gold_c = clean(gold)
     if DECIMAL_RE.fullmatch(gold_c) and APPROX_RE.search(pred):
         pred = APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
-    pair = align_pair(clean(pred), gold_c)  # equal text is caught first thing in ``decide``
+    pred_c, gold_c = natural_logs(clean(pred), gold_c)
+    families = periodic_verdict(pred_c, gold_c)  # before labels: "x = a or x = b" repeats its label
+    if families is not None:
+        return families
+    pair = align_pair(pred_c, gold_c)  # equal text is caught first thing in ``decide``
     if isinstance(pair, bool):
         return pair
     return chains_in_order(*pair) or (in_order(*pair) if grading.ordered else pair)
