@@ -57,6 +57,7 @@ from deepscaler_grpo.reward.normalize import (
 from deepscaler_grpo.reward.pairs import align_pair, natural_logs
 from deepscaler_grpo.reward.periodic import periodic_verdict
 from deepscaler_grpo.reward.policy import Grading
+from deepscaler_grpo.reward.prose import prose_verdict
 from deepscaler_grpo.reward.ratios import base_verdict, ratio_verdict
 from deepscaler_grpo.reward.units import glued_as_other, unit_power, unit_tail, units_agree
 
@@ -95,9 +96,10 @@ def prepare(pred: str, gold: str, grading: Grading = DEFAULT_GRADING) -> tuple[s
     if DECIMAL_RE.fullmatch(gold_c) and APPROX_RE.search(pred):
         pred = APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
     pred_c, gold_c = natural_logs(clean(pred), gold_c)
-    families = periodic_verdict(pred_c, gold_c)  # before labels: "x = a or x = b" repeats its label
-    if families is not None:
-        return families
+    for verdict_of in (prose_verdict, periodic_verdict):  # before labels: "x = a or x = b" repeats its label
+        verdict = verdict_of(pred_c, gold_c)
+        if verdict is not None:
+            return verdict
     pair = align_pair(pred_c, gold_c)  # equal text is caught first thing in ``decide``
     if isinstance(pair, bool):
         return pair
