@@ -60,3 +60,11 @@ SUBSCRIPTS_AND_LABELS = both_ways([
 @pytest.mark.parametrize(("gold", "pred", "expected"), EQUATION_OR_EXPRESSION + APPROXIMATELY + SUBSCRIPTS_AND_LABELS)
 def test_equations_and_labels(gold: str, pred: str, expected: bool) -> None:
     assert verify(pred, gold) is expected, check(pred, gold)
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [(r"\pi", r"\pi \approx 3.1415927", True), ("e", r"e \approx 2.718", True), (r"\pi", r"\pi \approx 3.15", True)],
+)
+def test_constants_are_not_names(gold: str, pred: str, expected: bool) -> None:
+    assert verify(pred, gold) is expected, check(pred, gold)

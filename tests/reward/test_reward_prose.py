@@ -94,3 +94,16 @@ PHRASE_GOLDS = both_ways([
 @pytest.mark.parametrize(("gold", "pred", "expected"), YES_NO + QUALIFIERS + ONE_VALUE_IN_A_SENTENCE + PHRASE_GOLDS)
 def test_prose(gold: str, pred: str, expected: bool) -> None:
     assert verify(pred, gold) is expected, check(pred, gold)
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [
+        (r"\text{all odd integers}", r"n \text{ odd}", True),
+        (r"\text{all odd integers}", r"\text{all odd } n", True),
+        (r"\text{all odd integers}", r"\text{all even integers}", False),
+        (r"\text{east}", r"\text{easts}", False),  # another word, not a plural of the answer
+    ],
+)
+def test_phrases_without_fillers(gold: str, pred: str, expected: bool) -> None:
+    assert verify(pred, gold) is expected, check(pred, gold)

@@ -39,7 +39,9 @@ _PRIME_RE = re.compile(r"\^\s*\{\s*((?:\\prime\s*)+)\}|\^\s*\\prime(?![A-Za-z])"
 _NUMERIC_PRIME_RE = re.compile(r"(?<=[\d.])\s*'{1,2}$")  # arcminutes/seconds, feet/inches
 _SCRIPT_BRACES_RE = re.compile(r"([_^])\{(\w)\}")
 _SCRIPT_GROUP_RE = re.compile(r"([_^])\{(\w+)\}")
-_NAME_RE = re.compile(r"\s*(?:[A-Za-z]{1,3}|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*")  # x, AB, a_{n}, \theta
+_NAME_RE = re.compile(  # x, AB, a_{n}, \theta; not the constants e, i, \pi, \infty
+    r"\s*(?!(?:e|i|\\pi|\\infty)\s*$)(?:[A-Za-z]{1,3}|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*"
+)
 _PAREN_NUMBER_RE = re.compile(r"\(([^(),\[\]{}]*)\)")
 APPROX_PREFIX_RE = re.compile(r"^(?:\\approx|\\sim|\\simeq|≈)\s*")
 APPROX_RE = re.compile(r"\\approx(?![A-Za-z])|≈")

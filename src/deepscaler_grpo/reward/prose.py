@@ -7,8 +7,9 @@
   exist``, which outweighs the verb it negates) or an assertion (``It is possible``, ``Such a function
   exists``). Neither, or ``yes`` beside ``no``, is no answer.
 - phrases: two answers in words only compare their content words in order, without fillers (articles,
-  ``is``, ``wins``, ``has a winning strategy``) and single-letter names: ``Alice`` = ``Alice wins``,
-  ``odd`` = ``n is odd``; ``Alice loses``, ``n is not odd`` and ``Bob beats Alice`` stay other answers.
+  ``is``, ``wins``, ``has a winning strategy``, ``all``, ``integers``) and single-letter names: ``Alice`` =
+  ``Alice wins``, ``all odd integers`` = ``n is odd``; ``Alice loses``, ``n is not odd`` and ``Bob beats
+  Alice`` stay other answers.
 - hedges: words that change a value (``at least 5``, ``about 7``, ``not 5``, ``more than``) must be on both sides.
 
     prose_verdict("\\\\text{No such function exists.}", "No")   # True
@@ -27,7 +28,8 @@ _ASSERTIONS = frozenset({"yes", "possible", "exists", "exist", "true", "always",
 _FILLERS = frozenset({"the", "a", "an", "is", "are", "it", "its", "there", "this", "that", "will", "would", "can",
                       "could", "always", "must", "should", "be", "has", "have", "having", "win", "wins", "winner",
                       "winning", "strategy", "answer", "final", "player", "players", "then", "so", "thus", "we",
-                      "get", "of", "one", "who", "which", "value"})
+                      "get", "of", "one", "who", "which", "value", "values", "all", "every", "each", "integer",
+                      "integers", "number", "numbers", "such"})
 _HEDGES_RE = re.compile(
     r"\b(?:at\s+(?:least|most)|(?:more|less|fewer|greater|smaller|larger)\s+than|not|never|about|approximately|"
     r"around|roughly|nearly|almost|up\s+to|between|except|unless|maybe|possibly|probably|neither|nor)\b"
@@ -59,12 +61,12 @@ def polarity(text: str) -> bool | None:
 
 
 def _content(text: str) -> list[str]:
-    """Content words in order: no fillers, no single-letter names, plurals read as singulars."""
+    """Content words in order: no fillers, no single-letter names (``easts`` stays another word than ``east``)."""
     out = []
     for word in _words(text):
         if word in _FILLERS or len(word) == 1:
             continue
-        out.append(word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word)
+        out.append(word)
     return out
 
 
