@@ -18,8 +18,10 @@ runs with its default parse/verify settings.
 A second, independent part is reported beside it: ``verifier_independent.jsonl``, labelled pairs
 written by hand from model-style answers for the classes of issue 12 (labelled lists, variables
 that look like units, regions, ``$,$`` golds, functions and labels, spellings, vectors / complex /
-trigonometry, mixed numbers / units / clock times, positive symbols, renamed parameters, decimals),
-not derived from the shared golds, with an accuracy per class.
+trigonometry, mixed numbers / units / clock times, positive symbols, renamed parameters, decimals) and
+issue 20 (prose, equations and labels, several answers, huge numbers, logarithms and general solutions,
+angles, order and units), not derived from the shared golds nor copied from the unit tests, with an
+accuracy per class.
 
     python benchmarks/verifier.py                      # both parts
     python benchmarks/verifier.py --max-golds 300      # quicker
@@ -66,6 +68,8 @@ class Case:
     label: bool
     kind: str  # the rewrite that produced it
     gold_class: str  # integer | fraction | decimal | other
+    policy: VerifierPolicy | None = None  # the policy its label was written for (None: POLICY)
+    question: str | None = None  # the problem text, where the label depends on it (an order asked for)
 
 
 def gold_class(gold: str) -> str:
@@ -407,19 +411,19 @@ def build_cases(golds: list[object], rng: random.Random) -> list[Case]:
     return cases
 
 
-def ours(pred: str | None, gold: object) -> tuple[bool, bool]:
-    verdict = check(pred, gold, policy=POLICY)
+def ours(pred: str | None, case: Case) -> tuple[bool, bool]:
+    verdict = check(pred, case.gold, policy=case.policy or POLICY, question=case.question)
     return verdict.correct, verdict.method == "timeout"
 
 
-def math_verify_baseline(pred: str | None, gold: object) -> tuple[bool, bool]:
+def math_verify_baseline(pred: str | None, case: Case) -> tuple[bool, bool]:
     from math_verify import parse, verify
 
     if pred is None:
         return False, False
     start = time.monotonic()
     parsed_pred = parse("\\boxed{" + pred + "}")
-    correct = any(verify(parse("\\boxed{" + g + "}"), parsed_pred) for g in gold_strings(gold))
+    correct = any(verify(parse("\\boxed{" + g + "}"), parsed_pred) for g in gold_strings(case.gold))
     return correct, time.monotonic() - start >= 5.0  # its own 5 s signal timeouts return False
 
 
@@ -432,14 +436,14 @@ class Stats:
     total_s: float = 0.0
 
 
-def run(name: str, grade: Callable[[str | None, object], tuple[bool, bool]], cases: list[Case]) -> dict:
+def run(name: str, grade: Callable[[str | None, Case], tuple[bool, bool]], cases: list[Case]) -> dict:
     latencies, errors, by_class = [], [], Counter()
     stats = Stats()
     class_time: Counter = Counter()
     for case in cases:
         start = time.perf_counter()
         pred = extract_answer(case.response)
-        result, timed_out = grade(pred, case.gold)
+        result, timed_out = grade(pred, case)
         elapsed = time.perf_counter() - start
         latencies.append(elapsed)
         class_time[case.gold_class] += elapsed
@@ -470,13 +474,20 @@ def run(name: str, grade: Callable[[str | None, object], tuple[bool, bool]], cas
 
 
 def load_independent(path: Path) -> list[Case]:
-    """The independent part: hand-written (gold, model-style response, label, class) rows, one JSON object a line."""
+    """The independent part: hand-written (gold, model-style response, label, class) rows, one JSON object a line.
+
+    A row's ``policy`` (``VerifierPolicy`` fields) is the policy its label was written for: the ``decimal_policy``
+    rows are labelled for 3-digit decimals (``benchmarks/decimal_policy.py`` measures the settings). A row's
+    ``question`` is the problem text it answers (math-verify does not read it).
+    """
     cases = []
     for line in path.read_text().splitlines():
         if line.strip():
             row = json.loads(line)
             first = gold_strings(row["gold"])[0]
-            cases.append(Case(row["gold"], row["response"], bool(row["label"]), row["class"], gold_class(first)))
+            policy = VerifierPolicy(**row["policy"]) if "policy" in row else None
+            cases.append(Case(row["gold"], row["response"], bool(row["label"]), row["class"], gold_class(first), policy,
+                              row.get("question")))
     return cases
 
 

@@ -37,6 +37,9 @@ YES_NO = both_ways([
     (r"\text{Yes}", r"\text{None}", False),
     (r"\text{No}", r"\text{None}", False),
     (r"\text{No}", "0", False),
+    (r"\text{Yes}", r"\text{Yes, if } n \text{ is even}", False),  # a condition: no plain answer
+    (r"\text{Yes}", r"\text{Possible only for even } n", False),
+    (r"\text{No}", r"\text{No, unless } n = 1", False),
     (r"\text{Yes}", "1", False),
 ])
 

@@ -5,7 +5,7 @@
 - yes/no: when one side is a bare ``Yes`` / ``No``, the other side's sentence is read for its answer: its first
   word (``No such function exists``, ``Yes, for n = 3``), else a negation (``It is impossible``, ``does not
   exist``, which outweighs the verb it negates) or an assertion (``It is possible``, ``Such a function
-  exists``). Neither, or ``yes`` beside ``no``, is no answer.
+  exists``). Neither, ``yes`` beside ``no``, or a condition (``yes, if n is even``) is no plain answer.
 - phrases: two answers in words only compare their content words in order, without fillers (articles,
   ``is``, ``wins``, ``has a winning strategy``, ``all``, ``integers``) and single-letter names: ``Alice`` =
   ``Alice wins``, ``all odd integers`` = ``n is odd``; ``Alice loses``, ``n is not odd`` and ``Bob beats
@@ -24,6 +24,7 @@ from deepscaler_grpo.reward.forms import TEXT_RE
 _WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _NEGATIONS = frozenset({"no", "not", "impossible", "cannot", "can't", "never", "doesn't", "isn't", "aren't",
                         "don't", "false", "nonexistent", "nope"})
+_CONDITIONS = frozenset({"if", "unless", "only", "otherwise", "when", "whenever", "except", "depends", "iff"})
 _ASSERTIONS = frozenset({"yes", "possible", "exists", "exist", "true", "always", "yep"})
 _FILLERS = frozenset({"the", "a", "an", "is", "are", "it", "its", "there", "this", "that", "will", "would", "can",
                       "could", "always", "must", "should", "be", "has", "have", "having", "win", "wins", "winner",
@@ -51,8 +52,8 @@ def _is_prose(text: str) -> bool:
 def polarity(text: str) -> bool | None:
     """True for a yes, False for a no, None when the answer says neither or both (module doc)."""
     words = _words(text)
-    if not words or ("yes" in words and ("no" in words or "not" in words)):
-        return None
+    if not words or ("yes" in words and ("no" in words or "not" in words)) or _CONDITIONS & set(words):
+        return None  # "yes or no", "yes, if n is even": no plain answer
     if words[0] in ("yes", "no"):
         return words[0] == "yes"
     if any(w in _NEGATIONS for w in words):
