@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from deepscaler_grpo.reward.tokens import TokenCursor
+
 PRIMES = (2**61 - 1, 2306843009213693953, 2307843009213693997)
 EXACT_BITS = 4096
 MAX_EXPONENT = 10**12
@@ -25,7 +27,7 @@ MAX_DEPTH = 60
 _TOKEN_RE = re.compile(r"\s*(\d+(?:\.\d+)?|\\(?:frac|binom|cdot|times|div)(?![A-Za-z])|[-+*/^!(){}\[\]])")
 
 
-class _Unreadable(Exception):
+class _Unreadable(ValueError):
     """Not plain arithmetic, or beyond the bounds: no verdict."""
 
 
@@ -113,29 +115,20 @@ def _binomial(n: int, k: int) -> _Value:
     return value
 
 
-class _Parser:
+class _Parser(TokenCursor):
     """Recursive descent over the tokens of one answer (grammar in ``expr`` / ``term`` / ``unary`` / ``power``)."""
 
     def __init__(self, text: str) -> None:
-        self.tokens, position = [], 0
+        tokens, position = [], 0
         for match in _TOKEN_RE.finditer(text):
             if match.start() != position:
                 raise _Unreadable("a character that is not arithmetic")
-            self.tokens.append(match.group(1))
+            tokens.append(match.group(1))
             position = match.end()
         if text[position:].strip():
             raise _Unreadable("a character that is not arithmetic")
-        self.at, self.depth = 0, 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
-
-    def take(self, expected: str | None = None) -> str:
-        token = self.peek()
-        if token is None or (expected is not None and token != expected):
-            raise _Unreadable(f"expected {expected!r}")
-        self.at += 1
-        return token
+        super().__init__(tokens)
+        self.depth = 0
 
     def expr(self) -> _Value:
         self.depth += 1

@@ -17,6 +17,7 @@ import re
 from fractions import Fraction
 
 from deepscaler_grpo.reward.forms import split_top_level
+from deepscaler_grpo.reward.tokens import TokenCursor
 
 MAX_RESIDUES = 720  # families unrolled per side
 _TOKEN_RE = re.compile(r"\s*(\d+(?:\.\d+)?|\\pi(?![A-Za-z])|\\frac|\\cdot|\\times|\^\s*\{?\s*\\circ\s*\}?|°|"
@@ -43,24 +44,14 @@ def _plus(a: Form, b: Form, sign: int = 1) -> Form:
     return out
 
 
-class _Linear:
+class _Linear(TokenCursor):
     """Recursive descent over one family: sums of products of numbers, pi, degrees and the parameter."""
 
     def __init__(self, text: str, parameter: str) -> None:
-        self.tokens = [m.group(1) for m in _TOKEN_RE.finditer(text)]
+        super().__init__([m.group(1) for m in _TOKEN_RE.finditer(text)])
         if re.sub(r"\s+", "", "".join(self.tokens)) != re.sub(r"\s+", "", text):
             raise ValueError("not a family")
-        self.parameter, self.at = parameter, 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
-
-    def take(self, expected: str | None = None) -> str:
-        token = self.peek()
-        if token is None or (expected is not None and token != expected):
-            raise ValueError(f"expected {expected}")
-        self.at += 1
-        return token
+        self.parameter = parameter
 
     def expr(self) -> Form:
         value = self.product() if self.peek() not in ("+", "-") else {ONE: Fraction(0)}
