@@ -113,7 +113,7 @@ def measure(rows: list, settings: list[int]) -> None:
 
     kinds = Counter((r[2], r[3]) for r in rows)
     table = Table(title=f"{len({r[0] for r in rows})} exact golds, {len(rows)} decimal answers: accepted per setting")
-    table.add_column("answers")
+    table.add_column("answers", min_width=46)
     table.add_column("n", justify="right")
     for setting in settings:
         table.add_column(f"digits={setting}", justify="right")
