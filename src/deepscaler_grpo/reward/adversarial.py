@@ -25,7 +25,8 @@ SEPARATORS = (  # joiners and relations the list, label, region and unit steps s
     " \\\\ ", " \\cdot ", " \\times ", "^\\circ ", "' ", "\\% ", " \\text{ cm}", " \\text{ for all } ", " \\quad ",
     "; ", " < x < ", "... ", " \\in ",
 )
-ATOMS = ("1", "9", "0.5", "x", "\\pi", "\\infty", "a_1", "\\text{No}", "2^{2008}", "1,000", "f(x)", "k\\pi")
+ATOMS = ("1", "9", "0.5", "x", "\\pi", "\\infty", "a_1", "\\text{No}", "2^{2008}", "1,000", "f(x)", "k\\pi", "20000!",
+         "\\binom{20000}{10000}", "9^{999999999999}", "60^\\circ 42'", "\\frac{\\pi}{4}+k\\pi")
 PIECES = OPENERS + SEPARATORS + ATOMS
 
 
@@ -44,6 +45,8 @@ def adversarial_responses(size: int) -> Iterator[tuple[str, str]]:
     for separator in SEPARATORS:
         yield f"list {separator!r}", "<answer>" + _repeat("1" + separator, min(size, 1990)) + "</answer>"
         yield f"long {separator!r}", _repeat("x" + separator, size) + "\\boxed{1}"
+    for atom in ATOMS:  # an answer of the longest gradable size built from one expensive piece
+        yield f"product of {atom!r}", "<answer>" + _repeat(atom + " \\cdot ", 1990) + "</answer>"
     yield "digits", "<answer>" + "9" * size + "</answer>"
     yield "short digits", "<answer>" + "9" * min(size, 1990) + "</answer>"
     yield "repeating decimal", "\\boxed{0." + "3" * min(size, 1990) + "}"

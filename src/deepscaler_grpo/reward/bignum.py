@@ -3,16 +3,18 @@
 Arithmetic answers whose value has thousands of digits (``2\\cdot3^{2008}``, ``\\frac{2^{1009}}{2^{1009}+1009}``,
 ``\\binom{2000}{1000}``) are refused by the symbolic size guard. Here both sides are read by a small parser
 (integers, decimals, ``+ - \\cdot \\times / ^ !``, ``\\frac``, ``\\binom``, brackets; nothing else, no ``eval``) and
-evaluated modulo three 61-bit primes, and exactly while the value stays below ``EXACT_BITS``. Values that agree
+evaluated modulo three 61-bit primes, and exactly while the value stays below ``EXACT_BITS``; factorials and
+binomials may take ``MAX_WORK`` steps per answer in all. Values that agree
 modulo all three primes are equal: two different rationals of the sizes allowed here agree modulo a prime
 only when it divides their difference, and no policy can aim at three fixed 61-bit primes by chance. Exponents,
-factorial and binomial arguments must be exact integers within ``MAX_EXPONENT`` / ``MAX_FACTORIAL``.
+factorial and binomial arguments must be exact integers (exponents within ``MAX_EXPONENT``).
 
     big_number_verdict("6\\\\times3^{2007}", "2\\\\cdot3^{2008}")   # True; None when either side is not arithmetic
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -22,7 +24,7 @@ from deepscaler_grpo.reward.tokens import TokenCursor
 PRIMES = (2**61 - 1, 2306843009213693953, 2307843009213693997)
 EXACT_BITS = 4096
 MAX_EXPONENT = 10**12
-MAX_FACTORIAL = 20_000
+MAX_WORK = 20_000  # factorial and binomial steps per answer: a few milliseconds, whatever the answer
 MAX_DEPTH = 60
 _TOKEN_RE = re.compile(r"\s*(\d+(?:\.\d+)?|\\(?:frac|binom|cdot|times|div)(?![A-Za-z])|[-+*/^!(){}\[\]])")
 
@@ -85,7 +87,7 @@ def _power(base: _Value, exponent: int) -> _Value:
 
 
 def _factorial(n: int) -> _Value:
-    if n < 0 or n > MAX_FACTORIAL:
+    if n < 0 or n > MAX_WORK:
         raise _Unreadable("factorial out of range")
     residues = []
     for p in PRIMES:
@@ -93,26 +95,21 @@ def _factorial(n: int) -> _Value:
         for i in range(2, n + 1):
             acc = acc * i % p
         residues.append(acc)
-    return _Value(_small(Fraction(_exact_factorial(n))) if n <= 400 else None, tuple(residues))
-
-
-def _exact_factorial(n: int) -> int:
-    acc = 1
-    for i in range(2, n + 1):
-        acc *= i
-    return acc
+    return _Value(_small(Fraction(math.factorial(n))) if n <= 400 else None, tuple(residues))
 
 
 def _binomial(n: int, k: int) -> _Value:
+    """C(n, k) modulo each prime in k steps (n < every prime, so no factor vanishes)."""
     if k < 0 or n < 0 or k > n:
         return _number(Fraction(0))
     k = min(k, n - k)
-    if k > MAX_FACTORIAL:
-        raise _Unreadable("binomial out of range")
-    value = _number(Fraction(1))
-    for i in range(k):
-        value = _combine(_combine(value, _number(Fraction(n - i)), "*"), _number(Fraction(i + 1)), "/")
-    return value
+    residues = []
+    for p in PRIMES:
+        top = bottom = 1
+        for i in range(k):
+            top, bottom = top * (n - i) % p, bottom * (i + 1) % p
+        residues.append(top * pow(bottom, -1, p) % p)
+    return _Value(_small(Fraction(math.comb(n, k))) if n <= 2000 else None, tuple(residues))
 
 
 class _Parser(TokenCursor):
@@ -128,7 +125,13 @@ class _Parser(TokenCursor):
         if text[position:].strip():
             raise _Unreadable("a character that is not arithmetic")
         super().__init__(tokens)
-        self.depth = 0
+        self.depth, self.work = 0, 0
+
+    def spend(self, steps: int) -> None:
+        """Count factorial / binomial steps against ``MAX_WORK`` (``1000! \\cdot 1000! \\cdots`` adds up)."""
+        self.work += max(steps, 0)
+        if self.work > MAX_WORK:
+            raise _Unreadable("too much work")
 
     def expr(self) -> _Value:
         self.depth += 1
@@ -178,7 +181,9 @@ class _Parser(TokenCursor):
         value = self.primary()
         while self.peek() == "!":
             self.take()
-            value = _factorial(_integer(value, MAX_FACTORIAL))
+            n = _integer(value, MAX_WORK)
+            self.spend(n)
+            value = _factorial(n)
         return value
 
     def group(self, left: str, right: str) -> _Value:
@@ -198,7 +203,9 @@ class _Parser(TokenCursor):
             top, bottom = self.group("{", "}"), self.group("{", "}")
             if token == "\\frac":
                 return _combine(top, bottom, "/")
-            return _binomial(_integer(top, 10**7), _integer(bottom, 10**7))
+            n, k = _integer(top, 10**7), _integer(bottom, 10**7)
+            self.spend(min(k, n - k))
+            return _binomial(n, k)
         return self.fail()
 
     def fail(self) -> _Value:
