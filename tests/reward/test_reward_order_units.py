@@ -41,6 +41,8 @@ ORDER = [
     (NAMED, "1, 2, 3", "3, 2, 1", False),
     (NAMED, "1, 2, 3", "1, 2, 3", True),
     (NAMED, "a = 1, b = 2, c = 3", "c = 3, a = 1, b = 2", True),
+    (NAMED, "1, 2, 3", "c = 3, a = 1, b = 2", True),  # labels say which value is which
+    (NAMED, "a = 1, b = 2, c = 3", "c = 1, a = 2, b = 3", False),
     (RESPECTIVELY, "5, 7", "7, 5", False),
     (IN_ORDER_TO, "1, 2", "2, 1", True),  # "in order to" asks for no order
     (NO_ORDER, "1, 2, 3", "3, 2, 1", True),

@@ -103,7 +103,8 @@ def prepare(pred: str, gold: str, grading: Grading = DEFAULT_GRADING) -> tuple[s
     pair = align_pair(pred_c, gold_c)  # equal text is caught first thing in ``decide``
     if isinstance(pair, bool):
         return pair
-    return chains_in_order(*pair) or (in_order(*pair) if grading.ordered else pair)
+    labelled = "=" in pred_c + gold_c  # "b = 3, a = 2": the labels say which value is which, not the order
+    return chains_in_order(*pair) or (in_order(*pair) if grading.ordered and not labelled else pair)
 
 
 def fast_verdict(pred: str, gold: str, grading: Grading = DEFAULT_GRADING) -> bool | None:
