@@ -9,9 +9,7 @@ are all wrong under the strict policy.
 from __future__ import annotations
 
 import pytest
-from reward_tables import both_ways
-
-from deepscaler_grpo.reward import VerifierPolicy, check, verify
+from reward_tables import assert_graded, assert_rounding, both_ways
 
 DEGREES_MINUTES = both_ways([
     (r"60^\circ 42'", r"60.7^\circ", True),
@@ -66,11 +64,9 @@ DECIMAL_EDGES = both_ways([  # at 4 significant digits
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), DEGREES_MINUTES + TEXTCIRC + DEGREES_AS_RADIANS)
 def test_angles(gold: str, pred: str, expected: bool) -> None:
-    assert verify(pred, gold) is expected, check(pred, gold)
+    assert_graded(gold, pred, expected)
 
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), DECIMAL_EDGES)
 def test_decimal_edges_follow_the_policy(gold: str, pred: str, expected: bool) -> None:
-    four = VerifierPolicy(decimal_digits=4)
-    assert verify(pred, gold, policy=four) is expected, check(pred, gold, policy=four)
-    assert verify(pred, gold, policy=VerifierPolicy.strict()) is False
+    assert_rounding(gold, pred, expected, digits=4)

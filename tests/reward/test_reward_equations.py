@@ -8,9 +8,7 @@ misses: another value, another name, another index, an equation with other varia
 from __future__ import annotations
 
 import pytest
-from reward_tables import both_ways
-
-from deepscaler_grpo.reward import check, verify
+from reward_tables import assert_graded, both_ways
 
 EQUATION_OR_EXPRESSION = both_ways([
     ("2x+1", "y = 2x+1", True),
@@ -59,7 +57,7 @@ SUBSCRIPTS_AND_LABELS = both_ways([
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), EQUATION_OR_EXPRESSION + APPROXIMATELY + SUBSCRIPTS_AND_LABELS)
 def test_equations_and_labels(gold: str, pred: str, expected: bool) -> None:
-    assert verify(pred, gold) is expected, check(pred, gold)
+    assert_graded(gold, pred, expected)
 
 
 @pytest.mark.parametrize(
@@ -67,4 +65,4 @@ def test_equations_and_labels(gold: str, pred: str, expected: bool) -> None:
     [(r"\pi", r"\pi \approx 3.1415927", True), ("e", r"e \approx 2.718", True), (r"\pi", r"\pi \approx 3.15", True)],
 )
 def test_constants_are_not_names(gold: str, pred: str, expected: bool) -> None:
-    assert verify(pred, gold) is expected, check(pred, gold)
+    assert_graded(gold, pred, expected)

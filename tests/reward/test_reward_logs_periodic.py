@@ -9,9 +9,7 @@ Near misses: another offset, another period, a missing family.
 from __future__ import annotations
 
 import pytest
-from reward_tables import both_ways
-
-from deepscaler_grpo.reward import check, verify
+from reward_tables import assert_graded, both_ways
 
 LOGARITHMS = both_ways([
     (r"\ln 2", r"\log 2", True),
@@ -53,4 +51,4 @@ GENERAL_SOLUTIONS = both_ways([
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), LOGARITHMS + GENERAL_SOLUTIONS)
 def test_logs_and_general_solutions(gold: str, pred: str, expected: bool) -> None:
-    assert verify(pred, gold) is expected, check(pred, gold)
+    assert_graded(gold, pred, expected)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from reward_tables import both_ways
+from reward_tables import assert_graded, both_ways
 
 from deepscaler_grpo.reward import VerifierPolicy, check, compute_score, make_reward_funcs, score_batch, verify
 
@@ -103,7 +103,7 @@ UNITS = both_ways([
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), UNITS)
 def test_units(gold: str, pred: str, expected: bool) -> None:
-    assert verify(pred, gold) is expected, check(pred, gold)
+    assert_graded(gold, pred, expected)
 
 
 def test_units_can_be_left_unread() -> None:

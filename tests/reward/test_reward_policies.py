@@ -7,8 +7,9 @@ Rows are ``(gold, pred, expected)``.
 from __future__ import annotations
 
 import pytest
+from reward_tables import assert_rounding
 
-from deepscaler_grpo.reward import VerifierPolicy, check, extract_answer, verify
+from deepscaler_grpo.reward import check, extract_answer, verify
 
 PERCENT = [
     ("25\\%", "25\\%", True),
@@ -157,10 +158,7 @@ def test_policy(gold: str, pred: str, expected: bool) -> None:
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), IRRATIONAL_APPROXIMATIONS)
 def test_irrational_approximations(gold: str, pred: str, expected: bool) -> None:
-    policy = VerifierPolicy(decimal_digits=3)
-    assert verify(pred, gold, policy=policy) is expected, check(pred, gold, policy=policy)
-    exact = expected and not any(c.isdigit() and "." in pred for c in pred)  # decimals need the policy
-    assert verify(pred, gold, policy=VerifierPolicy.strict()) is exact
+    assert_rounding(gold, pred, expected, digits=3, exact="." not in pred)  # decimals need the policy
 
 
 def test_unequal_expressions_over_different_symbols_are_disproved_without_timeout() -> None:

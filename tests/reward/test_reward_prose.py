@@ -8,9 +8,7 @@ name, a hedge (``yes or no``).
 from __future__ import annotations
 
 import pytest
-from reward_tables import both_ways
-
-from deepscaler_grpo.reward import check, verify
+from reward_tables import assert_graded, both_ways
 
 YES_NO = both_ways([
     (r"\text{No}", r"\text{No such function exists.}", True),
@@ -96,7 +94,7 @@ PHRASE_GOLDS = both_ways([
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), YES_NO + QUALIFIERS + ONE_VALUE_IN_A_SENTENCE + PHRASE_GOLDS)
 def test_prose(gold: str, pred: str, expected: bool) -> None:
-    assert verify(pred, gold) is expected, check(pred, gold)
+    assert_graded(gold, pred, expected)
 
 
 @pytest.mark.parametrize(
@@ -109,4 +107,4 @@ def test_prose(gold: str, pred: str, expected: bool) -> None:
     ],
 )
 def test_phrases_without_fillers(gold: str, pred: str, expected: bool) -> None:
-    assert verify(pred, gold) is expected, check(pred, gold)
+    assert_graded(gold, pred, expected)

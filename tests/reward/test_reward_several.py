@@ -8,9 +8,7 @@ dropped or changed item, the reversed chain, an open endpoint, another isolated 
 from __future__ import annotations
 
 import pytest
-from reward_tables import both_ways
-
-from deepscaler_grpo.reward import check, verify
+from reward_tables import assert_graded, both_ways
 
 PLUS_MINUS_IN_SETS = both_ways([
     (r"\{1+\sqrt5,1-\sqrt5,-2\}", r"\{1\pm\sqrt5,-2\}", True),
@@ -64,4 +62,4 @@ REGIONS_WITH_POINTS = both_ways([
     ("gold", "pred", "expected"), PLUS_MINUS_IN_SETS + ALTERNATIVES + ORDER_CHAINS + REGIONS_WITH_POINTS
 )
 def test_several_answers(gold: str, pred: str, expected: bool) -> None:
-    assert verify(pred, gold) is expected, check(pred, gold)
+    assert_graded(gold, pred, expected)
