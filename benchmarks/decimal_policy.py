@@ -41,7 +41,7 @@ APPROX_RE = re.compile(r"nearest|decimal|approximat|round|significant|estimate",
 
 def exact_value(gold: str) -> Fraction | None:
     """A 40-digit value of an exact non-terminating numeric gold (fraction or irrational), else None."""
-    from deepscaler_grpo.reward.symbolic import parse_latex_answer
+    from deepscaler_grpo.reward.latex import parse_latex_answer
 
     if re.search(r"\d\.\d|[a-zA-Z](?<!\\[a-z])", re.sub(r"\\(?:frac|sqrt|pi|dfrac|cdot|left|right)", "", gold)):
         return None  # decimals, variables, words

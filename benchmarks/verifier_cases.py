@@ -259,7 +259,7 @@ def _symbolic_rewrites(gold: str) -> list[tuple[str, str]]:
 
 def irrational_approximation(gold: str) -> str | None:
     """8 significant digits of an irrational numeric gold (parsed by latex2sympy: trusted data)."""
-    from deepscaler_grpo.reward.symbolic import parse_latex_answer  # units kept: "\\frac{c}{\\sqrt2}" is not a number
+    from deepscaler_grpo.reward.latex import parse_latex_answer  # units kept: "\\frac{c}{\\sqrt2}" is not a number
 
     if "." in gold or re.search(r"\de|e\d", gold):
         return None

@@ -9,7 +9,8 @@ are all wrong under the strict policy.
 from __future__ import annotations
 
 import pytest
-from reward_tables import assert_graded, assert_rounding, both_ways
+
+from .reward_tables import assert_graded, assert_rounding, both_ways
 
 DEGREES_MINUTES = both_ways([
     (r"60^\circ 42'", r"60.7^\circ", True),

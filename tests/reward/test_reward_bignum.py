@@ -8,9 +8,10 @@ the symbolic size guard; ``bignum`` compares them exactly (modular fingerprints)
 from __future__ import annotations
 
 import pytest
-from reward_tables import both_ways
 
 from deepscaler_grpo.reward import check, verify
+
+from .reward_tables import both_ways
 
 HUGE = both_ways([
     (r"2\cdot3^{2008}", r"6\times3^{2007}", True),

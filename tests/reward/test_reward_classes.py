@@ -8,9 +8,10 @@ the gold, the decimal policy). Cases are written here per class, not copied from
 from __future__ import annotations
 
 import pytest
-from reward_tables import assert_rounding, both_ways
 
 from deepscaler_grpo.reward import check, compute_score, verify
+
+from .reward_tables import assert_rounding, both_ways
 
 LABELLED_LISTS = both_ways([  # false positive: every labelled item counts, not the first
     ("40, 60", "40 \\text{ apples}, 60 \\text{ pears}", True),

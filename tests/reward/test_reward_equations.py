@@ -8,7 +8,8 @@ misses: another value, another name, another index, an equation with other varia
 from __future__ import annotations
 
 import pytest
-from reward_tables import assert_graded, both_ways
+
+from .reward_tables import assert_graded, both_ways
 
 EQUATION_OR_EXPRESSION = both_ways([
     ("2x+1", "y = 2x+1", True),

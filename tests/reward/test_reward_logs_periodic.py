@@ -9,7 +9,8 @@ Near misses: another offset, another period, a missing family.
 from __future__ import annotations
 
 import pytest
-from reward_tables import assert_graded, both_ways
+
+from .reward_tables import assert_graded, both_ways
 
 LOGARITHMS = both_ways([
     (r"\ln 2", r"\log 2", True),

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from reward_tables import assert_graded, both_ways
 
 from deepscaler_grpo.reward import VerifierPolicy, check, compute_score, make_reward_funcs, score_batch, verify
+
+from .reward_tables import assert_graded, both_ways
 
 INCREASING = "Find all real roots of the polynomial and list them in increasing order."
 DECREASING = "Order the numbers from greatest to least."

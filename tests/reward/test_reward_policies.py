@@ -7,9 +7,10 @@ Rows are ``(gold, pred, expected)``.
 from __future__ import annotations
 
 import pytest
-from reward_tables import assert_rounding
 
 from deepscaler_grpo.reward import check, extract_answer, verify
+
+from .reward_tables import assert_rounding
 
 PERCENT = [
     ("25\\%", "25\\%", True),

@@ -8,7 +8,8 @@ name, a hedge (``yes or no``).
 from __future__ import annotations
 
 import pytest
-from reward_tables import assert_graded, both_ways
+
+from .reward_tables import assert_graded, both_ways
 
 YES_NO = both_ways([
     (r"\text{No}", r"\text{No such function exists.}", True),

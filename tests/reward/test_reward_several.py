@@ -8,7 +8,8 @@ dropped or changed item, the reversed chain, an open endpoint, another isolated 
 from __future__ import annotations
 
 import pytest
-from reward_tables import assert_graded, both_ways
+
+from .reward_tables import assert_graded, both_ways
 
 PLUS_MINUS_IN_SETS = both_ways([
     (r"\{1+\sqrt5,1-\sqrt5,-2\}", r"\{1\pm\sqrt5,-2\}", True),

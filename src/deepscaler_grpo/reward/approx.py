@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from deepscaler_grpo.reward.decimals import read_decimal, rounds_to, terminates
 from deepscaler_grpo.reward.forms import split_top_level
+from deepscaler_grpo.reward.latex import parse_latex_answer
 
 if TYPE_CHECKING:
     from sympy import Basic
@@ -48,8 +49,6 @@ def _items(text: str) -> tuple[list[str], bool]:
 def _item_equal(pred: str, gold: str, digits: int) -> bool:
     """Two list items: a decimal against an exact value under the policy, anything else exactly."""
     from math_verify import verify
-
-    from deepscaler_grpo.reward.symbolic import parse_latex_answer
 
     decimals = read_decimal(pred), read_decimal(gold)
     if all(decimals):
