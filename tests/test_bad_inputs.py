@@ -61,6 +61,10 @@ def test_output_locations_that_are_files(tiny_model_dir: Path, tmp_path: Path, a
     ]
     for argv, message in cases:
         rejected(capsys, argv, message)
+    responses = tmp_path / "responses.jsonl"
+    responses.write_text(json.dumps({"response": "<answer>2</answer>", "answer": "2"}) + "\n")
+    rejected(capsys, ["score", str(responses), "--output", str(tmp_path)], f"--output {tmp_path} is a folder; pass a file path")
+    rejected(capsys, ["score", str(responses), "--output", str(a_file / "x.jsonl")], f"{a_file} is a file, not a folder")
     assert a_file.read_text() == "not a folder"
     assert subprocess.run([sys.executable, "-m", "deepscaler_grpo.demo.tiny", str(a_file)], capture_output=True,
                           text=True).stderr.strip() == f"deepscaler-grpo tiny: error: output_dir {a_file} is a file; pass a folder path (it is created if missing)"

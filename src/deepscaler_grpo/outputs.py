@@ -38,8 +38,9 @@ def nearest_existing(path: Path) -> Path:
 
 
 def check_writable_parent(path: Path, what: str) -> None:
-    """The folder that would hold ``path`` (or be created for it) exists as a folder and is writable."""
-    base = nearest_existing(path.parent if not path.exists() else path)
+    """The folder that would hold ``path`` (the folder itself when it exists, else its nearest existing parent) is a
+    folder and writable."""
+    base = nearest_existing(path if path.is_dir() else path.parent)
     if not base.is_dir():
         raise OutputError(f"{named(what, path)}: {base} is a file, not a folder; choose another path")
     if not os.access(base, os.W_OK | os.X_OK):
