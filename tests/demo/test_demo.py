@@ -168,7 +168,16 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "overview.png" in plots and len(plots) >= 3
     assert len((out / "eval_after.jsonl").read_text().splitlines()) == 24
 
-    # a second run reuses its own folder (outputs replaced, no resume of the old GRPO run)
+    # a second run reuses its own folder (outputs replaced, no resume of the old GRPO run), but never deletes a file
+    # the demo did not write there (a user's plots of its run)
+    mine = out / "grpo_run" / "plots" / "reward.png"
+    mine.parent.mkdir()
+    mine.write_bytes(b"my plot")
+    capsys.readouterr()
+    assert main(["demo", "--quick", "--output-dir", str(out)]) == 2
+    assert "holds files the last demo did not write (grpo_run/plots/reward.png)" in capsys.readouterr().err
+    assert mine.read_bytes() == b"my plot"
+    mine.unlink()
     assert main(["demo", "--quick", "--output-dir", str(out)]) == 0
 
 

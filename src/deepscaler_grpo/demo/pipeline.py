@@ -161,14 +161,20 @@ def exit_code(result: BarResult, enforce: bool) -> int:
 
 
 def prepare_output_dir(path: Path) -> Path:
-    """Create ``path`` or reuse an earlier demo's folder (its outputs are replaced); refuse other folders."""
+    """Create ``path`` or reuse an earlier demo's folder (its outputs are replaced); refuse other folders, and refuse
+    to delete files the earlier demo did not write there (e.g. your own plots of its run)."""
     from deepscaler_grpo.outputs import check_output_dir
 
     check_output_dir(path, "--output-dir")
     if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
         raise DemoError(f"{path} exists and is not a demo output folder; pass --output-dir with a new or empty folder")
+    foreign = files_not_written_by_the_demo(path)
+    if foreign:
+        shown = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+        raise DemoError(f"{path} holds files the last demo did not write ({shown}); rerunning would delete them: move "
+                        "them elsewhere, or pass --output-dir with a new folder")
     path.mkdir(parents=True, exist_ok=True)
-    (path / MARKER).touch()
+    (path / MARKER).write_text("")
     for part in OUTPUT_PARTS:
         target = path / part
         if target.is_dir():
@@ -176,6 +182,22 @@ def prepare_output_dir(path: Path) -> Path:
         elif target.exists():
             target.unlink()
     return path
+
+
+def demo_files(path: Path) -> list[str]:
+    """Files under the demo's output parts, relative to ``path``."""
+    found = []
+    for part in OUTPUT_PARTS:
+        target = path / part
+        found += [str(f.relative_to(path)) for f in ([target] if target.is_file() else target.rglob("*")) if f.is_file()]
+    return sorted(found)
+
+
+def files_not_written_by_the_demo(path: Path) -> list[str]:
+    """Files in the output parts that the last demo did not list in its marker (none when it kept no list)."""
+    marker = path / MARKER
+    written = set(marker.read_text().splitlines()) if marker.is_file() else set()
+    return [f for f in demo_files(path) if f not in written] if written else []
 
 
 def prepare_data(cfg: DemoConfig, out: Path) -> tuple[list[DemoProblem], list[DemoProblem], Path]:
@@ -411,6 +433,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
         },
     )
     write_report(report, out / "demo_summary.json")
+    (out / MARKER).write_text("\n".join(demo_files(out)) + "\n")  # what a rerun may replace
     return report
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepscaler_grpo.errors import UserError, report_error
+from deepscaler_grpo.generation.vllm import CPU_HEAD_SIZES
 from deepscaler_grpo.io import follow_umask
 from deepscaler_grpo.outputs import check_output_dir, writing
 
@@ -36,7 +37,7 @@ CHAT_TEMPLATE = (
 
 
 # Head sizes vLLM's CPU attention kernels accept (the default 16 is not one of them).
-VLLM_CPU_HEAD_DIMS = (32, 64, 80, 96, 112, 128)
+VLLM_CPU_HEAD_DIMS = CPU_HEAD_SIZES  # the head sizes vLLM's CPU attention has kernels for
 
 
 @dataclass(frozen=True)
@@ -144,12 +145,18 @@ def save_tiny_model(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deepscaler_grpo.demo.tiny", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m deepscaler_grpo.demo.tiny",
+        description="Build a tiny Qwen3-architecture model (random weights) and a byte-level BPE tokenizer with a "
+        "ChatML chat template, and save both to a folder that from_pretrained loads (no download).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("output_dir", help="folder to write the model and tokenizer into")
-    parser.add_argument("--hidden-size", type=int, default=TinyModelConfig.hidden_size)
-    parser.add_argument("--layers", type=int, default=TinyModelConfig.num_hidden_layers)
+    parser.add_argument("--hidden-size", type=int, default=TinyModelConfig.hidden_size, help="model width")
+    parser.add_argument("--layers", type=int, default=TinyModelConfig.num_hidden_layers, help="decoder layers")
+    sizes = ", ".join(map(str, VLLM_CPU_HEAD_DIMS))
     parser.add_argument("--head-dim", type=int, default=TinyModelConfig.head_dim,
-                        help=f"attention head size; vLLM's CPU backend needs one of {VLLM_CPU_HEAD_DIMS}")
+                        help=f"attention head size; vLLM's CPU backend needs one of {sizes}")
     args = parser.parse_args(argv)
     try:
         out = check_output_dir(args.output_dir, "output_dir")
