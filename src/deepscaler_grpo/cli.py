@@ -59,8 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     if argv[0] not in table:
         print(f"deepscaler-grpo: unknown command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(table[argv[0]].module)
-    return int(module.main(argv[1:]) or 0)
+    from deepscaler_grpo.errors import Interrupted, raise_on_sigterm, report_interrupt
+
+    raise_on_sigterm()
+    try:
+        module = importlib.import_module(table[argv[0]].module)
+        return int(module.main(argv[1:]) or 0)
+    except (KeyboardInterrupt, Interrupted):  # a command without its own handling: one line, no traceback
+        return report_interrupt(argv[0])
 
 
 if __name__ == "__main__":

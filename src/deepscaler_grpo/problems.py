@@ -110,10 +110,6 @@ class Problem:
     def ground_truth(self) -> str | list[str]:
         return ground_truth(self.answers)
 
-    def as_row(self) -> dict[str, Any]:
-        """The dict the generation and scoring code takes: ``prompt`` (messages), ``problem``, ``answer``."""
-        return {"problem": self.problem, "prompt": self.messages, "answer": self.ground_truth}
-
 
 def _messages(prompt: Any, problem: str | None, instruction: str | None) -> Messages:
     from deepscaler_grpo.data.records import DEFAULT_INSTRUCTION, make_prompt
@@ -246,12 +242,26 @@ def load_benchmark(
     raise ProblemError(f"{bench.name} ({bench.hub_dataset}): {reason}; {where}. Pass a copy: {flag} {bench.name}={local}")
 
 
+def hub_offline() -> bool:
+    """``$HF_HUB_OFFLINE`` as huggingface_hub reads it: set to anything but 0/false/empty."""
+    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false")
+
+
 def hub_available() -> bool:
     """Whether to try ``datasets.load_dataset``: yes with HF_HUB_OFFLINE set (it reads the cache, no network),
     else only when huggingface.co answers (an unreachable Hub costs a minute of retries)."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false"):
-        return True
-    return hub_reachable()
+    return hub_offline() or hub_reachable()
+
+
+def split_benchmark_spec(spec: str) -> tuple[str | None, str]:
+    """``NAME=TARGET`` -> (NAME, TARGET); anything else -> (None, spec). TARGET: a known name, a file or a dataset."""
+    spec = spec.strip()
+    if "=" not in spec:
+        return None, spec
+    name, _, target = spec.partition("=")
+    if not name.strip() or not target.strip():
+        raise ProblemError(f"bad benchmark {spec!r}: use NAME=PATH, e.g. aime24=../shared/data/deepscaler/test_aime.json")
+    return name.strip(), target.strip()
 
 
 @functools.cache

@@ -12,14 +12,14 @@ import pytest
 from deepscaler_grpo.demo.pipeline import (
     DemoConfig,
     DemoError,
+    check_bar,
     exit_code,
     prepare_output_dir,
-    verdict,
 )
 from deepscaler_grpo.demo.problems import (
     ANSWER_TYPES,
     FAMILIES,
-    answer_type,
+    answer_kind,
     answer_type_counts,
     make_problem,
     make_problem_set,
@@ -42,7 +42,7 @@ from deepscaler_grpo.demo.problems import (
     ],
 )
 def test_answer_type(answer: str, expected: str) -> None:
-    assert answer_type(answer) == expected
+    assert answer_kind(answer) == expected
 
 
 def test_problem_set_is_disjoint_balanced_and_mixes_answer_types() -> None:
@@ -110,7 +110,7 @@ def test_teacher_mistake_rate() -> None:
     ],
 )
 def test_verdict_and_exit_code(before: float, after: float, bar: float, enforce: bool, passed: bool, code: int) -> None:
-    result = verdict(before, after, bar)
+    result = check_bar(before, after, bar)
     assert result.passed is passed
     assert result.improvement == pytest.approx(after - before)
     assert exit_code(result, enforce) == code
@@ -178,7 +178,16 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "overview.png" in plots and len(plots) >= 3
     assert len((out / "eval_after.jsonl").read_text().splitlines()) == 24
 
-    # a second run reuses its own folder (outputs replaced, no resume of the old GRPO run)
+    # a second run reuses its own folder (outputs replaced, no resume of the old GRPO run), but never deletes a file
+    # the demo did not write there (a user's plots of its run)
+    mine = out / "grpo_run" / "plots" / "reward.png"
+    mine.parent.mkdir()
+    mine.write_bytes(b"my plot")
+    capsys.readouterr()
+    assert main(["demo", "--quick", "--output-dir", str(out)]) == 2
+    assert "holds files the last demo did not write (grpo_run/plots/reward.png)" in capsys.readouterr().err
+    assert mine.read_bytes() == b"my plot"
+    mine.unlink()
     assert main(["demo", "--quick", "--output-dir", str(out)]) == 0
 
 

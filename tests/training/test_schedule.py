@@ -121,7 +121,7 @@ def test_auto_advance_ends_the_stage_after_k_clipped_steps() -> None:
     cfg = load_config([*SMALL, THREE, "trainer.stage_auto_advance.enable=true", "trainer.stage_auto_advance.steps=2",
                        "trainer.stage_auto_advance.clip_ratio=0.5"])
     callback = StageCallback(cfg, RunState.at(cfg, None, total_steps=6), is_main=False)
-    assert callback.k == 2 and callback.fields == {"stage/index": 0, "stage/max_response_length": 8, "stage/rollout_n": 2}
+    assert callback.steps_per_step == 2 and callback.fields == {"stage/index": 0, "stage/max_response_length": 8, "stage/rollout_n": 2}
     state, control = TrainerState(), TrainerControl()
     for global_step, clip in [(2, 0.9), (4, 0.1), (6, 0.9), (8, 0.9)]:
         state.global_step = global_step

@@ -5,6 +5,8 @@
 * rewards: the share of digit characters in a response (dense, so a random tiny model gets advantages), given to
   ``run_training`` as a Python user does;
 * ``--skip-sync N``: the N-th adapter sync does nothing (the engine keeps the previous adapter: stale rollouts);
+* ``--break-adapter-swap``: TRL builds its own vLLM backend (as a TRL that constructs it another way would): the run
+  must stop with AdapterSyncError instead of pushing full weights;
 * ``--report``: JSON with the optimizer step training started from, whether LoRA / base weights changed, and
   greedy generations of the final policy from the trainer's vLLM engine and from HF ``generate``.
 
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--report", type=Path)
     parser.add_argument("--skip-sync", type=int, default=0)
+    parser.add_argument("--break-adapter-swap", action="store_true")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
 
@@ -92,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.skip_sync:
         skip_nth_sync(args.skip_sync)
+    if args.break_adapter_swap:
+        import contextlib
+
+        from deepscaler_grpo import compat
+
+        compat.grpo_vllm_generation_class = lambda factory: contextlib.nullcontext()
     try:
         cfg = load_config(args.overrides)
         callbacks = [reporting_callback(args.report, cfg.data.max_response_length)] if args.report else []

@@ -73,7 +73,13 @@ class ModelConfig:
         if not 0.0 <= self.lora_dropout < 1.0:
             raise ConfigError("actor_rollout_ref.model.lora_dropout must be in [0, 1)")
         ok_list = isinstance(self.target_modules, (list, tuple)) and all(isinstance(m, str) for m in self.target_modules)
-        if not (isinstance(self.target_modules, str) or ok_list):
+        if isinstance(self.target_modules, str) and self.target_modules != "all-linear":
+            raise ConfigError(
+                f"actor_rollout_ref.model.target_modules={self.target_modules} is one string (PEFT would read it as a "
+                "regular expression for whole module names, matching nothing); pass a list, e.g. "
+                f"actor_rollout_ref.model.target_modules=[{self.target_modules}], or all-linear"
+            )
+        if not (isinstance(self.target_modules, str) or ok_list) or (ok_list and not self.target_modules):
             raise ConfigError(
                 "actor_rollout_ref.model.target_modules must be 'all-linear' or a list of module names, "
                 "e.g. actor_rollout_ref.model.target_modules=[q_proj,v_proj]"
@@ -314,6 +320,7 @@ class TrainerConfig:
     resume_from_path: str | None = None
     max_actor_ckpt_to_keep: int | None = None  # None: keep all
     seed: int = 42
+    cpu_threads: int | None = None  # one process on CPU: torch threads (null: the cores not busy, see threads.py)
     no_signal_warn_steps: int = 5  # warn after this many steps with a constant reward in every group (0: never)
     length_schedule: list[LengthStage] = field(default_factory=list)  # [] = one stage (deepscaler_grpo.training.schedule)
     stage_auto_advance: StageAutoAdvanceConfig = field(default_factory=StageAutoAdvanceConfig)
@@ -341,6 +348,8 @@ class TrainerConfig:
             )
         if self.no_signal_warn_steps < 0:
             raise ConfigError("trainer.no_signal_warn_steps must be >= 0 (0 turns the warning off)")
+        if self.cpu_threads is not None and self.cpu_threads < 1:
+            raise ConfigError("trainer.cpu_threads must be >= 1, or null (automatic: the cores not busy)")
         if self.max_actor_ckpt_to_keep is not None and self.max_actor_ckpt_to_keep < 1:
             raise ConfigError("trainer.max_actor_ckpt_to_keep must be >= 1 or null (keep all)")
 

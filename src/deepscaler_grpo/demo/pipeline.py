@@ -38,7 +38,7 @@ from deepscaler_grpo.demo.problems import (
     DemoProblem,
     answer_type_counts,
     make_problem_set,
-    write_json,
+    write_problems,
 )
 from deepscaler_grpo.errors import UserError, report_error
 
@@ -132,27 +132,27 @@ def quick_config(seed: int = 0) -> DemoConfig:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class BarResult:
     passed: bool
     improvement: float
     message: str
 
 
-def verdict(before: float, after: float, min_improvement: float, quick: bool = False) -> Verdict:
+def check_bar(before: float, after: float, min_improvement: float, quick: bool = False) -> BarResult:
     """Did GRPO raise held-out accuracy (fractions in [0, 1]) by at least ``min_improvement``?"""
     gain = after - before
     points = f"{100 * before:.1f}% -> {100 * after:.1f}% ({100 * gain:+.1f} points)"
     if gain + 1e-9 >= min_improvement:
-        return Verdict(True, gain, f"GRPO raised held-out accuracy {points}")
+        return BarResult(True, gain, f"GRPO raised held-out accuracy {points}")
     advice = (
         "A --quick run is a smoke test of the stages (2 GRPO steps), too short to learn: run the full demo for the gain."
         if quick
         else "Try another --seed or --grpo-steps 300; on a very slow or busy machine results can differ."
     )
-    return Verdict(False, gain, f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. {advice}")
+    return BarResult(False, gain, f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. {advice}")
 
 
-def exit_code(result: Verdict, enforce: bool) -> int:
+def exit_code(result: BarResult, enforce: bool) -> int:
     """0 when the bar is met or not enforced (quick mode), 1 when it is enforced and missed."""
     return 0 if result.passed or not enforce else 1
 
@@ -161,11 +161,20 @@ def exit_code(result: Verdict, enforce: bool) -> int:
 
 
 def prepare_output_dir(path: Path) -> Path:
-    """Create ``path`` or reuse an earlier demo's folder (its outputs are replaced); refuse other folders."""
+    """Create ``path`` or reuse an earlier demo's folder (its outputs are replaced); refuse other folders, and refuse
+    to delete files the earlier demo did not write there (e.g. your own plots of its run)."""
+    from deepscaler_grpo.outputs import check_output_dir
+
+    check_output_dir(path, "--output-dir")
     if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
         raise DemoError(f"{path} exists and is not a demo output folder; pass --output-dir with a new or empty folder")
+    foreign = files_not_written_by_the_demo(path)
+    if foreign:
+        shown = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+        raise DemoError(f"{path} holds files the last demo did not write ({shown}); rerunning would delete them: move "
+                        "them elsewhere, or pass --output-dir with a new folder")
     path.mkdir(parents=True, exist_ok=True)
-    (path / MARKER).touch()
+    (path / MARKER).write_text("")
     for part in OUTPUT_PARTS:
         target = path / part
         if target.is_dir():
@@ -175,13 +184,29 @@ def prepare_output_dir(path: Path) -> Path:
     return path
 
 
+def demo_files(path: Path) -> list[str]:
+    """Files under the demo's output parts, relative to ``path``."""
+    found = []
+    for part in OUTPUT_PARTS:
+        target = path / part
+        found += [str(f.relative_to(path)) for f in ([target] if target.is_file() else target.rglob("*")) if f.is_file()]
+    return sorted(found)
+
+
+def files_not_written_by_the_demo(path: Path) -> list[str]:
+    """Files in the output parts that the last demo did not list in its marker (none when it kept no list)."""
+    marker = path / MARKER
+    written = set(marker.read_text().splitlines()) if marker.is_file() else set()
+    return [f for f in demo_files(path) if f not in written] if written else []
+
+
 def prepare_data(cfg: DemoConfig, out: Path) -> tuple[list[DemoProblem], list[DemoProblem], Path]:
     """Write the problem set as JSON and run ``prepare`` on it; returns (train, heldout, data dir)."""
     from deepscaler_grpo.data.prepare import PrepareConfig, run_prepare
 
     train, heldout = make_problem_set(cfg.num_train, cfg.num_heldout, cfg.seed)
-    train_json = write_json(train, out / "problems" / "train.json")
-    heldout_json = write_json(heldout, out / "problems" / "heldout.json")
+    train_json = write_problems(train, out / "problems" / "train.json")
+    heldout_json = write_problems(heldout, out / "problems" / "heldout.json")
     data_dir = out / "data"
     run_prepare(PrepareConfig(
         sources=(str(train_json),), val_source=str(heldout_json), output_dir=str(data_dir), data_source="demo",
@@ -392,7 +417,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     plots = make_plots(run_dir, out / "plots")
     lap("eval + plots", t)
     clock["total"] = round(time.perf_counter() - start, 1)
-    result = verdict(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement, quick)
+    result = check_bar(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement, quick)
     report = DemoReport(
         seed=cfg.seed,
         quick=quick,
@@ -421,6 +446,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
         },
     )
     write_report(report, out / "demo_summary.json")
+    (out / MARKER).write_text("\n".join(demo_files(out)) + "\n")  # what a rerun may replace
     return report
 
 
@@ -480,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:  # DemoError and every stage's input errors
         return report_error("demo", exc)
     print_summary(report)
-    return exit_code(Verdict(report.passed, report.improvement, report.message), cfg.enforce)
+    return exit_code(BarResult(report.passed, report.improvement, report.message), cfg.enforce)
 
 
 if __name__ == "__main__":

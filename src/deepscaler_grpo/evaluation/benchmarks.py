@@ -18,19 +18,18 @@ from deepscaler_grpo.problems import (
     find_benchmark,
     load_benchmark,
     problems_from_rows,
+    split_benchmark_spec,
 )
 
 
 def parse_benchmark_spec(spec: str) -> tuple[str, str]:
     """``name=path`` -> (name, path); a known name or alias -> (name, name); a path -> (file stem, path)."""
-    spec = spec.strip()
-    if "=" in spec:
-        name, _, source = spec.partition("=")
-        if not name.strip() or not source.strip():
-            raise UserError(
-                f"bad benchmark {spec!r}: use NAME=PATH, e.g. aime24=../shared/data/deepscaler/test_aime.json"
-            )
-        return name.strip(), source.strip()
+    try:
+        name, spec = split_benchmark_spec(spec)
+    except ProblemError as exc:
+        raise UserError(str(exc)) from None
+    if name is not None:
+        return name, spec
     bench = find_benchmark(spec) if not Path(spec).exists() else None
     if bench is not None:
         return bench.name, bench.name

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deepscaler_grpo.io import default_file_mode, read_jsonl
+from deepscaler_grpo.errors import UserError, report_error
+from deepscaler_grpo.io import atomic_write, read_jsonl
+from deepscaler_grpo.outputs import check_output_dir, writing
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -132,17 +132,11 @@ def draw(ax: Axes, plot: MetricPlot, key: str, steps: list[float], values: list[
 
 
 def save_figure(fig: Any, path: Path) -> Path:
-    """Save atomically (temp file + os.replace), then close the figure."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
+    """Save atomically with the umask's mode (``io.atomic_write``), then close the figure."""
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.chmod(tmp, default_file_mode())  # mkstemp's 0600 would make the plot private
-        os.replace(tmp, path)
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png"), suffix=".png")
     finally:
-        Path(tmp).unlink(missing_ok=True)
         fig.clf()
-    return path
 
 
 def plot_run(
@@ -199,10 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", default=None, help="where the PNGs go (default RUN_DIR/plots)")
     args = parser.parse_args(argv)
     try:
-        paths, notes = plot_run(args.run_dir, args.output_dir)
-    except PlotError as exc:
-        print(f"deepscaler-grpo plot: error: {exc}", file=sys.stderr)
-        return 2
+        run_folder = Path(args.run_dir) if Path(args.run_dir).is_dir() else Path(args.run_dir).parent
+        out = check_output_dir(args.output_dir or run_folder / "plots", "--output-dir")
+        with writing(out, "--output-dir"):
+            paths, notes = plot_run(args.run_dir, out)
+    except (PlotError, UserError) as exc:
+        return report_error("plot", exc)
     for note in notes:
         print(f"note: {note}")
     for path in paths:
