@@ -54,7 +54,7 @@ def plan_eval(config: EvalConfig) -> EvalPlan:
     from deepscaler_grpo.evaluation.store import EvalStore, existing_evaluation
     from deepscaler_grpo.evaluation.verdicts import grades_alike, verifier_policies
     from deepscaler_grpo.generation.vllm import choose_backend, torch_dtype_name
-    from deepscaler_grpo.models import check_adapter, model_source
+    from deepscaler_grpo.models import check_adapter_fits, model_source
     from deepscaler_grpo.outputs import check_output_dir
 
     out = check_output_dir(config.output_dir, "--output-dir")
@@ -62,7 +62,7 @@ def plan_eval(config: EvalConfig) -> EvalPlan:
     benchmarks = load_benchmarks(config)
     model_source(config.model)  # a missing folder or an unreachable Hub name fails here, before any hashing
     if config.adapter is not None:
-        check_adapter(config.adapter)
+        check_adapter_fits(config.model, config.adapter)  # its LoRA layers fit this base: checked on meta tensors
     backend = choose_backend(config.backend, config.model)
     device = device_name(backend)
     dtype = torch_dtype_name(config.dtype, "cuda" if device.startswith("cuda") else "cpu")
