@@ -161,6 +161,16 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
         assert 0.0 <= summary[side]["pass@1"] <= 1.0 and 0.0 <= summary[side]["format_rate"] <= 1.0
         assert summary[side]["num_problems"] == 24
     assert all(summary["answer_types"][kind] > 0 for kind in ANSWER_TYPES)
+    # the paired test of the table: after - before on the same problems, flips counted from the two eval files
+    before = {x["problem"]: x["acc"] for x in map(json.loads, (out / "eval_before.jsonl").read_text().splitlines())}
+    after = {x["problem"]: x["acc"] for x in map(json.loads, (out / "eval_after.jsonl").read_text().splitlines())}
+    paired = summary["paired"]
+    assert paired["difference"] == pytest.approx(summary["after"]["pass@1"] - summary["before"]["pass@1"])
+    assert paired["fixed"] == sum(after[p] and not before[p] for p in before)
+    assert paired["broken"] == sum(before[p] and not after[p] for p in before)
+    assert paired["ci_low"] <= paired["difference"] <= paired["ci_high"] and 0 < paired["p_value"] <= 1
+    assert "paired test on the same 24 problems" in printed
+    assert summary["after"]["pass@1_ci_low"] <= summary["after"]["pass@1"] <= summary["after"]["pass@1_ci_high"]
     assert (out / "grpo_run" / "global_step_2" / "adapter" / "adapter_config.json").exists()
     metrics = [json.loads(line) for line in (out / "grpo_run" / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics if "critic/score/mean" in m] == [1, 2]

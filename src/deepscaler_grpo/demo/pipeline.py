@@ -325,6 +325,7 @@ class DemoReport:
     message: str
     seconds: dict[str, float]
     paths: dict[str, str]
+    paired: dict[str, Any] | None = None  # after - before on the same problems (evaluation.compare.paired_summary)
 
 
 def print_summary(report: DemoReport) -> None:
@@ -332,21 +333,31 @@ def print_summary(report: DemoReport) -> None:
     from rich.table import Table
 
     from deepscaler_grpo.console import make_console
+    from deepscaler_grpo.evaluation.report import pct_ci
 
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{100 * value:.1f}%"
 
-    table = Table(title=f"GRPO demo (seed {report.seed}{', quick' if report.quick else ''}): held-out, greedy")
+    table = Table(title=f"GRPO demo (seed {report.seed}{', quick' if report.quick else ''}): held-out, greedy "
+                        "(% [95% interval])")
     for name, justify in (("", "left"), ("after warm start", "right"), ("after GRPO", "right"), ("change", "right")):
         table.add_column(name, justify=justify)
-    rows = [("accuracy (pass@1)", report.before["pass@1"], report.after["pass@1"])]
-    rows.append(("format rate", report.before["format_rate"], report.after["format_rate"]))
-    rows += [(f"  {f}", report.before_by_family.get(f), report.after_by_family.get(f)) for f in FAMILIES]
-    for name, before, after in rows:
+    paired = report.paired or {}
+    gain = (f"{100 * paired['difference']:+.1f} [{100 * paired['ci_low']:+.1f}, {100 * paired['ci_high']:+.1f}]"
+            if paired else f"{100 * (report.after['pass@1'] - report.before['pass@1']):+.1f}")
+    table.add_row("accuracy (pass@1)", pct_ci(report.before, "pass@1"), pct_ci(report.after, "pass@1"), gain)
+    table.add_row("format rate", pct_ci(report.before, "format_rate"), pct_ci(report.after, "format_rate"),
+                  f"{100 * (report.after['format_rate'] - report.before['format_rate']):+.1f}")
+    for family in FAMILIES:
+        before, after = report.before_by_family.get(family), report.after_by_family.get(family)
         change = None if before is None or after is None else after - before
-        table.add_row(name, pct(before), pct(after), "-" if change is None else f"{100 * change:+.1f}")
+        table.add_row(f"  {family}", pct(before), pct(after), "-" if change is None else f"{100 * change:+.1f}")
     console = make_console()
     console.print(table)
+    if paired:
+        p_value = "< 0.001" if paired["p_value"] < 0.001 else f"= {paired['p_value']:.3f}"
+        console.print(f"paired test on the same {paired['problems']} problems (deepscaler-grpo compare): "
+                      f"p {p_value}; GRPO fixed {paired['fixed']} problems and broke {paired['broken']}")
     times = ", ".join(f"{k} {v:.0f}s" for k, v in report.seconds.items())
     console.print(
         f"problems: {report.train_rows} train / {report.heldout_rows} held-out rows, answers {report.answer_types}"
@@ -370,6 +381,7 @@ def write_report(report: DemoReport, path: Path) -> Path:
 def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     """All stages; returns the report (also written to out/demo_summary.json)."""
     from deepscaler_grpo.evaluation import response_lines
+    from deepscaler_grpo.evaluation.compare import paired_summary
     from deepscaler_grpo.io import read_parquet_rows, write_jsonl
 
     clock: dict[str, float] = {}
@@ -422,6 +434,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
         passed=result.passed,
         message=result.message if cfg.enforce else f"{result.message} (quick mode: bar not enforced)",
         seconds=clock,
+        paired=paired_summary(before, after),
         paths={
             "outputs": str(out),
             "data": str(data_dir),

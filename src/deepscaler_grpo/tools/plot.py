@@ -1,6 +1,7 @@
 """Training curves: PNG charts from a run's ``metrics.jsonl`` (one JSON object per step).
 
-One figure per metric (reward mean, validation accuracy, response length, KL, entropy, and the response
+One figure per metric (reward mean, validation accuracy with its 95% interval as a band, response length, KL,
+entropy, and the response
 length limit ``stage/max_response_length`` of a length-scheduled run) against ``step``, plus ``overview.png``
 with all of them in a grid. Metrics missing from the file are skipped with a note (the stage limit silently). Uses matplotlib's Agg backend, so it works on headless machines.
 
@@ -40,13 +41,15 @@ class MetricPlot:
     filename: str
     optional: bool = False  # skipped without a note when absent (e.g. stage/* only exists with a length schedule)
     steps: bool = False  # a staircase (a setting that holds until it changes), not a sloped line
+    band: tuple[str, str] | None = None  # (low, high) keys of a 95% interval drawn as a shaded band
 
 
 def default_plots() -> list[MetricPlot]:
     """verl metric names first; TRL's own names as fallbacks so raw TRL logs plot too."""
     return [
         MetricPlot(("critic/score/mean", "reward"), "Reward (mean score)", "reward", "reward_mean.png"),
-        MetricPlot(("val/accuracy", "eval_val/accuracy"), "Validation accuracy", "pass@1", "val_accuracy.png"),
+        MetricPlot(("val/accuracy", "eval_val/accuracy"), "Validation accuracy", "pass@1", "val_accuracy.png",
+                   band=("val/accuracy_ci_low", "val/accuracy_ci_high")),
         MetricPlot(("response_length/mean", "completions/mean_length"), "Response length", "tokens",
                    "response_length.png"),
         MetricPlot(("actor/kl_loss", "kl"), "KL to reference", "KL", "kl.png"),
@@ -95,8 +98,21 @@ def moving_average(values: Sequence[float], window: int) -> list[float]:
     return list((cumsum[idx] - cumsum[lo]) / (idx - lo))
 
 
-def draw(ax: Axes, plot: MetricPlot, key: str, steps: list[float], values: list[float]) -> None:
-    """The raw curve (with markers when sparse) and a smoothed trend line when there are many points."""
+def interval_band(rows: Sequence[dict[str, Any]], keys: tuple[str, str] | None) -> tuple[list[float], ...] | None:
+    """(steps, lows, highs) of the rows holding both interval keys, or None when none does."""
+    if keys is None:
+        return None
+    points = sorted((float(r["step"]), float(r[keys[0]]), float(r[keys[1]])) for r in rows
+                    if _finite(r.get(keys[0])) and _finite(r.get(keys[1])))
+    return tuple(list(column) for column in zip(*points)) if points else None
+
+
+def draw(ax: Axes, plot: MetricPlot, key: str, steps: list[float], values: list[float],
+         band: tuple[list[float], ...] | None = None) -> None:
+    """The raw curve (with markers when sparse), a smoothed trend line when there are many points, and the 95%
+    interval as a shaded band when the rows hold one."""
+    if band is not None:
+        ax.fill_between(band[0], band[1], band[2], color="tab:blue", alpha=0.15, linewidth=0, label="95% interval")
     sparse = len(steps) <= 30
     ax.plot(steps, values, marker="o" if sparse else None, markersize=3, linewidth=1.2,
             alpha=1.0 if sparse or plot.steps else 0.35, color="tab:blue", label=key,
@@ -143,19 +159,19 @@ def plot_run(
         if data is None and not plot.optional:
             notes.append(f"skipped {plot.title.lower()}: none of {', '.join(plot.keys)} in metrics.jsonl")
         elif data is not None:
-            found.append((plot, data))
+            found.append((plot, data, interval_band(rows, plot.band)))
     if not found:
         raise PlotError(f"none of the plotted metrics are in {run_dir}: " + "; ".join(notes))
     paths = []
-    for plot, (key, steps, values) in found:
+    for plot, (key, steps, values), band in found:
         fig = Figure(figsize=(6, 4))
-        draw(fig.add_subplot(), plot, key, steps, values)
+        draw(fig.add_subplot(), plot, key, steps, values, band)
         paths.append(save_figure(fig, out / plot.filename))
     paths.append(save_figure(overview(found, run_folder.resolve().name), out / "overview.png"))
     return paths, notes
 
 
-def overview(found: list[tuple[MetricPlot, tuple[str, list[float], list[float]]]], title: str) -> Any:
+def overview(found: list[tuple[MetricPlot, tuple[str, list[float], list[float]], Any]], title: str) -> Any:
     """All found metrics in one grid (up to 3 columns)."""
     from matplotlib.figure import Figure
 
@@ -163,8 +179,8 @@ def overview(found: list[tuple[MetricPlot, tuple[str, list[float], list[float]]]
     rows = math.ceil(len(found) / cols)
     fig = Figure(figsize=(5 * cols, 3.6 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax, (plot, (key, steps, values)) in zip(axes, found, strict=False):
-        draw(ax, plot, key, steps, values)
+    for ax, (plot, (key, steps, values), band) in zip(axes, found, strict=False):
+        draw(ax, plot, key, steps, values, band)
     for ax in axes[len(found) :]:
         ax.set_visible(False)
     fig.suptitle(f"Training run: {title}")

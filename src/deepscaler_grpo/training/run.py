@@ -147,7 +147,8 @@ def train_stage(run: Run, stage_cfg: Config, extra_callbacks: list[Any], row_fie
     t = run.cfg.trainer
     progress = VerlProgressCallback(trainer, Path(t.default_local_dir) / METRICS_FILE, run.state.total_steps,
                                     validate=validate, test_freq=t.test_freq, val_before_train=t.val_before_train,
-                                    no_signal_steps=t.no_signal_warn_steps)
+                                    no_signal_steps=t.no_signal_warn_steps,
+                                    stage_end=run.state.stage.end if t.length_schedule else None)
     record = [RecordResumeCallback(run.cfg, run.state)] if run.state.kind == "resume" and run.process.is_main_process else []
     install_callbacks(trainer, [*extra_callbacks, *record, *run.callbacks, progress])
     trainer.train(resume_from_checkpoint=str(run.state.checkpoint) if run.state.checkpoint else None)
