@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from deepscaler_grpo.errors import UserError
 from deepscaler_grpo.reward.policy import Grading
-from deepscaler_grpo.reward.sandbox import Worker, _worker_env
+from deepscaler_grpo.reward.sandbox import Worker, worker_env
 
 if TYPE_CHECKING:
     from deepscaler_grpo.reward import VerifierPolicy
@@ -161,7 +161,7 @@ class MathVerifyWorker(Worker):
     def __init__(self, startup_timeout_s: float = 120.0) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "deepscaler_grpo.evaluation.verdicts"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_worker_env(MATH_VERIFY_MEMORY_MB), bufsize=0,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=worker_env(MATH_VERIFY_MEMORY_MB), bufsize=0,
             start_new_session=True)
         self._buffer = b""
         ready = self._read_line(time.monotonic() + startup_timeout_s)
@@ -181,10 +181,10 @@ def math_verify_equal(pred: str, golds: list[str], timeout_s: int = MATH_VERIFY_
 
 def serve() -> int:
     """The worker loop: ``{"pred", "gold"}`` lines in, ``{"ok"}`` lines out (the protocol of reward.worker)."""
-    from deepscaler_grpo.reward.worker import _limit_memory, _watch_parent
+    from deepscaler_grpo.reward.worker import limit_memory, watch_parent
 
-    _limit_memory(MATH_VERIFY_MEMORY_MB * 2**20)
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    limit_memory(MATH_VERIFY_MEMORY_MB * 2**20)
+    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout = sys.stderr  # library prints must not corrupt the protocol
     math_verify_equal("1", ["1"])  # import sympy and the parsers before saying ready
