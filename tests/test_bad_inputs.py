@@ -134,6 +134,20 @@ def test_models_and_adapters_that_do_not_fit(tiny_model_dir: Path, adapter: Path
     assert "(nearest existing folder: /)" in line
 
 
+def test_eval_names_the_columns_and_the_benchmarks(tiny_model_dir: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"question_text": "1+1", "gold": "2"}) + "\n")
+    base = ["eval", "--model", str(tiny_model_dir), "--backend", "hf", "--max-tokens", "4"]
+    rejected(capsys, [*base, "--benchmarks", str(other), "--output-dir", str(tmp_path / "e1")],
+             "columns ['gold', 'question_text']); name yours with --problem-key / --answer-key")
+    rejected(capsys, [*base, "--benchmarks", "aime25", "--output-dir", str(tmp_path / "e2")],
+             "unknown benchmark 'aime25': not a known name (aime24, amc23, amc, math500, minerva, olympiadbench)")
+    assert cli_main([*base, "--benchmarks", str(other), "--problem-key", "question_text", "--answer-key", "gold",
+                     "--output-dir", str(tmp_path / "e3")]) == 0
+    assert json.loads((tmp_path / "e3" / "other.jsonl").read_text().splitlines()[0])["answer"] == "2"
+
+
 def test_data_messages_say_what_they_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "numbers.json"
     source.write_text("[1, 2]")

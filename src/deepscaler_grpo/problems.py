@@ -87,13 +87,15 @@ class Problem:
 
     @classmethod
     def from_row(
-        cls, row: Mapping[str, Any], *, prompt_key: str = "prompt", instruction: str | None = None
+        cls, row: Mapping[str, Any], *, prompt_key: str = "prompt", instruction: str | None = None,
+        problem_key: str | None = None, answer_key: str | None = None,
     ) -> Problem | None:
-        """Normalise a prepared, raw-benchmark or scored row; None when it has no answer (skipped rows)."""
-        answers = accepted_answers(row)
+        """Normalise a prepared, raw-benchmark or scored row; None when it has no answer (skipped rows).
+        ``problem_key`` / ``answer_key`` (dotted) name the columns when they are not the usual ones."""
+        answers = accepted_answers(row, (answer_key,)) if answer_key else accepted_answers(row)
         if not answers:
             return None
-        problem = raw_ground_truth(row, PROBLEM_KEYS)
+        problem = raw_ground_truth(row, (problem_key,) if problem_key else PROBLEM_KEYS)
         prompt = row.get(prompt_key)
         if problem is MISSING and prompt is None:
             found = ", ".join(sorted(map(str, row))) or "none"
@@ -128,7 +130,11 @@ def problems_from_rows(rows: Sequence[Mapping[str, Any]], source: str, **kwargs:
     except ProblemError as exc:
         raise ProblemError(f"{source}: {exc}") from None
     if not problems:
-        raise ProblemError(f"{source}: no rows with both a problem and an answer ({len(rows)} rows read)")
+        columns = sorted({str(key) for row in rows[:50] for key in row}) if rows else []
+        raise ProblemError(
+            f"{source}: no rows with both a problem and an answer ({len(rows)} rows read, columns {columns}); "
+            "name yours with --problem-key / --answer-key"
+        )
     return problems
 
 

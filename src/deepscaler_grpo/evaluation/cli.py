@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--math-verify", action="store_true",
                         help="add math-verify's verdict on the same extracted answers, with the disagreement count")
     parser.add_argument("--output-dir", default="eval_results", help="where summary.json and the JSONL files go")
+    parser.add_argument("--problem-key", default=None,
+                        help="a file's problem column, when not problem/question/Problem/Question/input")
+    parser.add_argument("--answer-key", default=None,
+                        help="a file's answer column, when not reward_model.ground_truth/ground_truth/answer/...")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
 
@@ -100,6 +104,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         benchmarks=tuple(s for s in values["benchmarks"].split(",") if s.strip()),
         n=values["n"], temperature=values["temperature"], top_p=values["top_p"], max_tokens=values["max_tokens"],
         batch_size=args.batch_size, seed=args.seed, limit=args.limit, output_dir=args.output_dir,
+        problem_key=args.problem_key, answer_key=args.answer_key,
         backend=args.backend, k_values=args.k, dtype=args.dtype, max_prompt_tokens=args.max_prompt_tokens,
         progress=not args.no_progress and interactive(), training_policy=args.training_policy,
         math_verify=args.math_verify, protocol=args.protocol, protocol_overrides=tuple(overrides),

@@ -90,6 +90,8 @@ class EvalConfig:
     batch_size: int | None = None  # sequences per generation call and per saved batch (None: per backend)
     seed: int | None = 0
     limit: int | None = None
+    problem_key: str | None = None  # a file's problem column when not problem/question/... (dotted keys reach in)
+    answer_key: str | None = None  # its answer column when not reward_model.ground_truth/answer/...
     output_dir: str = "eval_results"
     backend: str = "auto"
     k_values: tuple[int, ...] | None = None

@@ -138,7 +138,8 @@ def load_benchmarks(config: EvalConfig) -> dict[str, list[Problem]]:
     names = [parse_benchmark_spec(s)[0] for s in config.benchmarks]
     if len(set(names)) < len(names):
         raise EvalError(f"two benchmarks share a name in {names}: name them, e.g. --benchmarks a=x.json,b=y/x.json")
-    return {name: load_problems(spec, config.limit) for name, spec in zip(names, config.benchmarks, strict=True)}
+    return {name: load_problems(spec, config.limit, config.problem_key, config.answer_key)
+            for name, spec in zip(names, config.benchmarks, strict=True)}
 
 
 def run_meta(config: EvalConfig, backend: str) -> dict[str, Any]:
