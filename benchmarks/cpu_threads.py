@@ -1,9 +1,10 @@
 """Benchmark: torch CPU threads for a single-process run, on an idle and on a busy machine.
 
-The same tiny GRPO run (``deepscaler-grpo train``, 3 steps, validation on) and the same eval, each with
+The same tiny GRPO run (``deepscaler-grpo train``, validation every step), timed by its own ``timing_s/step``, with
 ``trainer.cpu_threads`` 1, all cores, and auto (the default: the cores the load average says are free), first on
 the machine as it is, then with one busy-looping process per core beside it (what a shared machine or a second job
-looks like). Wall seconds per run; the fastest setting of each row is the default to choose.
+looks like). Seconds of training per run (best of ``--repeats``); the fastest setting of each row is the one a default
+should pick.
 
     python benchmarks/cpu_threads.py [--steps 3] [--repeats 2]
 """
@@ -11,6 +12,7 @@ looks like). Wall seconds per run; the fastest setting of each row is the defaul
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import subprocess
@@ -28,15 +30,16 @@ def busy_loop() -> None:
 
 
 def run_train(model: Path, data: Path, run: Path, threads: str, steps: int) -> float:
+    """Seconds of training proper (the steps' ``timing_s/step``, validation included; not the process start)."""
     from tests.helpers import tiny_overrides
 
     overrides = [o for o in tiny_overrides(model, data, run, steps=steps) if not o.startswith("trainer.test_freq")]
     argv = [sys.executable, "-m", "deepscaler_grpo.cli", "train", *overrides, "trainer.test_freq=1",
             "trainer.resume_mode=disable", f"trainer.cpu_threads={threads}"]
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    start = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True, env={**env, "PYTHONPATH": f"{REPO}:{REPO / 'src'}"})
-    return time.perf_counter() - start
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return sum(row.get("timing_s/step", 0.0) for row in rows)
 
 
 def measure(model: Path, tmp: Path, settings: list[str], steps: int, repeats: int) -> dict[str, float]:
@@ -49,7 +52,7 @@ def measure(model: Path, tmp: Path, settings: list[str], steps: int, repeats: in
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
