@@ -115,4 +115,9 @@ if [[ "${DRY_RUN:-0}" == 1 ]]; then
     echo
     exit 0
 fi
+if (( NUM_PROCESSES > 1 )); then
+    # Check the config once, in one process, before the launcher starts several: a bad key or batch geometry is
+    # then one line and exit 2, not one line per rank plus the launcher's traceback.
+    "$PYTHON" -m deepscaler_grpo.training --check-only "${ARGS[@]}" || exit $?
+fi
 exec "${CMD[@]}"

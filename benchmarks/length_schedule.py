@@ -33,7 +33,8 @@ def build_inputs(seed: int, out: Path) -> tuple[Any, Path, Path]:
     """The quick demo's data and warm-started model under ``out``; returns (demo config, data dir, model dir)."""
     from dataclasses import replace
 
-    from deepscaler_grpo import demo
+    from deepscaler_grpo.demo import pipeline as demo
+    from deepscaler_grpo.demo.model import build_base_model, tokenizer_corpus, warm_start
 
     # the quick demo, with the full demo's model size and a longer warm start: right ~15% of the time (mixed rewards)
     cfg = replace(demo.quick_config(seed), num_train=400, hidden_size=128, vocab_size=1024, sft_steps=300)
@@ -42,8 +43,8 @@ def build_inputs(seed: int, out: Path) -> tuple[Any, Path, Path]:
 
     rows = read_parquet_rows(data_dir / "train.parquet")
     problems = {p.problem: p for p in [*train, *heldout]}
-    base = demo.build_base_model(cfg, out, demo.tokenizer_corpus(rows, problems))
-    sft, _ = demo.warm_start(cfg, base, out / "sft_model", rows, problems)
+    base = build_base_model(cfg, out, tokenizer_corpus(rows, problems))
+    sft, _ = warm_start(cfg, base, out / "sft_model", rows, problems)
     return cfg, data_dir, sft
 
 

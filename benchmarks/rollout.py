@@ -93,8 +93,9 @@ def run(args: argparse.Namespace) -> list[tuple[str, ...]]:
     from vllm import LLM
 
     from deepscaler_grpo.demo.tiny import TinyModelConfig, save_tiny_model
+    from deepscaler_grpo.generation.vllm import vllm_lora_rank
     from deepscaler_grpo.models import render_prompts
-    from deepscaler_grpo.training.vllm_sync import AdapterStore, full_weight_bytes, vllm_lora_rank
+    from deepscaler_grpo.training.vllm_sync import AdapterStore, full_weight_bytes
 
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="rollout-bench-"))

@@ -75,16 +75,13 @@ class StepTimer:
 
 
 def run_ours(model: Path, data: Path, run: Path, args: argparse.Namespace) -> tuple[StepTimer, float]:
-    from deepscaler_grpo import train
+    from deepscaler_grpo.config import load_config
+    from deepscaler_grpo.training import run_training
 
-    timer, original = StepTimer(2), train.build_callbacks
-    train.build_callbacks = lambda *a, **k: [*original(*a, **k), timer.callback]
-    try:
-        start = time.perf_counter()
-        assert train.main(overrides(model, data, run, args)) == 0
-        return timer, time.perf_counter() - start
-    finally:
-        train.build_callbacks = original
+    timer = StepTimer(2)
+    start = time.perf_counter()
+    run_training(load_config(overrides(model, data, run, args)), callbacks=[timer.callback])
+    return timer, time.perf_counter() - start
 
 
 def run_bare(model: Path, data: Path, run: Path, args: argparse.Namespace) -> tuple[StepTimer, float]:

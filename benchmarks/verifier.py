@@ -1,413 +1,59 @@
-"""Benchmark: this verifier vs math-verify on a labelled set built from the real DeepScaleR answers.
+"""Benchmark: this verifier vs math-verify on labelled sets, and its worst in-process time.
 
-The set is generated here with a fixed seed (nothing is committed): every gold answer in
-../shared/data/deepscaler/test_*.json (plus a sample of train_math.json) is rewritten into
-equivalent forms (\\dfrac vs /, decimals vs fractions, thousands separators, ``x =`` prefixes,
-\\text units, percent/degree signs, reordered lists/sets, \\left( \\right), boxed vs answer tag,
-and the model-style classes of ``model_style_rewrites``: ``{,}`` separators, ``\\textbf{(051)}``,
-ratios ``a:b`` for fractions, percent values, base subscripts, thin spaces, ``y =`` prefixes on
-expressions, case of text answers, roots listed in words) and non-equivalent ones (off-by-one,
-sign flips, swapped tuples, changed interval brackets, close-but-different decimals, dropped list
-elements, changed digits, and ``near_misses``: reversed ratios, ``0.25\\%`` for ``\\frac14``, other
-bases, decimal values of base numbers, degrees as radians, a dropped ``\\pm`` root, sqrt2/sqrt3).
-Rounded decimals of exact non-terminating golds are labelled by the decimal policy
-(``deepscaler_grpo.reward.decimals``): equivalent with enough significant digits, one unit off in
-the last place wrong. Both verifiers get the same extracted answer (``extract_answer``); math-verify
-runs with its default parse/verify settings.
+Part one, rewrites of the shared golds: every gold answer in ../shared/data/deepscaler rewritten into
+equivalent and non-equivalent forms (``verifier_cases``: spellings, model-style classes, near misses),
+labelled without the verifier. Both verifiers get the same extracted answer (``extract_answer``);
+math-verify runs with its default parse/verify settings.
 
-A second, independent part is reported beside it: ``verifier_independent.jsonl``, labelled pairs
-written by hand from model-style answers for the classes of issue 12 (labelled lists, variables
-that look like units, regions, ``$,$`` golds, functions and labels, spellings, vectors / complex /
-trigonometry, mixed numbers / units / clock times, positive symbols, renamed parameters, decimals),
-not derived from the shared golds, with an accuracy per class.
+Part two, independent: ``verifier_independent.jsonl``, labelled pairs written by hand from model-style
+answers for the classes of issue 12 (labelled lists, variables that look like units, regions, ``$,$`` golds,
+functions and labels, spellings, vectors / complex / trigonometry, mixed numbers / units / clock times,
+positive symbols, renamed parameters, decimals) and issue 20 (prose, equations and labels, several answers,
+huge numbers, logarithms and general solutions, angles, order and units), not derived from the shared golds
+nor copied from the unit tests, with an accuracy per class.
 
-    python benchmarks/verifier.py                      # both parts
+Part three times the worst case: the in-process (CPU) time of grading each of ``reward.adversarial``'s
+responses (open and nested commands, long digit strings, repeated tags, megabyte inputs) against a few golds.
+
+    python benchmarks/verifier.py                      # all three parts
     python benchmarks/verifier.py --max-golds 300      # quicker
     python benchmarks/verifier.py --part independent   # the hand-written pairs only
     python benchmarks/verifier.py --show-errors 20     # print this verifier's FP/FN examples
+    python benchmarks/verifier.py --adversarial-size 0 # skip the adversarial timing part
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import re
 import statistics
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 
-from deepscaler_grpo.reward import check, extract_answer, get_pool, gold_strings
-from deepscaler_grpo.reward.decimals import decimal_digits, significant_digits, terminates
+from verifier_cases import Case, build_cases, load_golds, load_independent
 
-DATA_FILES = ["test_aime.json", "test_amc.json", "test_math.json", "test_minerva.json", "test_olympiad_bench.json"]
-INT_RE = re.compile(r"-?\d+")
-FRAC_RE = re.compile(r"(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}")
-DEC_RE = re.compile(r"-?\d+\.\d+")
+from deepscaler_grpo.reward import VerifierPolicy, check, extract_answer, get_pool, gold_strings
+from deepscaler_grpo.reward.adversarial import adversarial_responses, in_process_seconds
 
+POLICY = VerifierPolicy()  # replaced in main() when --decimal-digits is given
 
-@dataclass(frozen=True)
-class Case:
-    gold: object
-    response: str
-    label: bool
-    kind: str  # the rewrite that produced it
-    gold_class: str  # integer | fraction | decimal | other
-
-
-def gold_class(gold: str) -> str:
-    if INT_RE.fullmatch(gold):
-        return "integer"
-    if FRAC_RE.fullmatch(gold) or re.fullmatch(r"-?\d+/\d+", gold):
-        return "fraction"
-    if DEC_RE.fullmatch(gold):
-        return "decimal"
-    return "other"
-
-
-def _frac_value(gold: str) -> Fraction | None:
-    match = FRAC_RE.fullmatch(gold)
-    if not match or int(match.group(3)) == 0:
-        return None
-    value = Fraction(int(match.group(2)), int(match.group(3)))
-    return -value if match.group(1) else value
-
-
-def _terminating_decimal(value: Fraction) -> str | None:
-    if not terminates(value):
-        return None
-    digits = 0
-    while (value * 10**digits).denominator != 1:
-        digits += 1
-    return f"{float(value):.{digits}f}" if digits else str(value.numerator)
-
-
-def _split_list(gold: str) -> list[str] | None:
-    parts, depth, cur = [], 0, ""
-    for ch in gold:
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if ch == "," and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur.strip())
-    return parts if len(parts) > 1 and all(parts) else None
-
-
-def equivalent_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
-    """(kind, rewritten answer) pairs that mean the same as ``gold``."""
-    out = [("identity", gold), ("spaces", gold.replace(",", ", ").replace("=", " = "))]
-    if INT_RE.fullmatch(gold):
-        value = int(gold)
-        out += [("trailing .0", f"{value}.0"), ("x= prefix", f"x = {value}")]
-        out += [("text unit", f"{value} \\text{{ units}}")]
-        out += [("leading +", f"+{value}")] if value > 0 else []
-        out += [("thousands", f"{value:,}")] if abs(value) >= 1000 else []
-        out += [("fraction form", f"\\frac{{{value * 2}}}{{2}}")]
-        if value != 0 and abs(value) >= 10**5 and str(value).endswith("000"):
-            stripped = str(abs(value)).rstrip("0")
-            exponent = len(str(abs(value))) - len(stripped)
-            out += [("sci notation", f"{'-' if value < 0 else ''}{stripped} \\times 10^{{{exponent}}}")]
-    value = _frac_value(gold)
-    if value is not None:
-        out += [("dfrac", gold.replace("\\frac", "\\dfrac")), ("slash", f"{value.numerator}/{value.denominator}")]
-        out += [("unreduced", f"\\frac{{{value.numerator * 3}}}{{{value.denominator * 3}}}")]
-        out += [("sign inside", f"\\frac{{{value.numerator}}}{{{value.denominator}}}")]
-        decimal = _terminating_decimal(value)
-        out += [("decimal", decimal)] if decimal else []
-    if DEC_RE.fullmatch(gold):
-        frac = Fraction(gold)
-        out += [("as fraction", f"\\frac{{{frac.numerator}}}{{{frac.denominator}}}"), ("trailing zero", gold + "0")]
-    parts = _split_list(gold)
-    if parts and not gold.startswith(("(", "[")):
-        shuffled = parts[:]
-        rng.shuffle(shuffled)
-        out += [("reordered list", ", ".join(shuffled))]
-    if gold.startswith("\\{") and parts is None:
-        inner = _split_list(gold[2:-2]) if gold.endswith("\\}") else None
-        if inner:
-            out += [("reordered set", "\\{" + ", ".join(reversed(inner)) + "\\}")]
-    if gold.startswith("(") and gold.endswith(")") and _split_list(gold[1:-1]):
-        out += [("left right", "\\left(" + gold[1:-1] + "\\right)")]
-    out += _symbolic_rewrites(gold)
-    out += model_style_rewrites(gold, rng)
-    if gold.endswith("^\\circ"):
-        out += [("no degree", gold[: -len("^\\circ")]), ("degree sign", gold[: -len("^\\circ")] + "°")]
-    if gold.endswith("\\%"):
-        out += [("no percent", gold[:-2].strip())]
-    return out
-
-
-BASE_GOLD_RE = re.compile(r"([0-9A-Z]+)_\{?(\d+)\}?")
-DEGREE_TO_RADIANS = {30: "\\frac{\\pi}{6}", 45: "\\frac{\\pi}{4}", 60: "\\frac{\\pi}{3}", 90: "\\frac{\\pi}{2}",
-                     120: "\\frac{2\\pi}{3}", 135: "\\frac{3\\pi}{4}", 150: "\\frac{5\\pi}{6}", 180: "\\pi"}
-
-
-def model_style_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
-    """Equivalent spellings seen in model outputs (the classes of the policy tests)."""
-    out = []
-    approx = irrational_approximation(gold)
-    if approx:
-        out += [("exact with approximation", f"{gold} \\approx {approx}")]
-    out += [(kind, answer) for kind, answer, label in decimal_policy_rewrites(gold) if label]
-    if INT_RE.fullmatch(gold) and abs(int(gold)) >= 1000:
-        out += [("{,} thousands", f"{int(gold):,}".replace(",", "{,}"))]
-    if INT_RE.fullmatch(gold) and 0 <= int(gold) < 1000 and rng.random() < 0.1:  # AIME solutions' style
-        out += [("aime textbf", f"\\textbf{{({int(gold):03d})}}")]
-    value = _frac_value(gold)
-    if value is not None and value > 0:
-        out += [("ratio", f"{value.numerator}:{value.denominator}"),
-                ("unreduced ratio", f"{2 * value.numerator}:{2 * value.denominator}")]
-        percent = _terminating_decimal(value * 100)
-        out += [("percent value", f"{percent}\\%")] if percent else []
-    match = BASE_GOLD_RE.fullmatch(gold)
-    if match:
-        out += [("base braces", f"{match.group(1)}_{{{match.group(2)}}}"), ("base omitted", match.group(1))]
-    if re.fullmatch(r"\\text\{[A-Za-z ]{2,}\}", gold):  # not choice letters: c may be a variable
-        out += [("upper case text", gold[6:-1].upper()), ("lower case text", gold[6:-1].lower())]
-    if gold.startswith("(") and gold.count(",") >= 1 and "\\cup" not in gold:
-        out += [("thin spaces", gold.replace(",", ",\\,"))]
-    plain_expression = "=" not in gold and not re.search(r"\\(?:text|in)", gold)
-    if re.search(r"[a-z]", gold) and top_level_terms(gold) and plain_expression:
-        out += [("y = prefix", f"y = {gold}")]
-    parts = _split_list(gold)
-    if parts and not gold.startswith(("(", "[", "\\{")) and len(parts) <= 4 and "$" not in gold and "\\!" not in gold:
-        out += [("roots in words", "WORDS:The solutions are " + ", ".join(f"${p}$" for p in parts[:-1])
-                 + f" and ${parts[-1]}$.")]
-    match = re.fullmatch(r"(\d+)\^\\circ", gold)
-    if match:
-        out += [("degree word", f"{match.group(1)} degrees")]
-    return out
-
-
-def near_misses(gold: str) -> list[tuple[str, str]]:
-    """Non-equivalent answers a loose verifier accepts (the classes of the policy tests)."""
-    out = []
-    value = _frac_value(gold)
-    if value is not None and value > 0:
-        if value != 1:
-            out += [("reversed ratio", f"{value.denominator}:{value.numerator}")]
-        out += [("three-part ratio", f"{value.numerator}:{value.denominator}:1")]
-        decimal = _terminating_decimal(value)
-        out += [("fraction as percent number", f"{decimal}\\%")] if decimal and value < 1 else []
-    match = BASE_GOLD_RE.fullmatch(gold)
-    if match and all(int(d, 36) < int(match.group(2)) for d in match.group(1)):
-        out += [("other base", f"{match.group(1)}_{{{int(match.group(2)) + 1}}}"),
-                ("decimal value of base number", str(int(match.group(1), int(match.group(2)))))]
-    match = re.fullmatch(r"(\d+)\^\\circ", gold)
-    if match and int(match.group(1)) in DEGREE_TO_RADIANS:
-        out += [("degrees as radians", DEGREE_TO_RADIANS[int(match.group(1))])]
-    if "\\pm" in gold:
-        out += [("dropped \\pm root", gold.replace("\\pm", "+"))]
-    if "\\sqrt{2}" in gold:
-        out += [("sqrt2 to sqrt3", gold.replace("\\sqrt{2}", "\\sqrt{3}", 1))]
-    if re.fullmatch(r"\\text\{[A-Za-z ]+\}", gold):
-        out += [("other word", "\\text{" + gold[6:-1] + "s}")]
-    return out
-
-
-def top_level_terms(expr: str) -> list[str] | None:
-    """Signed summands of ``expr`` split at depth-0 + and - (None when there is only one)."""
-    if any(tok in expr for tok in ("=", ",", "\\pm", "\\cup", "<", ">", "\\le", "\\ge", "\\text", "^-", "_", "&",
-                                   "\\begin", "\\\\", "\\mp")):
-        return None
-    terms, depth, cur = [], 0, ""
-    for i, ch in enumerate(expr):
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        after_product = expr[:i].rstrip().endswith(("\\cdot", "\\times", "e", "E"))
-        if ch in "+-" and depth == 0 and cur.strip() and not after_product:
-            terms.append(cur.strip())
-            cur = ch
-        else:
-            cur += ch
-    terms.append(cur.strip())
-    return terms if len(terms) > 1 and all(t.strip("+-") for t in terms) else None
-
-
-def _join_terms(terms: list[str]) -> str:
-    text = " ".join(t if t[0] in "+-" else "+ " + t for t in terms)
-    return text.lstrip("+ ") if text.startswith("+") else text
-
-
-def _symbolic_rewrites(gold: str) -> list[tuple[str, str]]:
-    """Rewrites of symbolic answers: reordered summands, \\dfrac everywhere, bmatrix, unicode minus."""
-    out = []
-    terms = top_level_terms(gold)
-    if terms:
-        out += [("reordered terms", _join_terms(terms[::-1]))]
-    if "\\frac" in gold and not FRAC_RE.fullmatch(gold):
-        out += [("dfrac everywhere", gold.replace("\\frac", "\\dfrac"))]
-    if "pmatrix" in gold:
-        out += [("bmatrix", gold.replace("pmatrix", "bmatrix"))]
-    if gold.startswith("-") and INT_RE.fullmatch(gold):
-        out += [("unicode minus", "\u2212" + gold[1:])]
-    if re.fullmatch(r"\\frac\{\d\}\{\d\}", gold):
-        out += [("frac shorthand", "\\frac" + gold[6] + gold[9])]
-    if re.fullmatch(r"0\.\d+", gold):
-        out += [("leading dot", gold[1:])]
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\\%", gold.replace(" ", ""))
-    if match:
-        out += [("percent as decimal", str(Fraction(match.group(1)) / 100 if "." in match.group(1) else
-                                          _terminating_decimal(Fraction(int(match.group(1)), 100))))]
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)e(-?\d+)", gold)
-    if match:
-        out += [("e to times", f"{match.group(1)} \\times 10^{{{match.group(2)}}}")]
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*\\times\s*10\^\{?(-?\d+)\}?", gold)
-    if match:
-        out += [("times to e", f"{match.group(1)}e{match.group(2)}")]
-    return out
-
-
-def irrational_approximation(gold: str) -> str | None:
-    """8 significant digits of an irrational numeric gold (parsed by latex2sympy: trusted data)."""
-    from deepscaler_grpo.reward.symbolic import parse_latex_answer  # units kept: "\\frac{c}{\\sqrt2}" is not a number
-
-    if "." in gold or re.search(r"\de|e\d", gold):
-        return None
-    try:
-        parsed = parse_latex_answer(gold)
-        value = parsed[0] if parsed else None
-        if value is None or isinstance(value, str) or not value.is_number or value.is_rational:
-            return None
-        approx = value.evalf(8)
-        return str(approx) if approx.is_real and approx != 0 else None
-    except Exception:  # noqa: BLE001 - any gold sympy cannot handle is skipped
-        return None
-
-
-def _one_unit_up(decimal: str) -> str:
-    """The decimal plus one unit in its last place (outside the half-unit rounding tolerance)."""
-    value = Decimal(decimal)
-    return str(value + Decimal((0, (1,), value.as_tuple().exponent)))
-
-
-def decimal_policy_rewrites(gold: str) -> list[tuple[str, str, bool]]:
-    """(kind, answer, label) of rounded decimals for an exact non-terminating gold, labelled by the policy.
-
-    The policy (``deepscaler_grpo.reward.decimals``): a decimal with enough significant digits (3 by default) equals
-    the exact value rounded at its precision; one unit off in the last place, or fewer digits, is wrong.
-    """
-    value = _frac_value(gold)
-    if value is not None and _terminating_decimal(value) is None:
-        rounded = f"{float(value):.4f}"
-    else:
-        rounded = irrational_approximation(gold) if value is None and not DEC_RE.fullmatch(gold) else None
-    if not rounded or not DEC_RE.fullmatch(rounded):
-        return []
-    enough = decimal_digits() > 0 and significant_digits(rounded) >= decimal_digits()
-    return [("rounded decimal (policy)", rounded, enough), ("mis-rounded decimal", _one_unit_up(rounded), False)]
-
-
-def _bump_digit(gold: str, rng: random.Random) -> str | None:
-    digits = [m.start() for m in re.finditer(r"\d", gold)]
-    if not digits:
-        return None
-    i = rng.choice(digits)
-    return gold[:i] + str((int(gold[i]) + 1) % 10) + gold[i + 1 :]
-
-
-def wrong_rewrites(gold: str, rng: random.Random) -> list[tuple[str, str]]:
-    """(kind, answer) pairs that differ in meaning from ``gold``."""
-    out = near_misses(gold)
-    if INT_RE.fullmatch(gold):
-        value = int(gold)
-        out += [("off by one", str(value + 1)), ("off by one", str(value - 1))]
-        out += [("sign flip", str(-value))] if value else []
-        out += [("thousands off", f"{value + 1000:,}")] if abs(value) >= 1000 else []
-        out += [("x= wrong", f"x = {value + 2}")]
-        return out
-    value = _frac_value(gold)
-    if value is not None:
-        out += [("numerator+1", f"\\frac{{{value.numerator + 1}}}{{{value.denominator}}}")]
-        out += [("sign flip", f"{'' if value < 0 else '-'}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}")]
-        if value.numerator != value.denominator and value.numerator:
-            out += [("reciprocal", f"\\frac{{{value.denominator}}}{{{value.numerator}}}")]
-        out += [(kind, answer) for kind, answer, label in decimal_policy_rewrites(gold) if not label]
-        return out
-    if DEC_RE.fullmatch(gold):
-        out += [("close float", gold + "1"), ("last digit", gold[:-1] + str((int(gold[-1]) + 1) % 10))]
-        out += [("scaled", str(Fraction(gold) * 10))]
-        return out
-    parts = _split_list(gold[1:-1]) if gold[:1] in "([" and gold[-1:] in ")]" else None
-    if parts and len(parts) == 2 and parts[0] != parts[1] and "\\cup" not in gold:
-        out += [("swapped tuple", gold[0] + parts[1] + ", " + parts[0] + gold[-1])]
-        flipped = {"(": "[", "[": "("}[gold[0]] + gold[1:]
-        out += [("bracket changed", flipped)]
-    listed = _split_list(gold)
-    if listed and not gold.startswith(("(", "[")):
-        out += [("dropped element", ", ".join(listed[:-1]))]
-    terms = top_level_terms(gold)
-    if terms:
-        flipped_first = ("-" + terms[1].lstrip("+").strip()) if terms[1][0] == "+" else ("+ " + terms[1][1:].strip())
-        out += [("flipped sign", _join_terms([terms[0], flipped_first, *terms[2:]]))]
-    out += [(kind, answer) for kind, answer, label in decimal_policy_rewrites(gold) if not label]
-    bumped = _bump_digit(gold, rng)
-    if bumped and bumped != gold:
-        out += [("changed digit", bumped)]
-    return out
-
-
-def wrap(answer: str, rng: random.Random) -> str:
-    """A response around the answer: <answer> tag, \\boxed{}, or both."""
-    if answer.startswith("WORDS:"):  # wording around several $..$ pieces inside the tag
-        return f"Some reasoning.\n<answer>{answer[len('WORDS:'):]}</answer>"
-    style = rng.randrange(3)
-    if style == 0:
-        return f"Some reasoning.\n<answer>{answer}</answer>"
-    if style == 1:
-        return f"Some reasoning, so the answer is $\\boxed{{{answer}}}$."
-    return f"Reasoning \\boxed{{0}} ... <answer>\n$\\boxed{{{answer}}}$\n</answer>"
-
-
-def load_golds(data_dir: Path, max_golds: int | None, rng: random.Random) -> list[object]:
-    golds: list[object] = []
-    for name in DATA_FILES:
-        golds += [row["answer"] for row in json.loads((data_dir / name).read_text()) if row.get("answer") is not None]
-    train = [r["answer"] for r in json.loads((data_dir / "train_math.json").read_text()) if r.get("answer")]
-    golds += rng.sample(train, min(500, len(train)))
-    if max_golds and len(golds) > max_golds:
-        golds = rng.sample(golds, max_golds)
-    return golds
-
-
-def build_cases(golds: list[object], rng: random.Random) -> list[Case]:
-    cases = []
-    for gold in golds:
-        first = gold_strings(gold)[0] if gold_strings(gold) else None
-        if not first:
-            continue
-        klass = gold_class(first)
-        accepted = {g.replace(" ", "") for g in gold_strings(gold)}
-        for label, rewrites in ((True, equivalent_rewrites), (False, wrong_rewrites)):
-            for kind, answer in rewrites(first, rng):
-                if not label and answer.replace(" ", "") in accepted:
-                    continue  # a "wrong" rewrite that is another acceptable gold
-                cases.append(Case(gold, wrap(answer, rng), label, kind, klass))
-    return cases
-
-
-def ours(pred: str | None, gold: object) -> tuple[bool, bool]:
-    verdict = check(pred, gold)
+def ours(pred: str | None, case: Case) -> tuple[bool, bool]:
+    verdict = check(pred, case.gold, policy=case.policy or POLICY, question=case.question)
     return verdict.correct, verdict.method == "timeout"
 
 
-def math_verify_baseline(pred: str | None, gold: object) -> tuple[bool, bool]:
+def math_verify_baseline(pred: str | None, case: Case) -> tuple[bool, bool]:
     from math_verify import parse, verify
 
     if pred is None:
         return False, False
     start = time.monotonic()
     parsed_pred = parse("\\boxed{" + pred + "}")
-    correct = any(verify(parse("\\boxed{" + g + "}"), parsed_pred) for g in gold_strings(gold))
+    correct = any(verify(parse("\\boxed{" + g + "}"), parsed_pred) for g in gold_strings(case.gold))
     return correct, time.monotonic() - start >= 5.0  # its own 5 s signal timeouts return False
 
 
@@ -420,14 +66,14 @@ class Stats:
     total_s: float = 0.0
 
 
-def run(name: str, grade: Callable[[str | None, object], tuple[bool, bool]], cases: list[Case]) -> dict:
+def run(name: str, grade: Callable[[str | None, Case], tuple[bool, bool]], cases: list[Case]) -> dict:
     latencies, errors, by_class = [], [], Counter()
     stats = Stats()
     class_time: Counter = Counter()
     for case in cases:
         start = time.perf_counter()
         pred = extract_answer(case.response)
-        result, timed_out = grade(pred, case.gold)
+        result, timed_out = grade(pred, case)
         elapsed = time.perf_counter() - start
         latencies.append(elapsed)
         class_time[case.gold_class] += elapsed
@@ -455,17 +101,6 @@ def run(name: str, grade: Callable[[str | None, object], tuple[bool, bool]], cas
         "frac_per_s": by_class["fraction"] / class_time["fraction"] if class_time["fraction"] else 0.0,
         "errors": errors,
     }
-
-
-def load_independent(path: Path) -> list[Case]:
-    """The independent part: hand-written (gold, model-style response, label, class) rows, one JSON object a line."""
-    cases = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            first = gold_strings(row["gold"])[0]
-            cases.append(Case(row["gold"], row["response"], bool(row["label"]), row["class"], gold_class(first)))
-    return cases
 
 
 def print_table(results: list[dict], cases: list[Case], part: str) -> None:
@@ -531,7 +166,28 @@ def evaluate(part: str, cases: list[Case], args: argparse.Namespace) -> list[dic
     return results
 
 
+ADVERSARIAL_GOLDS = ["1", "x^2+1", "(1, 3]", "40 \\text{ apples}, 60 \\text{ pears}", "\\frac{\\sqrt{3}}{2}"]
+
+
+def print_adversarial(size: int) -> None:
+    """The worst in-process (CPU) time of one answer over ``reward.adversarial``'s responses of ``size`` chars."""
+    from rich.console import Console
+    from rich.table import Table
+
+    times = sorted(((in_process_seconds(text, gold, policy=POLICY), name, len(text), gold)
+                    for name, text in adversarial_responses(size) for gold in ADVERSARIAL_GOLDS), reverse=True)
+    table = Table(title=f"adversarial responses: {len(times)} (response x gold), up to {size:,} characters; "
+                  "in-process CPU time per answer (target: <= 50 ms per MB, worst <= 0.1 s)")
+    for column in ("response", "chars", "gold", "in-process ms"):
+        table.add_column(column, justify="right" if column in ("chars", "in-process ms") else "left")
+    for seconds, name, chars, gold in times[:5]:
+        table.add_row(name, f"{chars:,}", gold, f"{1000 * seconds:.2f}")
+    table.caption = f"worst {1000 * times[0][0]:.2f} ms; median {1000 * times[len(times) // 2][0]:.3f} ms"
+    Console().print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
+    global POLICY
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default_dir = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepscaler"
     parser.add_argument("--data-dir", type=Path, default=default_dir)
@@ -542,18 +198,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show-errors", type=int, default=10, help="examples of each verifier's errors to print")
     parser.add_argument("--skip-math-verify", action="store_true")
+    parser.add_argument("--decimal-digits", type=int, default=None,
+                        help=f"VerifierPolicy.decimal_digits for this run (default {POLICY.decimal_digits})")
+    parser.add_argument("--adversarial-size", type=int, default=1_000_000,
+                        help="characters per adversarial response (0: skip that part)")
     args = parser.parse_args(argv)
+    if args.decimal_digits is not None:
+        POLICY = VerifierPolicy(decimal_digits=args.decimal_digits)
     get_pool().warm_up()  # worker start-up is not per-answer latency
     if args.part in ("rewrites", "both"):
         if not (args.data_dir / "test_math.json").exists():
             print(f"data not found in {args.data_dir}; pass --data-dir", file=sys.stderr)
             return 2
         rng = random.Random(args.seed)
-        cases = build_cases(load_golds(args.data_dir, args.max_golds, rng), rng)
+        cases = build_cases(load_golds(args.data_dir, args.max_golds, rng), rng, POLICY.decimal_digits)
         random.Random(args.seed).shuffle(cases)
         evaluate("rewrites of the shared golds", cases, args)
     if args.part in ("independent", "both"):
         evaluate("independent hand-written pairs", load_independent(args.independent), args)
+    if args.adversarial_size:
+        print_adversarial(args.adversarial_size)
     return 0
 
 

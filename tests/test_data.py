@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -122,7 +123,7 @@ def test_load_records_formats_and_mapping(tmp_path):
         ("bad.json", '[{"problem": 1,', "is not valid JSON (line 1"),
         ("bad.jsonl", '{"problem": "a", "answer": 1}\nnot json\n', "neither a JSON list nor valid JSON lines (line 2"),
         ("empty.json", "", "is empty"),
-        ("scalars.json", "[1, 2]", "record 0 is a int, expected an object"),
+        ("scalars.json", "[1, 2]", "record 0 is a number, expected an object"),
         ("bad.parquet", "PAR1 garbage", "cannot read"),
         ("data.csv", "problem,answer\n", "unsupported file type '.csv'"),
     ],
@@ -505,7 +506,8 @@ def test_prepare_refuses_to_overwrite_then_overwrites(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == OUTPUTS
 
 
-def test_prepare_crash_while_writing_leaves_old_outputs(tmp_path, monkeypatch):
+def test_prepare_crash_while_writing_leaves_old_outputs(tmp_path, monkeypatch, capsys):
+    """A full disk while writing: the old outputs stay, and the user gets one line (exit 2), not ENOSPC's traceback."""
     source = write_json(tmp_path / "s.json", problems(10))
     assert prepare(tmp_path, "--source", str(source), "--no-decontaminate")[0] == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
@@ -514,13 +516,16 @@ def test_prepare_crash_while_writing_leaves_old_outputs(tmp_path, monkeypatch):
     def failing_write(table, path, *args, **kwargs):
         calls.append(path)
         if len(calls) == 2:
-            raise OSError("disk full")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return original(table, path, *args, **kwargs)
 
     original = pq.write_table
     monkeypatch.setattr(pq, "write_table", failing_write)
-    with pytest.raises(OSError, match="disk full"):
-        prepare(tmp_path, "--source", str(source), "--no-decontaminate", "--overwrite", "--val-size", "4")
+    capsys.readouterr()
+    code, _ = prepare(tmp_path, "--source", str(source), "--no-decontaminate", "--overwrite", "--val-size", "4")
+    err = capsys.readouterr().err
+    assert code == 2 and "no space left on the device; free some space or choose another disk" in err
+    assert "Traceback" not in err
     assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
 
 

@@ -35,6 +35,9 @@ def test_read_only_folder(tmp_path: Path) -> None:
 
 def test_output_file_checks(tmp_path: Path) -> None:
     assert check_output_file(tmp_path / "a" / "scored.jsonl") == tmp_path / "a" / "scored.jsonl"
+    existing = tmp_path / "old.jsonl"
+    existing.write_text("{}\n")
+    assert check_output_file(existing) == existing  # an earlier output is replaced
     with pytest.raises(OutputError, match=f"--output {tmp_path} is a folder; pass a file path"):
         check_output_file(tmp_path)
 

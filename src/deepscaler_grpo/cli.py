@@ -27,7 +27,8 @@ def commands() -> dict[str, Command]:
         "prepare": Command("deepscaler_grpo.data.cli", "prepare the dataset into train/val parquet"),
         "score": Command("deepscaler_grpo.reward.cli", "score responses in a JSONL file with the verifier"),
         "train": Command("deepscaler_grpo.training.run", "GRPO training with LoRA (verl-style key=value overrides)"),
-        "eval": Command("deepscaler_grpo.evaluation.cli", "pass@k evaluation on AIME/AMC/MATH500-style sets"),
+        "eval": Command("deepscaler_grpo.evaluation.cli", "pass@k evaluation with 95% intervals on AIME/MATH500-style sets"),
+        "compare": Command("deepscaler_grpo.evaluation.compare_cli", "paired comparison of two evaluations (B - A, p-value)"),
         "plot": Command("deepscaler_grpo.tools.plot", "PNG charts from a run's metrics.jsonl"),
         "export": Command("deepscaler_grpo.tools.export", "merge a LoRA adapter into its base model"),
         "demo": Command("deepscaler_grpo.demo.pipeline", "the whole pipeline on a tiny model, on CPU, in minutes"),
@@ -58,8 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     if argv[0] not in table:
         print(f"deepscaler-grpo: unknown command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(table[argv[0]].module)
-    return int(module.main(argv[1:]) or 0)
+    from deepscaler_grpo.errors import Interrupted, raise_on_sigterm, report_interrupt
+
+    raise_on_sigterm()
+    try:
+        module = importlib.import_module(table[argv[0]].module)
+        return int(module.main(argv[1:]) or 0)
+    except (KeyboardInterrupt, Interrupted):  # a command without its own handling: one line, no traceback
+        return report_interrupt(argv[0])
 
 
 if __name__ == "__main__":

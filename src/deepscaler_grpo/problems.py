@@ -87,13 +87,15 @@ class Problem:
 
     @classmethod
     def from_row(
-        cls, row: Mapping[str, Any], *, prompt_key: str = "prompt", instruction: str | None = None
+        cls, row: Mapping[str, Any], *, prompt_key: str = "prompt", instruction: str | None = None,
+        problem_key: str | None = None, answer_key: str | None = None,
     ) -> Problem | None:
-        """Normalise a prepared, raw-benchmark or scored row; None when it has no answer (skipped rows)."""
-        answers = accepted_answers(row)
+        """Normalise a prepared, raw-benchmark or scored row; None when it has no answer (skipped rows).
+        ``problem_key`` / ``answer_key`` (dotted) name the columns when they are not the usual ones."""
+        answers = accepted_answers(row, (answer_key,)) if answer_key else accepted_answers(row)
         if not answers:
             return None
-        problem = raw_ground_truth(row, PROBLEM_KEYS)
+        problem = raw_ground_truth(row, (problem_key,) if problem_key else PROBLEM_KEYS)
         prompt = row.get(prompt_key)
         if problem is MISSING and prompt is None:
             found = ", ".join(sorted(map(str, row))) or "none"
@@ -109,10 +111,6 @@ class Problem:
     @property
     def ground_truth(self) -> str | list[str]:
         return ground_truth(self.answers)
-
-    def as_row(self) -> dict[str, Any]:
-        """The dict the generation and scoring code takes: ``prompt`` (messages), ``problem``, ``answer``."""
-        return {"problem": self.problem, "prompt": self.messages, "answer": self.ground_truth}
 
 
 def _messages(prompt: Any, problem: str | None, instruction: str | None) -> Messages:
@@ -132,7 +130,11 @@ def problems_from_rows(rows: Sequence[Mapping[str, Any]], source: str, **kwargs:
     except ProblemError as exc:
         raise ProblemError(f"{source}: {exc}") from None
     if not problems:
-        raise ProblemError(f"{source}: no rows with both a problem and an answer ({len(rows)} rows read)")
+        columns = sorted({str(key) for row in rows[:50] for key in row}) if rows else []
+        raise ProblemError(
+            f"{source}: no rows with both a problem and an answer ({len(rows)} rows read, columns {columns}); "
+            "name yours with --problem-key / --answer-key"
+        )
     return problems
 
 
@@ -246,12 +248,26 @@ def load_benchmark(
     raise ProblemError(f"{bench.name} ({bench.hub_dataset}): {reason}; {where}. Pass a copy: {flag} {bench.name}={local}")
 
 
+def hub_offline() -> bool:
+    """``$HF_HUB_OFFLINE`` as huggingface_hub reads it: set to anything but 0/false/empty."""
+    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false")
+
+
 def hub_available() -> bool:
     """Whether to try ``datasets.load_dataset``: yes with HF_HUB_OFFLINE set (it reads the cache, no network),
     else only when huggingface.co answers (an unreachable Hub costs a minute of retries)."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false"):
-        return True
-    return hub_reachable()
+    return hub_offline() or hub_reachable()
+
+
+def split_benchmark_spec(spec: str) -> tuple[str | None, str]:
+    """``NAME=TARGET`` -> (NAME, TARGET); anything else -> (None, spec). TARGET: a known name, a file or a dataset."""
+    spec = spec.strip()
+    if "=" not in spec:
+        return None, spec
+    name, _, target = spec.partition("=")
+    if not name.strip() or not target.strip():
+        raise ProblemError(f"bad benchmark {spec!r}: use NAME=PATH, e.g. aime24=../shared/data/deepscaler/test_aime.json")
+    return name.strip(), target.strip()
 
 
 @functools.cache

@@ -12,14 +12,14 @@ import pytest
 from deepscaler_grpo.demo.pipeline import (
     DemoConfig,
     DemoError,
+    check_bar,
     exit_code,
     prepare_output_dir,
-    verdict,
 )
 from deepscaler_grpo.demo.problems import (
     ANSWER_TYPES,
     FAMILIES,
-    answer_type,
+    answer_kind,
     answer_type_counts,
     make_problem,
     make_problem_set,
@@ -42,7 +42,7 @@ from deepscaler_grpo.demo.problems import (
     ],
 )
 def test_answer_type(answer: str, expected: str) -> None:
-    assert answer_type(answer) == expected
+    assert answer_kind(answer) == expected
 
 
 def test_problem_set_is_disjoint_balanced_and_mixes_answer_types() -> None:
@@ -110,7 +110,7 @@ def test_teacher_mistake_rate() -> None:
     ],
 )
 def test_verdict_and_exit_code(before: float, after: float, bar: float, enforce: bool, passed: bool, code: int) -> None:
-    result = verdict(before, after, bar)
+    result = check_bar(before, after, bar)
     assert result.passed is passed
     assert result.improvement == pytest.approx(after - before)
     assert exit_code(result, enforce) == code
@@ -161,6 +161,16 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
         assert 0.0 <= summary[side]["pass@1"] <= 1.0 and 0.0 <= summary[side]["format_rate"] <= 1.0
         assert summary[side]["num_problems"] == 24
     assert all(summary["answer_types"][kind] > 0 for kind in ANSWER_TYPES)
+    # the paired test of the table: after - before on the same problems, flips counted from the two eval files
+    before = {x["problem"]: x["acc"] for x in map(json.loads, (out / "eval_before.jsonl").read_text().splitlines())}
+    after = {x["problem"]: x["acc"] for x in map(json.loads, (out / "eval_after.jsonl").read_text().splitlines())}
+    paired = summary["paired"]
+    assert paired["difference"] == pytest.approx(summary["after"]["pass@1"] - summary["before"]["pass@1"])
+    assert paired["fixed"] == sum(after[p] and not before[p] for p in before)
+    assert paired["broken"] == sum(before[p] and not after[p] for p in before)
+    assert paired["ci_low"] <= paired["difference"] <= paired["ci_high"] and 0 < paired["p_value"] <= 1
+    assert "paired test on the same 24 problems" in printed
+    assert summary["after"]["pass@1_ci_low"] <= summary["after"]["pass@1"] <= summary["after"]["pass@1_ci_high"]
     assert (out / "grpo_run" / "global_step_2" / "adapter" / "adapter_config.json").exists()
     metrics = [json.loads(line) for line in (out / "grpo_run" / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics if "critic/score/mean" in m] == [1, 2]
@@ -168,7 +178,16 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "overview.png" in plots and len(plots) >= 3
     assert len((out / "eval_after.jsonl").read_text().splitlines()) == 24
 
-    # a second run reuses its own folder (outputs replaced, no resume of the old GRPO run)
+    # a second run reuses its own folder (outputs replaced, no resume of the old GRPO run), but never deletes a file
+    # the demo did not write there (a user's plots of its run)
+    mine = out / "grpo_run" / "plots" / "reward.png"
+    mine.parent.mkdir()
+    mine.write_bytes(b"my plot")
+    capsys.readouterr()
+    assert main(["demo", "--quick", "--output-dir", str(out)]) == 2
+    assert "holds files the last demo did not write (grpo_run/plots/reward.png)" in capsys.readouterr().err
+    assert mine.read_bytes() == b"my plot"
+    mine.unlink()
     assert main(["demo", "--quick", "--output-dir", str(out)]) == 0
 
 

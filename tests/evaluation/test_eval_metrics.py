@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from deepscaler_grpo.evaluation import metrics as ev
+from deepscaler_grpo.evaluation.metrics import metric_names
 
 # ----------------------------------------------------------------------------------- pass@k
 
@@ -76,7 +77,10 @@ def test_score_responses_known_scores() -> None:
     assert summary["pass@2"] == pytest.approx(1.0)
     assert summary["format_rate"] == pytest.approx(6 / 8)
     assert (summary["num_problems"], summary["num_samples"], summary["samples_per_problem"]) == (4, 8, 2)
-    assert list(summary)[:2] == ["pass@1", "pass@2"]
+    assert metric_names(summary) == ["pass@1", "pass@2", "format_rate"]
+    for key in metric_names(summary):  # every metric has its interval
+        assert summary[f"{key}_ci_low"] <= summary[key] <= summary[f"{key}_ci_high"]
+    assert (summary["pass@2_ci_low"], summary["pass@2_ci_high"]) == pytest.approx((4 / (4 + 1.96**2), 1.0), abs=1e-3)
 
 
 def test_score_responses_custom_k_and_errors() -> None:

@@ -9,15 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from deepscaler_grpo.reward import VerifierPolicy, check, compute_score, verify
+from deepscaler_grpo.reward import check, compute_score, verify
 
-THREE_DIGITS = VerifierPolicy(decimal_digits=3)  # the decimal policy's rows are written for 3 digits
-
-
-def both_ways(rows: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
-    """Each row and its mirror (pred as gold)."""
-    return rows + [(pred, gold, expected) for gold, pred, expected in rows]
-
+from .reward_tables import assert_rounding, both_ways
 
 LABELLED_LISTS = both_ways([  # false positive: every labelled item counts, not the first
     ("40, 60", "40 \\text{ apples}, 60 \\text{ pears}", True),
@@ -369,14 +363,8 @@ DECIMALS = [  # decimal policy at 3 significant digits (``decimals`` module doc)
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), DECIMALS)
 def test_decimal_policy(gold: str, pred: str, expected: bool) -> None:
-    assert verify(pred, gold, policy=THREE_DIGITS) is expected, check(pred, gold, policy=THREE_DIGITS)
-
-
-@pytest.mark.parametrize(("gold", "pred", "expected"), DECIMALS)
-def test_strict_policy_accepts_no_rounded_decimal(gold: str, pred: str, expected: bool) -> None:
-    """At 0 digits only the rows that hold without any rounding stay equal."""
-    exact = expected and (gold, pred) == ("\\frac{3}{16}", "0.1875")
-    assert verify(pred, gold, policy=VerifierPolicy.strict()) is exact, check(pred, gold, policy=VerifierPolicy.strict())
+    """At 3 digits as written; strict: only the rows that hold without any rounding stay equal."""
+    assert_rounding(gold, pred, expected, digits=3, exact=(gold, pred) == ("\\frac{3}{16}", "0.1875"))
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,8 @@ def test_score_detects_verl_style_keys(tmp_path: Path) -> None:
         ('{"response": "a", "answer": "1"}\n{"response": "b"}\n', [], "row 2 has no ground truth"),
         ('[1, 2]\n', [], "expected a JSON object"),
         ('{"response": "a", "answer": "1"}\n', ["--timeout", "0"], "--timeout must be > 0"),
+        ('{"response": "a", "answer": "1"}\n', ["--decimal-digits", "-1"], "decimal_digits must be an integer >= 0"),
+        ('{"response": "a", "answer": "1"}\n', ["--max-memory-mb", "10"], "max_memory_mb must be an integer >= 256"),
     ],
 )
 def test_score_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, args: list[str],
@@ -73,3 +75,25 @@ def test_score_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], conten
     assert main([str(path), "--no-progress", *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "in.scored.jsonl").exists()
+
+
+def test_score_policy_flags_and_questions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DEEPSCALER_VERIFIER_DECIMAL_DIGITS", "DEEPSCALER_VERIFIER_WORKERS", "DEEPSCALER_VERIFIER_MAX_MEMORY"):
+        monkeypatch.delenv(name, raising=False)
+    rows = [
+        {"response": "<answer>0.6667</answer>", "answer": "\\frac{2}{3}"},
+        {"response": "<answer>3, 1</answer>", "answer": "1, 3", "problem": "List them in increasing order."},
+        {"response": "<answer>3, 1</answer>", "answer": "1, 3"},
+    ]
+    path = _write(tmp_path / "p.jsonl", rows)
+    assert main([str(path), "--no-progress"]) == 0
+    assert [json.loads(line)["acc"] for line in (tmp_path / "p.scored.jsonl").read_text().splitlines()] == [
+        False, False, True]
+    summary = json.loads((tmp_path / "p.summary.json").read_text())
+    assert summary["policy"]["decimal_digits"] == 0 and summary["policy"]["order_from_prompt"] is True
+    assert main([str(path), "--no-progress", "--decimal-digits", "4", "--no-order-from-prompt", "--workers", "1"]) == 0
+    assert [json.loads(line)["acc"] for line in (tmp_path / "p.scored.jsonl").read_text().splitlines()] == [
+        True, True, True]
+    summary = json.loads((tmp_path / "p.summary.json").read_text())
+    assert summary["policy"] == {"decimal_digits": 4, "timeout_s": 5.0, "workers": 1, "max_memory_mb": 3072,
+                                 "units": True, "order_from_prompt": False}

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from deepscaler_grpo.reward import VerifierPolicy, check, extract_answer, verify
+from deepscaler_grpo.reward import check, extract_answer, verify
+
+from .reward_tables import assert_rounding
 
 PERCENT = [
     ("25\\%", "25\\%", True),
@@ -38,10 +40,11 @@ DEGREES = [
     ("1950^\\circ C", "1950^{\\circ}\\text{C}", True),
     ("100", "100^\\circ \\mathrm{F}", True),
     ("60^\\circ, 120^\\circ", "120 degrees, 60 degrees", True),
-    ("90^\\circ", "\\frac{\\pi}{2}", False),  # degrees never equal radians
-    ("\\frac{\\pi}{2}", "90^\\circ", False),
-    ("\\frac{\\pi}{2}", "90", False),
-    ("30^\\circ", "\\frac{\\pi}{6}", False),
+    ("90^\\circ", "\\frac{\\pi}{2}", True),  # an explicit degree sign: the same angle in radians (issue 20)
+    ("\\frac{\\pi}{2}", "90^\\circ", True),
+    ("\\frac{\\pi}{2}", "90", False),  # a bare number never is an angle in degrees
+    ("30^\\circ", "\\frac{\\pi}{6}", True),
+    ("30^\\circ", "\\frac{\\pi}{3}", False),
     ("90^\\circ", "91^\\circ", False),
 ]
 
@@ -156,10 +159,7 @@ def test_policy(gold: str, pred: str, expected: bool) -> None:
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), IRRATIONAL_APPROXIMATIONS)
 def test_irrational_approximations(gold: str, pred: str, expected: bool) -> None:
-    policy = VerifierPolicy(decimal_digits=3)
-    assert verify(pred, gold, policy=policy) is expected, check(pred, gold, policy=policy)
-    exact = expected and not any(c.isdigit() and "." in pred for c in pred)  # decimals need the policy
-    assert verify(pred, gold, policy=VerifierPolicy.strict()) is exact
+    assert_rounding(gold, pred, expected, digits=3, exact="." not in pred)  # decimals need the policy
 
 
 def test_unequal_expressions_over_different_symbols_are_disproved_without_timeout() -> None:

@@ -83,3 +83,24 @@ def test_plot_errors_are_clear(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "plots").exists() or not any((tmp_path / "plots").iterdir())
+
+
+def test_validation_interval_is_drawn_as_a_band() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.collections import PolyCollection
+    from matplotlib.figure import Figure
+
+    rows = [{"step": s, "val/accuracy": s / 10, "val/accuracy_ci_low": s / 10 - 0.05, "val/accuracy_ci_high": s / 10 + 0.1}
+            for s in (0, 5, 10)] + [{"step": 7, "val/accuracy": 0.7}]  # an older row without an interval
+    val = next(p for p in plot.default_plots() if p.filename == "val_accuracy.png")
+    band = plot.interval_band(rows, val.band)
+    assert band == ([0.0, 5.0, 10.0], [-0.05, 0.45, 0.95], [0.1, 0.6, 1.1])
+    ax = Figure().add_subplot()
+    plot.draw(ax, val, *plot.series(rows, val.keys), band)
+    (poly,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    ys = poly.get_paths()[0].vertices[:, 1]
+    assert min(ys) == pytest.approx(-0.05) and max(ys) == pytest.approx(1.1)
+    assert "95% interval" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert plot.interval_band([{"step": 1, "val/accuracy": 0.5}], val.band) is None  # no band without the keys

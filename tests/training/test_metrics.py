@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from deepscaler_grpo.training.metrics import PHASES, PhaseTimer, console_line, generation_share, to_verl_metrics
+from deepscaler_grpo.training.metrics import (
+    PHASES,
+    PhaseTimer,
+    console_line,
+    generation_share,
+    to_verl_metrics,
+    validation_due,
+)
 
 
 def test_trl_names_become_verls() -> None:
@@ -19,6 +26,31 @@ def test_console_line() -> None:
     timed = {**row, "timing_s/gen": 1.0, "timing_s/reward": 0.3, "timing_s/update_actor": 1.9}
     assert generation_share(timed) == pytest.approx(1.3 / 3.25)
     assert console_line(timed, 50).endswith("| 3.2s | gen 40% | val/acc 0.250")
+    with_interval = {**timed, "val/accuracy_ci_low": 0.125, "val/accuracy_ci_high": 0.4}
+    assert console_line(with_interval, 50).endswith("| gen 40% | val/acc 0.250 [0.125, 0.400]")
+
+
+@pytest.mark.parametrize(("step", "test_freq", "stage_end", "due"), [
+    (10, 0, None, True),  # the last step
+    (4, 2, None, True), (5, 2, None, False), (5, 0, None, False),
+    (3, 0, 3, True), (3, 2, 3, True), (4, 0, 3, False),  # a length-schedule stage ends at step 3
+])
+def test_validation_is_due_every_test_freq_at_the_end_and_at_stage_boundaries(
+    step: int, test_freq: int, stage_end: int | None, due: bool
+) -> None:
+    assert validation_due(step, 10, test_freq, stage_end) is due
+
+
+def test_validation_metrics_carry_eval_interval() -> None:
+    from deepscaler_grpo.evaluation.intervals import mean_interval
+    from deepscaler_grpo.training.validation import validation_metrics
+
+    scores = [1.0, 0.0, 0.5, 1.0, 1.0]
+    expected = mean_interval(scores, 2)
+    assert validation_metrics(scores, 2) == {"val/accuracy": 0.7, "val/accuracy_ci_low": expected.low,
+                                             "val/accuracy_ci_high": expected.high}
+    assert 0.2 < expected.low < 0.7 < expected.high < 1.0
+    assert validation_metrics([], 1) == {"val/accuracy": pytest.approx(float("nan"), nan_ok=True)}
 
 
 class FakeClock:

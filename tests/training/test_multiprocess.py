@@ -217,7 +217,7 @@ def test_wrong_process_count_fails_fast(tiny_model_dir: Path, tmp_path: Path) ->
         env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
     )
     assert proc.returncode != 0
-    assert proc.stderr.count("1 processes expected, but this run has 2") == 2  # both ranks, one line each
+    assert proc.stderr.count("1 processes expected, but this run has 2") == 1  # said once (local rank 0)
     assert "set trainer.n_gpus_per_node=2 trainer.nnodes=1" in proc.stderr  # (the traceback is torchrun's own report)
     assert not run.exists()
 

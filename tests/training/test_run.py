@@ -40,7 +40,8 @@ def test_two_step_run_trains_lora_only(tiny_model_dir: Path, tmp_path: Path) -> 
 
     rows = read_jsonl(run / "metrics.jsonl")
     assert [r["step"] for r in rows] == [0, 1, 2]  # step 0: val_before_train
-    assert set(rows[0]) == {"step", "val/accuracy"} and 0 <= rows[0]["val/accuracy"] <= 1
+    assert set(rows[0]) == {"step", "val/accuracy", "val/accuracy_ci_low", "val/accuracy_ci_high"}
+    assert 0 <= rows[0]["val/accuracy_ci_low"] <= rows[0]["val/accuracy"] <= rows[0]["val/accuracy_ci_high"] <= 1
     rows = rows[1:]
     for key in ("critic/score/mean", "response_length/mean", "response_length/clip_ratio", "actor/kl_loss",
                 "actor/entropy", "actor/grad_norm", "actor/lr", "timing_s/step", "perf/throughput", "val/accuracy",

@@ -121,7 +121,7 @@ def test_auto_advance_ends_the_stage_after_k_clipped_steps() -> None:
     cfg = load_config([*SMALL, THREE, "trainer.stage_auto_advance.enable=true", "trainer.stage_auto_advance.steps=2",
                        "trainer.stage_auto_advance.clip_ratio=0.5"])
     callback = StageCallback(cfg, RunState.at(cfg, None, total_steps=6), is_main=False)
-    assert callback.k == 2 and callback.fields == {"stage/index": 0, "stage/max_response_length": 8, "stage/rollout_n": 2}
+    assert callback.steps_per_step == 2 and callback.fields == {"stage/index": 0, "stage/max_response_length": 8, "stage/rollout_n": 2}
     state, control = TrainerState(), TrainerControl()
     for global_step, clip in [(2, 0.9), (4, 0.1), (6, 0.9), (8, 0.9)]:
         state.global_step = global_step
@@ -176,6 +176,7 @@ def test_three_stage_run_crash_and_resume(tiny_model_dir: Path, tmp_path: Path, 
     assert _steps_and_stages(run) == EXPECTED  # steps 1..5 once each, in the right stage
     assert all(r["response_length/max"] <= r["stage/max_response_length"] for r in rows)
     assert [r["stage/rollout_n"] for r in rows] == [2, 2, 4, 4, 2]
+    assert [r["step"] for r in rows if "val/accuracy_ci_high" in r] == [2, 4, 5]  # each stage ends validated
     # 4 prompts x rollout_n completions per reward call, never longer than the stage's limit
     assert [count for count, _ in calls] == [8, 8, 16, 16, 8]
     assert all(longest <= limit for (_, longest), limit in zip(calls, [8, 8, 12, 12, 16]))

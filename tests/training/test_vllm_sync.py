@@ -167,6 +167,20 @@ def test_skipped_sync_sets_off_the_mismatch_alarm(vllm_model_dir: Path, tmp_path
 
 @needs_vllm
 @pytest.mark.slow
+def test_a_trl_that_builds_its_own_backend_stops_the_run(vllm_model_dir: Path, tmp_path: Path) -> None:
+    """If TRL constructs its vLLM backend another way, the swap to adapter-only sync does not happen: the run must
+    stop with one line right after the trainer is built, never push full merged weights step after step."""
+    args = overrides(vllm_model_dir, tmp_path / "data", tmp_path / "run", "trainer.test_freq=0",
+                     "trainer.val_before_train=False")
+    proc = subprocess.run([sys.executable, str(VLLM_TRAIN_RUN), "--break-adapter-swap", *args], capture_output=True, text=True,
+                          env=subprocess_env(), timeout=400, check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "the trainer's vLLM backend is trl.generation.vllm_generation.VLLMGeneration, not the adapter-only" in proc.stderr
+    assert not list((tmp_path / "run").glob("global_step_*"))  # no step was trained
+
+
+@needs_vllm
+@pytest.mark.slow
 def test_killed_vllm_run_resumes_without_redoing_a_step(vllm_model_dir: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     args = overrides(vllm_model_dir, tmp_path / "data", run, "trainer.test_freq=0", "trainer.val_before_train=False",

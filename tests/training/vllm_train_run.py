@@ -1,10 +1,12 @@
 """Run ``deepscaler-grpo train`` in its own process for tests/training/test_vllm_sync.py, with test hooks.
 
-    python tests/training/vllm_train_run.py --report R.json [--skip-sync N] [--kill-after-step N] -- key=value ...
+    python tests/training/vllm_train_run.py --report R.json [--skip-sync N] [--kill-after-step N] [--break-adapter-swap] -- key=value ...
 
 * rewards: the share of digit characters in a response (dense, so a random tiny model gets advantages), given to
   ``run_training`` as a Python user does;
 * ``--skip-sync N``: the N-th adapter sync does nothing (the engine keeps the previous adapter: stale rollouts);
+* ``--break-adapter-swap``: TRL builds its own vLLM backend (as a TRL that constructs it another way would): the run
+  must stop with AdapterSyncError instead of pushing full weights;
 * ``--kill-after-step N``: SIGKILL right after ``global_step_N`` is published;
 * ``--report``: JSON with the optimizer step training started from, whether LoRA / base weights changed, greedy
   generations of the final policy from the trainer's vLLM engine and from HF ``generate``, the prompts' token ids
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path)
     parser.add_argument("--skip-sync", type=int, default=0)
     parser.add_argument("--kill-after-step", type=int, default=0)
+    parser.add_argument("--break-adapter-swap", action="store_true")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
 
@@ -186,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
         kill_after_checkpoint(args.kill_after_step)
     if vllm_installed():
         count_engines()
+    if args.break_adapter_swap:
+        import contextlib
+
+        from deepscaler_grpo import compat
+
+        compat.grpo_vllm_generation_class = lambda factory: contextlib.nullcontext()
     try:
         cfg = load_config(args.overrides)
         callbacks = [reporting_callback(args.report, cfg.data.max_response_length)] if args.report else []

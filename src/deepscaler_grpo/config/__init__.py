@@ -5,7 +5,7 @@ The tree mirrors verl's ``ppo_trainer.yaml`` (``data``, ``actor_rollout_ref.{mod
 rewards and the verifier's policy. Defaults are the seed recipe: Qwen3-4B-Instruct-2507 + LoRA r=64, 64 prompts x 5
 responses per step, two optimizer steps of 32 prompts each, low-variance KL loss with coefficient 0.001.
 
-Modules: ``schema`` (the dataclasses, their ``__post_init__`` checks and the cross-field checks), ``stages`` (the
+Modules: ``schema`` (the dataclasses and their ``__post_init__`` checks), ``checks`` (across sections), ``stages`` (the
 length schedule's stages, planned from the config alone), ``loading`` (environment, YAML and ``key=value`` layers,
 key checks with the nearest valid names and the unsupported verl keys, typed updates with :func:`with_values`,
 YAML output), ``errors``. This package imports nothing else of the project's but ``deepscaler_grpo.errors``, and no

@@ -8,10 +8,10 @@ with a message that names the fix. Loading and merging is :mod:`deepscaler_grpo.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepscaler_grpo.config.checks import check_batch_sizes, check_overlong_buffer, check_rewards, choice, positive
 from deepscaler_grpo.config.errors import ConfigError
 from deepscaler_grpo.config.stages import check_schedule
 
@@ -45,7 +45,7 @@ class DataConfig:
     val_batch_size: int = 16  # generation batch size for validation
 
     def __post_init__(self) -> None:
-        _positive(self, "data", ("train_batch_size", "max_prompt_length", "max_response_length", "val_batch_size"))
+        positive(self, "data", ("train_batch_size", "max_prompt_length", "max_response_length", "val_batch_size"))
         for name in ("train_max_samples", "val_max_samples"):
             if getattr(self, name) == 0 or getattr(self, name) < -1:
                 raise ConfigError(f"data.{name} must be -1 (all rows) or a positive row count")
@@ -69,11 +69,17 @@ class ModelConfig:
                 "actor_rollout_ref.model.lora_rank must be >= 1: deepscaler-grpo trains LoRA adapters only "
                 "(verl's lora_rank=0 full fine-tuning is not supported)"
             )
-        _positive(self, "actor_rollout_ref.model", ("lora_alpha",))
+        positive(self, "actor_rollout_ref.model", ("lora_alpha",))
         if not 0.0 <= self.lora_dropout < 1.0:
             raise ConfigError("actor_rollout_ref.model.lora_dropout must be in [0, 1)")
         ok_list = isinstance(self.target_modules, (list, tuple)) and all(isinstance(m, str) for m in self.target_modules)
-        if not (isinstance(self.target_modules, str) or ok_list):
+        if isinstance(self.target_modules, str) and self.target_modules != "all-linear":
+            raise ConfigError(
+                f"actor_rollout_ref.model.target_modules={self.target_modules} is one string (PEFT would read it as a "
+                "regular expression for whole module names, matching nothing); pass a list, e.g. "
+                f"actor_rollout_ref.model.target_modules=[{self.target_modules}], or all-linear"
+            )
+        if not (isinstance(self.target_modules, str) or ok_list) or (ok_list and not self.target_modules):
             raise ConfigError(
                 "actor_rollout_ref.model.target_modules must be 'all-linear' or a list of module names, "
                 "e.g. actor_rollout_ref.model.target_modules=[q_proj,v_proj]"
@@ -92,10 +98,10 @@ class OptimConfig:
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
 
     def __post_init__(self) -> None:
-        _positive(self, "actor_rollout_ref.actor.optim", ("lr",))
+        positive(self, "actor_rollout_ref.actor.optim", ("lr",))
         if not 0.0 <= self.lr_warmup_steps_ratio <= 1.0:
             raise ConfigError("actor_rollout_ref.actor.optim.lr_warmup_steps_ratio must be in [0, 1]")
-        _choice("actor_rollout_ref.actor.optim.lr_scheduler_type", self.lr_scheduler_type, LR_SCHEDULERS)
+        choice("actor_rollout_ref.actor.optim.lr_scheduler_type", self.lr_scheduler_type, LR_SCHEDULERS)
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise ConfigError("actor_rollout_ref.actor.optim.betas must be two numbers in [0, 1), e.g. [0.9,0.999]")
 
@@ -121,10 +127,10 @@ class ActorConfig:
 
     def __post_init__(self) -> None:
         prefix = "actor_rollout_ref.actor"
-        _positive(self, prefix, ("ppo_mini_batch_size", "ppo_micro_batch_size_per_gpu", "ppo_epochs", "clip_ratio"))
+        positive(self, prefix, ("ppo_mini_batch_size", "ppo_micro_batch_size_per_gpu", "ppo_epochs", "clip_ratio"))
         if self.kl_loss_coef < 0 or self.grad_clip <= 0:
             raise ConfigError(f"{prefix}.kl_loss_coef must be >= 0 and {prefix}.grad_clip > 0")
-        _choice(f"{prefix}.loss_agg_mode", self.loss_agg_mode, LOSS_AGG_MODES)
+        choice(f"{prefix}.loss_agg_mode", self.loss_agg_mode, LOSS_AGG_MODES)
         self._check_clip(prefix)
 
     @property
@@ -159,7 +165,7 @@ class ValKwargsConfig:
     do_sample: bool = False
 
     def __post_init__(self) -> None:
-        _positive(self, "actor_rollout_ref.rollout.val_kwargs", ("n",))
+        positive(self, "actor_rollout_ref.rollout.val_kwargs", ("n",))
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ConfigError("actor_rollout_ref.rollout.val_kwargs: temperature must be >= 0 and top_p in (0, 1]")
 
@@ -187,7 +193,7 @@ class RolloutConfig:
 
     def __post_init__(self) -> None:
         prefix = "actor_rollout_ref.rollout"
-        _choice(f"{prefix}.name", self.name, ROLLOUT_NAMES)
+        choice(f"{prefix}.name", self.name, ROLLOUT_NAMES)
         if self.n < 2:
             raise ConfigError(
                 f"{prefix}.n={self.n}: GRPO needs at least 2 responses per prompt to compute group-relative "
@@ -238,7 +244,7 @@ class FilterGroupsConfig:
     fail_at_limit: bool = False  # True: stop the run when the limit leaves the step short of groups
 
     def __post_init__(self) -> None:
-        _choice("algorithm.filter_groups.metric", self.metric, FILTER_METRICS)
+        choice("algorithm.filter_groups.metric", self.metric, FILTER_METRICS)
 
 
 @dataclass(frozen=True)
@@ -255,7 +261,7 @@ class RolloutCorrectionConfig:
     def __post_init__(self) -> None:
         prefix = "algorithm.rollout_correction"
         if self.rollout_is is not None:
-            _choice(f"{prefix}.rollout_is", self.rollout_is, ROLLOUT_IS_LEVELS, why="or null for no correction")
+            choice(f"{prefix}.rollout_is", self.rollout_is, ROLLOUT_IS_LEVELS, why="or null for no correction")
         if self.rollout_is_threshold <= 0:
             raise ConfigError(f"{prefix}.rollout_is_threshold must be > 0, e.g. 2.0 (verl's default)")
 
@@ -270,7 +276,7 @@ class AlgorithmConfig:
     rollout_correction: RolloutCorrectionConfig = field(default_factory=RolloutCorrectionConfig)
 
     def __post_init__(self) -> None:
-        _choice("algorithm.adv_estimator", self.adv_estimator, ("grpo",), why="deepscaler-grpo implements GRPO only")
+        choice("algorithm.adv_estimator", self.adv_estimator, ("grpo",), why="deepscaler-grpo implements GRPO only")
 
 
 @dataclass(frozen=True)
@@ -314,6 +320,7 @@ class TrainerConfig:
     resume_from_path: str | None = None
     max_actor_ckpt_to_keep: int | None = None  # None: keep all
     seed: int = 42
+    cpu_threads: int | None = None  # one process on CPU: torch threads (null: the cores not busy, see threads.py)
     no_signal_warn_steps: int = 5  # warn after this many steps with a constant reward in every group (0: never)
     length_schedule: list[LengthStage] = field(default_factory=list)  # [] = one stage (deepscaler_grpo.training.schedule)
     stage_auto_advance: StageAutoAdvanceConfig = field(default_factory=StageAutoAdvanceConfig)
@@ -322,7 +329,7 @@ class TrainerConfig:
     use_legacy_worker_impl: str = "auto"
 
     def __post_init__(self) -> None:
-        _choice("trainer.use_legacy_worker_impl", self.use_legacy_worker_impl, WORKER_IMPLS)
+        choice("trainer.use_legacy_worker_impl", self.use_legacy_worker_impl, WORKER_IMPLS)
         bad = [name for name in self.logger if name not in LOGGERS]
         if bad:
             raise ConfigError(
@@ -331,16 +338,18 @@ class TrainerConfig:
             )
         if self.total_training_steps is not None and self.total_training_steps < 1:
             raise ConfigError("trainer.total_training_steps must be >= 1 (or null to use trainer.total_epochs)")
-        _positive(self, "trainer", ("total_epochs", "nnodes"))
+        positive(self, "trainer", ("total_epochs", "nnodes"))
         if self.n_gpus_per_node < 0:
             raise ConfigError("trainer.n_gpus_per_node must be >= 0 (0 or 1 = one process, e.g. on CPU)")
-        _choice("trainer.resume_mode", self.resume_mode, RESUME_MODES)
+        choice("trainer.resume_mode", self.resume_mode, RESUME_MODES)
         if self.resume_mode == "resume_path" and not self.resume_from_path:
             raise ConfigError(
                 "trainer.resume_mode=resume_path needs trainer.resume_from_path=RUN_DIR/global_step_N"
             )
         if self.no_signal_warn_steps < 0:
             raise ConfigError("trainer.no_signal_warn_steps must be >= 0 (0 turns the warning off)")
+        if self.cpu_threads is not None and self.cpu_threads < 1:
+            raise ConfigError("trainer.cpu_threads must be >= 1, or null (automatic: the cores not busy)")
         if self.max_actor_ckpt_to_keep is not None and self.max_actor_ckpt_to_keep < 1:
             raise ConfigError("trainer.max_actor_ckpt_to_keep must be >= 1 or null (keep all)")
 
@@ -435,68 +444,3 @@ class Config:
         check_schedule(self)
         check_overlong_buffer(self)
         check_rewards(self)
-
-
-def check_overlong_buffer(cfg: Config) -> None:
-    """The buffer must be shorter than every response limit of the run."""
-    buffer = cfg.reward_model.overlong_buffer
-    limits = [cfg.data.max_response_length] + [s.max_response_length for s in cfg.trainer.length_schedule
-                                                if s.max_response_length is not None]
-    if buffer.enable and buffer.len >= min(limits):
-        raise ConfigError(
-            f"reward_model.overlong_buffer.len={buffer.len} must be shorter than the shortest response limit "
-            f"({min(limits)} tokens, data.max_response_length or a length_schedule stage); e.g. "
-            f"reward_model.overlong_buffer.len={max(min(limits) // 4, 1)}"
-        )
-
-
-def check_rewards(cfg: Config) -> None:
-    """``reward.functions`` / ``reward.weights`` / ``custom_reward_function`` agree (the names are checked against the
-    reward registry by ``deepscaler_grpo.training.rewards``, before any model loads)."""
-    reward, custom = cfg.reward, cfg.custom_reward_function
-    if reward.weights is not None and len(reward.weights) != len(reward.functions):
-        raise ConfigError(
-            f"reward.weights has {len(reward.weights)} values for {len(reward.functions)} reward.functions "
-            f"{list(reward.functions)}; give one weight per function, or reward.weights=null for the defaults"
-        )
-    if "custom" in reward.functions and not custom.path:
-        raise ConfigError(
-            "reward.functions lists 'custom' but custom_reward_function.path is null; set "
-            "custom_reward_function.path=my_reward.py custom_reward_function.name=compute_score"
-        )
-    if "overlong" in reward.functions:
-        raise ConfigError(
-            "the overlong penalty is switched on by reward_model.overlong_buffer.enable=true (verl's key), not by "
-            "listing it in reward.functions"
-        )
-
-
-def check_batch_sizes(cfg: Config) -> None:
-    """verl's batch-size rules: whole mini-batches per step, whole micro-batches per mini-batch per GPU."""
-    bsz, actor = cfg.data.train_batch_size, cfg.actor_rollout_ref.actor
-    mini, micro, n = actor.ppo_mini_batch_size, actor.ppo_micro_batch_size_per_gpu, cfg.actor_rollout_ref.rollout.n
-    world = cfg.trainer.world_size
-    if mini > bsz or bsz % mini:
-        raise ConfigError(
-            f"data.train_batch_size={bsz} must be a multiple of actor_rollout_ref.actor.ppo_mini_batch_size={mini} "
-            f"(each step is split into whole mini-batches); e.g. set ppo_mini_batch_size to a divisor of {bsz}"
-        )
-    if (mini * n) % (micro * world):
-        raise ConfigError(
-            f"ppo_mini_batch_size x rollout.n = {mini} x {n} = {mini * n} responses per optimizer step must be a "
-            f"multiple of ppo_micro_batch_size_per_gpu x world size = {micro} x {world} = {micro * world}; "
-            "change actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu, rollout.n or the number of GPUs"
-        )
-
-
-def _positive(obj: object, prefix: str, names: Iterable[str]) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if value <= 0:
-            raise ConfigError(f"{prefix}.{name} must be > 0, got {value}")
-
-
-def _choice(key: str, value: str, allowed: tuple[str, ...], why: str = "") -> None:
-    if value not in allowed:
-        reason = f" ({why})" if why else ""
-        raise ConfigError(f"{key}={value!r} is not supported{reason}; choose from {list(allowed)}")

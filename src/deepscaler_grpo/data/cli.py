@@ -19,7 +19,7 @@ from deepscaler_grpo.data.output import render_report
 from deepscaler_grpo.data.prepare import DEFAULT_SOURCE, PrepareConfig, run_prepare
 from deepscaler_grpo.data.records import DEFAULT_INSTRUCTION, DataError, is_local_source
 from deepscaler_grpo.errors import UserError, report_error
-from deepscaler_grpo.problems import benchmark_help, default_decontamination, find_benchmark, hub_reachable
+from deepscaler_grpo.problems import benchmark_help, default_decontamination, find_benchmark, hub_offline, hub_reachable
 
 
 def text_option(value: str | None) -> str | None:
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_args(args)
         if (
             needs_hub(config)
-            and os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("0", "", "false")
+            and not hub_offline()
             and not hub_reachable()
         ):
             # Hub unreachable: go straight to the local cache instead of a minute of retries per dataset.

@@ -20,6 +20,7 @@ from deepscaler_grpo.problems import (
     find_benchmark,
     load_benchmark,
     raw_ground_truth,
+    split_benchmark_spec,
 )
 
 
@@ -42,7 +43,7 @@ def problem_texts(rows: Sequence[dict], spec: str) -> list[str]:
     return [str(text) for text in texts if text is not MISSING and text]
 
 
-def load_problems(spec: str, split: str = "train") -> list[str]:
+def load_problem_texts(spec: str, split: str = "train") -> list[str]:
     """Problem texts of a local file or a Hugging Face dataset (DataError naming the columns when absent)."""
     rows = read_local_file(Path(spec).expanduser()) if is_local_source(spec) else read_hf_dataset(spec, split)
     return problem_texts(rows, spec)
@@ -59,7 +60,7 @@ def load_eval_sets(
     loaded: list[EvalSet] = []
     skipped: list[dict[str, str]] = []
     for spec in specs:
-        name, _, target = spec.partition("=") if "=" in spec else ("", "", spec)
+        name, target = split_benchmark_spec(spec)
         bench = find_benchmark(target) if not Path(target).exists() else None
         if bench is not None:
             try:
@@ -70,5 +71,5 @@ def load_eval_sets(
             loaded.append(EvalSet(bench.name, found.origin, tuple(problem_texts(found.rows, spec)), found.note))
             continue
         label = name or (Path(target).stem if is_local_source(target) else target)
-        loaded.append(EvalSet(label, target, tuple(load_problems(target))))
+        loaded.append(EvalSet(label, target, tuple(load_problem_texts(target))))
     return loaded, skipped

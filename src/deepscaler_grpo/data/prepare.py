@@ -337,8 +337,11 @@ def run_prepare(config: PrepareConfig, warn: Callable[[str], None] | None = None
     """Run every step, write the outputs atomically and return the report (also saved as JSON)."""
     warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
     started = time.perf_counter()
-    output_dir = Path(config.output_dir)
+    from deepscaler_grpo.outputs import check_output_dir, writing
+
+    output_dir = check_output_dir(config.output_dir, "--output-dir")
     check_outputs_free(output_dir, config.overwrite)
+    tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None  # before the data: fails fast offline
     loaded = load_sources(config.sources, config, config.split)
     val_loaded = load_sources((config.val_source,), config, config.val_split) if config.val_source else None
     eval_sets, skipped = load_eval_sets(config.decontaminate_with)
@@ -346,7 +349,6 @@ def run_prepare(config: PrepareConfig, warn: Callable[[str], None] | None = None
         f"decontamination against {s['name']} skipped: {s['reason']}" for s in skipped
     ]:
         warn(message)
-    tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
     prepared = clean_inputs(config, loaded, val_loaded, {s.name: s.problems for s in eval_sets}, tokenizer)
     if not prepared.val:
         warn(
@@ -364,7 +366,8 @@ def run_prepare(config: PrepareConfig, warn: Callable[[str], None] | None = None
     }
     report = build_report(config, prepared, eval_sets, skipped, prompts, list_truth)
     report["seconds"] = round(time.perf_counter() - started, 3)
-    write_outputs(output_dir, tables, parquet_schema(list_truth), report)
+    with writing(output_dir, "--output-dir"):
+        write_outputs(output_dir, tables, parquet_schema(list_truth), report)
     return report
 
 

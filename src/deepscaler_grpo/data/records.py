@@ -174,7 +174,7 @@ def read_local_file(path: Path) -> list[dict[str, Any]]:
     bad = next((i for i, row in enumerate(rows) if not isinstance(row, dict)), None)
     if bad is not None:
         raise DataError(
-            f"{path}: record {bad} is a {type(rows[bad]).__name__}, expected an object with "
+            f"{path}: record {bad} is {json_kind(rows[bad])}, expected an object with "
             "'problem' and 'answer' fields."
         )
     return rows
@@ -248,3 +248,13 @@ def read_hf_dataset(name: str, split: str = "train") -> list[dict[str, Any]]:
             "or download the dataset once and set HF_HUB_OFFLINE=1 to use the local cache."
         ) from err
     return dataset.to_list()
+
+
+def json_kind(value: Any) -> str:
+    """How JSON would call ``value``, with its article: "a number", "a string", "a list", "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}
+    return next((kind for cls, kind in kinds.items() if isinstance(value, cls)), f"a {type(value).__name__}")

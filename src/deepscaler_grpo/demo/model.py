@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from deepscaler_grpo.demo.problems import DemoProblem, format_completion
 from deepscaler_grpo.errors import UserError
+from deepscaler_grpo.io import follow_umask
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -94,9 +95,11 @@ def warm_start(
 
     import torch
     from tqdm.auto import tqdm
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    from deepscaler_grpo.models import load_tokenizer
+
+    tokenizer = load_tokenizer(str(base_dir), padding_side=None)
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     examples = encode_examples(tokenizer, rows, problems)
     torch.manual_seed(cfg.seed)
@@ -123,5 +126,6 @@ def warm_start(
     model.eval()
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+    follow_umask(out_dir)  # safetensors writes 0600 weights
     return out_dir, loss_value
 

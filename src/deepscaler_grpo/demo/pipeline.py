@@ -39,7 +39,7 @@ from deepscaler_grpo.demo.problems import (
     DemoProblem,
     answer_type_counts,
     make_problem_set,
-    write_json,
+    write_problems,
 )
 from deepscaler_grpo.errors import UserError, report_error
 
@@ -137,27 +137,27 @@ def quick_config(seed: int = 0) -> DemoConfig:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class BarResult:
     passed: bool
     improvement: float
     message: str
 
 
-def verdict(before: float, after: float, min_improvement: float, quick: bool = False) -> Verdict:
+def check_bar(before: float, after: float, min_improvement: float, quick: bool = False) -> BarResult:
     """Did GRPO raise held-out accuracy (fractions in [0, 1]) by at least ``min_improvement``?"""
     gain = after - before
     points = f"{100 * before:.1f}% -> {100 * after:.1f}% ({100 * gain:+.1f} points)"
     if gain + 1e-9 >= min_improvement:
-        return Verdict(True, gain, f"GRPO raised held-out accuracy {points}")
+        return BarResult(True, gain, f"GRPO raised held-out accuracy {points}")
     advice = (
         "A --quick run is a smoke test of the stages (2 GRPO steps), too short to learn: run the full demo for the gain."
         if quick
         else "Try another --seed or --grpo-steps 300; on a very slow or busy machine results can differ."
     )
-    return Verdict(False, gain, f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. {advice}")
+    return BarResult(False, gain, f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. {advice}")
 
 
-def exit_code(result: Verdict, enforce: bool) -> int:
+def exit_code(result: BarResult, enforce: bool) -> int:
     """0 when the bar is met or not enforced (quick mode), 1 when it is enforced and missed."""
     return 0 if result.passed or not enforce else 1
 
@@ -166,11 +166,20 @@ def exit_code(result: Verdict, enforce: bool) -> int:
 
 
 def prepare_output_dir(path: Path) -> Path:
-    """Create ``path`` or reuse an earlier demo's folder (its outputs are replaced); refuse other folders."""
+    """Create ``path`` or reuse an earlier demo's folder (its outputs are replaced); refuse other folders, and refuse
+    to delete files the earlier demo did not write there (e.g. your own plots of its run)."""
+    from deepscaler_grpo.outputs import check_output_dir
+
+    check_output_dir(path, "--output-dir")
     if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
         raise DemoError(f"{path} exists and is not a demo output folder; pass --output-dir with a new or empty folder")
+    foreign = files_not_written_by_the_demo(path)
+    if foreign:
+        shown = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+        raise DemoError(f"{path} holds files the last demo did not write ({shown}); rerunning would delete them: move "
+                        "them elsewhere, or pass --output-dir with a new folder")
     path.mkdir(parents=True, exist_ok=True)
-    (path / MARKER).touch()
+    (path / MARKER).write_text("")
     for part in OUTPUT_PARTS:
         target = path / part
         if target.is_dir():
@@ -180,13 +189,29 @@ def prepare_output_dir(path: Path) -> Path:
     return path
 
 
+def demo_files(path: Path) -> list[str]:
+    """Files under the demo's output parts, relative to ``path``."""
+    found = []
+    for part in OUTPUT_PARTS:
+        target = path / part
+        found += [str(f.relative_to(path)) for f in ([target] if target.is_file() else target.rglob("*")) if f.is_file()]
+    return sorted(found)
+
+
+def files_not_written_by_the_demo(path: Path) -> list[str]:
+    """Files in the output parts that the last demo did not list in its marker (none when it kept no list)."""
+    marker = path / MARKER
+    written = set(marker.read_text().splitlines()) if marker.is_file() else set()
+    return [f for f in demo_files(path) if f not in written] if written else []
+
+
 def prepare_data(cfg: DemoConfig, out: Path) -> tuple[list[DemoProblem], list[DemoProblem], Path]:
     """Write the problem set as JSON and run ``prepare`` on it; returns (train, heldout, data dir)."""
     from deepscaler_grpo.data.prepare import PrepareConfig, run_prepare
 
     train, heldout = make_problem_set(cfg.num_train, cfg.num_heldout, cfg.seed)
-    train_json = write_json(train, out / "problems" / "train.json")
-    heldout_json = write_json(heldout, out / "problems" / "heldout.json")
+    train_json = write_problems(train, out / "problems" / "train.json")
+    heldout_json = write_problems(heldout, out / "problems" / "heldout.json")
     data_dir = out / "data"
     run_prepare(PrepareConfig(
         sources=(str(train_json),), val_source=str(heldout_json), output_dir=str(data_dir), data_source="demo",
@@ -306,6 +331,7 @@ class DemoReport:
     message: str
     seconds: dict[str, float]
     paths: dict[str, str]
+    paired: dict[str, Any] | None = None  # after - before on the same problems (evaluation.compare.paired_summary)
 
 
 def print_summary(report: DemoReport) -> None:
@@ -313,21 +339,31 @@ def print_summary(report: DemoReport) -> None:
     from rich.table import Table
 
     from deepscaler_grpo.console import make_console
+    from deepscaler_grpo.evaluation.report import pct_ci
 
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{100 * value:.1f}%"
 
-    table = Table(title=f"GRPO demo (seed {report.seed}{', quick' if report.quick else ''}): held-out, greedy")
+    table = Table(title=f"GRPO demo (seed {report.seed}{', quick' if report.quick else ''}): held-out, greedy "
+                        "(% [95% interval])")
     for name, justify in (("", "left"), ("after warm start", "right"), ("after GRPO", "right"), ("change", "right")):
         table.add_column(name, justify=justify)
-    rows = [("accuracy (pass@1)", report.before["pass@1"], report.after["pass@1"])]
-    rows.append(("format rate", report.before["format_rate"], report.after["format_rate"]))
-    rows += [(f"  {f}", report.before_by_family.get(f), report.after_by_family.get(f)) for f in FAMILIES]
-    for name, before, after in rows:
+    paired = report.paired or {}
+    gain = (f"{100 * paired['difference']:+.1f} [{100 * paired['ci_low']:+.1f}, {100 * paired['ci_high']:+.1f}]"
+            if paired else f"{100 * (report.after['pass@1'] - report.before['pass@1']):+.1f}")
+    table.add_row("accuracy (pass@1)", pct_ci(report.before, "pass@1"), pct_ci(report.after, "pass@1"), gain)
+    table.add_row("format rate", pct_ci(report.before, "format_rate"), pct_ci(report.after, "format_rate"),
+                  f"{100 * (report.after['format_rate'] - report.before['format_rate']):+.1f}")
+    for family in FAMILIES:
+        before, after = report.before_by_family.get(family), report.after_by_family.get(family)
         change = None if before is None or after is None else after - before
-        table.add_row(name, pct(before), pct(after), "-" if change is None else f"{100 * change:+.1f}")
+        table.add_row(f"  {family}", pct(before), pct(after), "-" if change is None else f"{100 * change:+.1f}")
     console = make_console()
     console.print(table)
+    if paired:
+        p_value = "< 0.001" if paired["p_value"] < 0.001 else f"= {paired['p_value']:.3f}"
+        console.print(f"paired test on the same {paired['problems']} problems (deepscaler-grpo compare): "
+                      f"p {p_value}; GRPO fixed {paired['fixed']} problems and broke {paired['broken']}")
     times = ", ".join(f"{k} {v:.0f}s" for k, v in report.seconds.items())
     console.print(
         f"problems: {report.train_rows} train / {report.heldout_rows} held-out rows, answers {report.answer_types}"
@@ -351,6 +387,7 @@ def write_report(report: DemoReport, path: Path) -> Path:
 def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     """All stages; returns the report (also written to out/demo_summary.json)."""
     from deepscaler_grpo.evaluation import response_lines
+    from deepscaler_grpo.evaluation.compare import paired_summary
     from deepscaler_grpo.io import read_parquet_rows, write_jsonl
 
     clock: dict[str, float] = {}
@@ -386,7 +423,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     plots = make_plots(run_dir, out / "plots")
     lap("eval + plots", t)
     clock["total"] = round(time.perf_counter() - start, 1)
-    result = verdict(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement, quick)
+    result = check_bar(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement, quick)
     report = DemoReport(
         seed=cfg.seed,
         quick=quick,
@@ -403,6 +440,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
         passed=result.passed,
         message=result.message if cfg.enforce else f"{result.message} (quick mode: bar not enforced)",
         seconds=clock,
+        paired=paired_summary(before, after),
         paths={
             "outputs": str(out),
             "base model": cfg.base or str(base_dir),
@@ -415,6 +453,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
         },
     )
     write_report(report, out / "demo_summary.json")
+    (out / MARKER).write_text("\n".join(demo_files(out)) + "\n")  # what a rerun may replace
     return report
 
 
@@ -493,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:  # DemoError and every stage's input errors
         return report_error("demo", exc)
     print_summary(report)
-    return exit_code(Verdict(report.passed, report.improvement, report.message), cfg.enforce)
+    return exit_code(BarResult(report.passed, report.improvement, report.message), cfg.enforce)
 
 
 if __name__ == "__main__":

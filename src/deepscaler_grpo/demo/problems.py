@@ -117,7 +117,7 @@ def make_problem_set(
     return train, heldout
 
 
-def answer_type(answer: str) -> str:
+def answer_kind(answer: str) -> str:
     """integer / negative / fraction / decimal (fractions and decimals of either sign)."""
     if "/" in answer:
         return "fraction"
@@ -128,7 +128,7 @@ def answer_type(answer: str) -> str:
 
 def answer_type_counts(problems: Iterable[DemoProblem]) -> dict[str, int]:
     """How many answers of each ANSWER_TYPES kind (all kinds listed, zeros included)."""
-    counts = Counter(answer_type(p.answer) for p in problems)
+    counts = Counter(answer_kind(p.answer) for p in problems)
     return {kind: counts.get(kind, 0) for kind in ANSWER_TYPES}
 
 
@@ -142,7 +142,7 @@ def format_completion(answer: str) -> str:
     return f"<answer>{answer}</answer>"
 
 
-def write_json(problems: Sequence[DemoProblem], path: str | Path) -> Path:
+def write_problems(problems: Sequence[DemoProblem], path: str | Path) -> Path:
     """DeepScaleR-format JSON (problem / answer / solution, plus family) written atomically."""
     from deepscaler_grpo.io import atomic_write_text
 
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     train, heldout = make_problem_set(args.train, args.heldout, args.seed)
     for name, rows in (("train", train), ("heldout", heldout)):
-        print(write_json(rows, Path(args.output_dir) / f"{name}.json"), answer_type_counts(rows))
+        print(write_problems(rows, Path(args.output_dir) / f"{name}.json"), answer_type_counts(rows))
     return 0
 
 

@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from deepscaler_grpo.errors import UserError, report_error
+from deepscaler_grpo.generation.vllm import CPU_HEAD_SIZES
+from deepscaler_grpo.io import follow_umask
+from deepscaler_grpo.outputs import check_output_dir, writing
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
@@ -32,7 +37,7 @@ CHAT_TEMPLATE = (
 
 
 # Head sizes vLLM's CPU attention kernels accept (the default 16 is not one of them).
-VLLM_CPU_HEAD_DIMS = (32, 64, 80, 96, 112, 128)
+VLLM_CPU_HEAD_DIMS = CPU_HEAD_SIZES  # the head sizes vLLM's CPU attention has kernels for
 
 
 @dataclass(frozen=True)
@@ -136,19 +141,30 @@ def save_tiny_model(
     path.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(path)
     model.save_pretrained(path)
-    return path
+    return follow_umask(path)  # safetensors writes 0600 files: give them the modes an ordinary write would
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deepscaler_grpo.demo.tiny", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m deepscaler_grpo.demo.tiny",
+        description="Build a tiny Qwen3-architecture model (random weights) and a byte-level BPE tokenizer with a "
+        "ChatML chat template, and save both to a folder that from_pretrained loads (no download).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("output_dir", help="folder to write the model and tokenizer into")
-    parser.add_argument("--hidden-size", type=int, default=TinyModelConfig.hidden_size)
-    parser.add_argument("--layers", type=int, default=TinyModelConfig.num_hidden_layers)
+    parser.add_argument("--hidden-size", type=int, default=TinyModelConfig.hidden_size, help="model width")
+    parser.add_argument("--layers", type=int, default=TinyModelConfig.num_hidden_layers, help="decoder layers")
+    sizes = ", ".join(map(str, VLLM_CPU_HEAD_DIMS))
     parser.add_argument("--head-dim", type=int, default=TinyModelConfig.head_dim,
-                        help=f"attention head size; vLLM's CPU backend needs one of {VLLM_CPU_HEAD_DIMS}")
+                        help=f"attention head size; vLLM's CPU backend needs one of {sizes}")
     args = parser.parse_args(argv)
-    config = TinyModelConfig(hidden_size=args.hidden_size, num_hidden_layers=args.layers, head_dim=args.head_dim)
-    print(save_tiny_model(args.output_dir, config=config))
+    try:
+        out = check_output_dir(args.output_dir, "output_dir")
+        config = TinyModelConfig(hidden_size=args.hidden_size, num_hidden_layers=args.layers, head_dim=args.head_dim)
+        with writing(out, "output_dir"):
+            print(save_tiny_model(out, config=config))
+    except UserError as exc:
+        return report_error("tiny", exc)
     return 0
 
 

@@ -18,27 +18,28 @@ from deepscaler_grpo.problems import (
     find_benchmark,
     load_benchmark,
     problems_from_rows,
+    split_benchmark_spec,
 )
 
 
 def parse_benchmark_spec(spec: str) -> tuple[str, str]:
     """``name=path`` -> (name, path); a known name or alias -> (name, name); a path -> (file stem, path)."""
-    spec = spec.strip()
-    if "=" in spec:
-        name, _, source = spec.partition("=")
-        if not name.strip() or not source.strip():
-            raise UserError(
-                f"bad benchmark {spec!r}: use NAME=PATH, e.g. aime24=../shared/data/deepscaler/test_aime.json"
-            )
-        return name.strip(), source.strip()
+    try:
+        name, spec = split_benchmark_spec(spec)
+    except ProblemError as exc:
+        raise UserError(str(exc)) from None
+    if name is not None:
+        return name, spec
     bench = find_benchmark(spec) if not Path(spec).exists() else None
     if bench is not None:
         return bench.name, bench.name
     return Path(spec).stem, spec
 
 
-def load_problems(spec: str, limit: int | None = None) -> list[Problem]:
-    """Problems of a known benchmark, a local .json/.jsonl/.parquet file or NAME=PATH (first ``limit``)."""
+def load_problems(spec: str, limit: int | None = None, problem_key: str | None = None,
+                  answer_key: str | None = None) -> list[Problem]:
+    """Problems of a known benchmark, a local .json/.jsonl/.parquet file or NAME=PATH (first ``limit``); the keys
+    name a file's problem / answer columns when they are not the usual ones."""
     _, source = parse_benchmark_spec(spec)
     bench = find_benchmark(source) if not Path(source).exists() else None
     try:
@@ -49,7 +50,7 @@ def load_problems(spec: str, limit: int | None = None) -> list[Problem]:
             rows, origin = loaded.rows, loaded.origin
         else:
             rows, origin = _read_local(Path(source)), source
-        problems = problems_from_rows(rows, origin)
+        problems = problems_from_rows(rows, origin, problem_key=problem_key, answer_key=answer_key)
     except ProblemError as exc:
         raise UserError(str(exc)) from None
     return problems[:limit] if limit else problems
@@ -60,7 +61,10 @@ def _read_local(path: Path) -> list[dict]:
 
     if not path.exists():
         names = ", ".join(benchmarks())
-        raise UserError(f"benchmark file not found: {path}\nGive a .json/.jsonl/.parquet file, NAME=PATH, or one of: {names}")
+        if len(path.parts) == 1 and not path.suffix:  # meant as a benchmark name
+            raise UserError(f"unknown benchmark {str(path)!r}: not a known name ({names}) and no such file; pass one of "
+                            "those, a .json/.jsonl/.parquet file, or NAME=PATH")
+        raise UserError(f"benchmark file not found: {path}; pass a .json/.jsonl/.parquet file, NAME=PATH, or one of: {names}")
     try:
         return read_local_file(path)
     except DataError as exc:

@@ -91,7 +91,8 @@ def _generate_batches(
     import torch
     from tqdm.auto import tqdm
 
-    with torch.inference_mode(), tqdm(total=len(texts), desc="generate", disable=not progress) as bar:
+    # leave=False: the bar goes when done (inside training it would leave an empty line between two step lines)
+    with torch.inference_mode(), tqdm(total=len(texts), desc="generate", disable=not progress, leave=False) as bar:
         for idx in batches:
             enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
             out = model.generate(**enc.to(model.device), **gen_kwargs)

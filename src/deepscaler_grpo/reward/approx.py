@@ -14,8 +14,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from deepscaler_grpo.reward.decimals import read_decimal, rounds_to
+from deepscaler_grpo.reward.decimals import read_decimal, rounds_to, terminates
 from deepscaler_grpo.reward.forms import split_top_level
+from deepscaler_grpo.reward.latex import parse_latex_answer
 
 if TYPE_CHECKING:
     from sympy import Basic
@@ -49,8 +50,6 @@ def _item_equal(pred: str, gold: str, digits: int) -> bool:
     """Two list items: a decimal against an exact value under the policy, anything else exactly."""
     from math_verify import verify
 
-    from deepscaler_grpo.reward.symbolic import parse_latex_answer
-
     decimals = read_decimal(pred), read_decimal(gold)
     if all(decimals):
         return decimals[0].value == decimals[1].value  # type: ignore[union-attr]
@@ -60,7 +59,8 @@ def _item_equal(pred: str, gold: str, digits: int) -> bool:
     for decimal, text, exact in ((decimals[0], pred, parsed_gold[0]), (decimals[1], gold, parsed_pred[0])):
         if decimal is not None:
             if getattr(exact, "is_Rational", False):
-                return decimal.value == Fraction(int(exact.p), int(exact.q))
+                value = Fraction(int(exact.p), int(exact.q))
+                return decimal.value == value or (not terminates(value) and rounds_to(value, text, digits))
             return approximates(text, exact, digits)
     return bool(verify(parsed_gold, parsed_pred, timeout_seconds=None))
 

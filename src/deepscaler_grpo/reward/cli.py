@@ -191,26 +191,30 @@ def print_summary(summary: dict[str, Any], output: Path, summary_path: Path) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from deepscaler_grpo.outputs import check_output_file, writing
+
     args = build_parser().parse_args(argv)
+    stem = args.input.with_suffix("")
     try:
         if (args.timeout_s is not None and args.timeout_s <= 0) or args.batch_size < 1:
             raise ScoreError("--timeout must be > 0 and --batch-size >= 1")
+        # where the results go is checked before any scoring (a folder or an unwritable place fails now, not after)
+        output = check_output_file(args.output or stem.with_name(stem.name + ".scored.jsonl"), "--output")
+        summary_path = check_output_file(args.summary or stem.with_name(stem.name + ".summary.json"), "--summary")
         policy = policy_from_args(args)
         rows = read_rows(args.input)
         responses = [row_response(row, i, args.response_key) for i, row in enumerate(rows, 1)]
         truths = [row_truth(row, i, args.answer_key) for i, row in enumerate(rows, 1)]
+        start = time.monotonic()
+        questions = [row_question(row, args.question_key) for row in rows]
+        results = score_rows(responses, truths, questions, not args.no_boxed_fallback, policy, args.batch_size,
+                             not args.no_progress and interactive())
+        summary = {**summarize(results, time.monotonic() - start), "policy": policy.as_dict()}
+        with writing(output, "--output"):
+            write_jsonl(output, [{**row, **result} for row, result in zip(rows, results, strict=True)])
+            write_json(summary_path, summary)
     except UserError as exc:
         return report_error("score", exc)
-    stem = args.input.with_suffix("")
-    output = args.output or stem.with_name(stem.name + ".scored.jsonl")
-    summary_path = args.summary or stem.with_name(stem.name + ".summary.json")
-    start = time.monotonic()
-    questions = [row_question(row, args.question_key) for row in rows]
-    results = score_rows(responses, truths, questions, not args.no_boxed_fallback, policy, args.batch_size,
-                         not args.no_progress and interactive())
-    summary = {**summarize(results, time.monotonic() - start), "policy": policy.as_dict()}
-    write_jsonl(output, [{**row, **result} for row, result in zip(rows, results, strict=True)])
-    write_json(summary_path, summary)
     print_summary(summary, output, summary_path)
     return EXIT_OK
 

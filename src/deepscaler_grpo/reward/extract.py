@@ -49,8 +49,8 @@ def last_answer_tag(text: str) -> str | None:
 
 
 def has_answer_tag(text: str) -> bool:
-    """True when the text has a non-empty ``<answer>`` tag (the format reward)."""
-    content = last_answer_tag(text)
+    """True when the text has a non-empty ``<answer>`` tag (the format reward); the last ``MAX_RESPONSE_CHARS`` only."""
+    content = last_answer_tag(text[-MAX_RESPONSE_CHARS:])
     return content is not None and bool(unwrap(content))
 
 

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from deepscaler_grpo.reward.lists import in_order, list_verdict
+from deepscaler_grpo.reward.angles import angle_verdict
+from deepscaler_grpo.reward.lists import chains_in_order, in_order, list_verdict
 from deepscaler_grpo.reward.normalize import (
     APPROX_RE,
     DECIMAL_RE,
@@ -53,8 +54,10 @@ from deepscaler_grpo.reward.normalize import (
     rounded_decimal_equal,
     text_key,
 )
-from deepscaler_grpo.reward.pairs import align_pair
+from deepscaler_grpo.reward.pairs import align_pair, natural_logs
+from deepscaler_grpo.reward.periodic import periodic_verdict
 from deepscaler_grpo.reward.policy import Grading
+from deepscaler_grpo.reward.prose import prose_verdict
 from deepscaler_grpo.reward.ratios import base_verdict, ratio_verdict
 from deepscaler_grpo.reward.units import glued_as_other, unit_power, unit_tail, units_agree
 
@@ -81,8 +84,8 @@ def prepare(pred: str, gold: str, grading: Grading = DEFAULT_GRADING) -> tuple[s
     """The cleaned (pred, gold) pair both graders compare (``clean`` + ``pairs.align_pair``), or a verdict.
 
     Units are compared by ``_units_verdict`` and then stripped; a letter glued to a number is a unit only when
-    the other side writes that unit (``4m`` vs ``4 \\mathrm{~m}``). When the question asks for an order, bare
-    lists become tuples (``lists.in_order``).
+    the other side writes that unit (``4m`` vs ``4 \\mathrm{~m}``). When the question asks for an order, or
+    one side is an order chain (``a < b < c``), bare lists become tuples (``lists.in_order``).
     """
     pred, gold = pred[: MAX_FAST_CHARS + 1].strip(), gold.strip()
     units = _units_verdict(pred.strip("$"), gold.strip("$"), grading)
@@ -92,8 +95,16 @@ def prepare(pred: str, gold: str, grading: Grading = DEFAULT_GRADING) -> tuple[s
     gold_c = clean(gold)
     if DECIMAL_RE.fullmatch(gold_c) and APPROX_RE.search(pred):
         pred = APPROX_RE.split(pred)[-1]  # a decimal gold is compared with the decimal side
-    pair = align_pair(clean(pred), gold_c)  # equal text is caught first thing in ``decide``
-    return in_order(*pair) if grading.ordered and not isinstance(pair, bool) else pair
+    pred_c, gold_c = natural_logs(clean(pred), gold_c)
+    for verdict_of in (prose_verdict, periodic_verdict):  # before labels: "x = a or x = b" repeats its label
+        verdict = verdict_of(pred_c, gold_c)
+        if verdict is not None:
+            return verdict
+    pair = align_pair(pred_c, gold_c)  # equal text is caught first thing in ``decide``
+    if isinstance(pair, bool):
+        return pair
+    labelled = "=" in pred_c + gold_c  # "b = 3, a = 2": the labels say which value is which, not the order
+    return chains_in_order(*pair) or (in_order(*pair) if grading.ordered and not labelled else pair)
 
 
 def fast_verdict(pred: str, gold: str, grading: Grading = DEFAULT_GRADING) -> bool | None:
@@ -117,7 +128,7 @@ def decide(pred_c: str, gold_c: str, grading: Grading = DEFAULT_GRADING) -> bool
         return sides
     if GOLD_CHOICE_RE.fullmatch(gold_c):
         return choice_letter(pred_c) == choice_letter(gold_c)
-    for verdict_of in (base_verdict, ratio_verdict):
+    for verdict_of in (base_verdict, ratio_verdict, angle_verdict):
         verdict = verdict_of(pred_c, gold_c)
         if verdict is not None:
             return verdict

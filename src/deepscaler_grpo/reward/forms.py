@@ -14,7 +14,8 @@ Each rewrite is one class of answer, bounded regexes on text already cut to ``MA
   set-builder notation ``\\{x \\mid 1 < x < 3\\}`` / ``\\{x : ...\\}`` and ``x \\in [a, b)`` -> intervals
   (``x < 1 \\text{ or } x > 2`` -> ``(-\\infty, 1) \\cup (2, \\infty)``); bounds must be free of letters;
 - solutions named by a tuple, ``(x, y) = (1, 2) \\text{ or } (2, 1)`` -> ``(1, 2), (2, 1)``;
-- ``\\mathbb{R}`` is ``(-\\infty, \\infty)``; a trailing ``, k \\in \\mathbb{Z}`` on a general solution is dropped;
+- ``\\mathbb{R}`` is ``(-\\infty, \\infty)``; a trailing quantifier over a number set is dropped (``, k \\in
+  \\mathbb{Z}`` on a general solution, ``\\text{ for all } n \\in \\mathbb{N}`` after a function);
 - ``\\pm`` in a list item or tuple: two items (``(\\pm 1, 2)`` -> ``(+ 1, 2), (- 1, 2)``); an item with
   several ``\\pm`` is left alone (their signs may be tied).
 """
@@ -158,15 +159,20 @@ _SET_BUILDER_RE = re.compile(
     r"\\\{\s*([A-Za-z])\s*(?:\\in\s*\\mathbb\s*\{?R\}?\s*)?(?:\\mid|\||:|\\colon)\s*(.+)\\\}", re.DOTALL
 )
 _IN_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
+_POINT_RE = re.compile(r"([A-Za-z])\s*=\s*([^=<>]+)")
 _LOST_IN_RE = re.compile(r"[A-Za-z]\s*(([(\[])[^()\[\]]*,[^()\[\]]*[)\]])")
 _AND_RE = re.compile(
     r"\s*(?:\\text\{\s*and\s*\}|\\land(?![A-Za-z])|\\wedge(?![A-Za-z])|(?<![A-Za-z])and(?![A-Za-z]))\s*"
 )
 _INTERVAL_PARTS_RE = re.compile(r"([(\[])(.*), (.*)([)\]])")
 _REALS_RE = re.compile(r"(?:[A-Za-z]\s*\\in\s*)?\\mathbb\s*\{?R\}?|\\text\{\s*all real numbers\s*\}")
-_INTEGER_QUALIFIER_RE = re.compile(  # ", k \in \mathbb{Z}", "(n \in \mathbb{Z})", "\text{ for any integer } k"
-    r",?\s*(?:\\text\{[^{}]*\}\s*)?\(?\s*[A-Za-z]\s*\\in\s*\\mathbb\s*\{?Z\}?\s*\)?\s*$"
-    r"|,?\s*\\text\{\s*(?:for|where)\s+(?:any|all|some|every)?\s*integers?\s*\}\s*[A-Za-z]\s*$"
+_NAMES = r"(?<![\\A-Za-z])[A-Za-z](?:\s*,\s*[A-Za-z])*"
+_NUMBER_SET = r"\s*\\in\s*\\mathbb\s*\{?[NZRQC]\}?(?:\^\s*\{?[+*]\}?|_\{?[+>0-9 ]+\}?)?"
+_QUANTIFIER_RE = re.compile(  # ", k \in \mathbb{Z}", "(n \in \mathbb{N})", "\text{ for all } x", "\forall x \in \mathbb{R}"
+    r"(?:,|\s)*(?:\\text\{\s*(?:for|where)\s+(?:(?:all|every|each|any|some|real|positive|nonnegative|non-negative|"
+    r"natural|whole|rational|complex|integers?|numbers?|reals)\s*)*\}\s*(?:" + _NAMES + ")?(?:" + _NUMBER_SET + ")?"
+    r"|\\forall\s*" + _NAMES + "(?:" + _NUMBER_SET + r")?|\(\s*" + _NAMES + _NUMBER_SET + r"\s*\)"
+    r"|(?<![\\A-Za-z])[A-Za-z]" + _NUMBER_SET + r")\s*$"  # several names only in brackets: "\pi k, k \in" keeps its k
 )
 _TUPLE_LHS_RE = re.compile(r"^\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])+\s*\)\s*=\s*")
 _INTERVAL_RE = re.compile(r"[(\[].*,.*[)\]]")
@@ -188,6 +194,10 @@ def _interval(piece: str, variable: list[str]) -> str | None:
     if _IN_RE.match(piece) and _INTERVAL_RE.fullmatch(_IN_RE.sub("", piece)):
         variable.append(piece[0])
         return _IN_RE.sub("", piece)
+    point = _POINT_RE.fullmatch(piece)
+    if point and _bound(point.group(2)) is not None:  # "a = 1" beside inequalities: an isolated point
+        variable.append(point.group(1))
+        return "\\{" + point.group(2).strip() + "\\}"
     parts = _REL_RE.split(piece)
     if len(parts) not in (3, 5):
         return None
@@ -248,10 +258,23 @@ def solution_list(s: str) -> str:
     return _OR_RE.sub(", ", s) if "or" in s and not _REL_RE.search(s) and "\\cup" not in s else s
 
 
+def strip_quantifier(s: str) -> str:
+    """``f(n)=n \\text{ for all } n\\in\\mathbb{N}`` -> ``f(n)=n``; ``2k\\pi, k \\in \\mathbb{Z}`` -> ``2k\\pi``.
+
+    Only a trailing "for all" over a whole number set goes (``for all odd n`` or ``for x > 0`` stay: they
+    change the answer), and only after an answer: ``x \\in \\mathbb{R}`` alone is the answer.
+    """
+    match = _QUANTIFIER_RE.search(s)
+    return s[: match.start()].rstrip(" ,") if match and s[: match.start()].strip(" ,") else s
+
+
 def expand_pm(s: str) -> str:
-    """Each list item or tuple with one ``\\pm`` -> two items, ``+`` and ``-`` (module doc)."""
+    """Each list item or tuple with one ``\\pm`` -> two items, ``+`` and ``-``; inside a set too (module doc)."""
     if "\\pm" not in s or "\\mp" in s:
         return s
+    inner = s.strip()
+    if inner.startswith("\\{") and inner.endswith("\\}") and split_top_level(inner[2:-2]) != [inner[2:-2]]:
+        return "\\{" + expand_pm(inner[2:-2]) + "\\}"  # \{1 \pm \sqrt5, -2\}: the set of the items
     items = split_top_level(s)
     out = []
     for item in items:
@@ -273,5 +296,5 @@ def normalize_forms(s: str) -> str:
     s = mixed_number(s)
     s = function_arguments(trig_degrees(s))
     s = dots(vector_as_tuple(s))
-    s = _INTEGER_QUALIFIER_RE.sub("", s) if "mathbb" in s or "integer" in s else s  # k is a parameter anyway
+    s = strip_quantifier(s) if "mathbb" in s or "forall" in s or "\\text" in s else s
     return expand_pm(solution_list(region(s)))

@@ -27,6 +27,8 @@ from deepscaler_grpo.reward.numbers import Number
 _ATOM_RE = re.compile(r"\\?[A-Za-z]+(?:_\w)?|[A-Za-z][A-Za-z' -]*")  # a name: E_1, \\alpha, Friday
 _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}", "\\lbrace": "\\rbrace", "\\langle": "\\rangle"}
 _SETS = frozenset({"", "\\{", "\\lbrace"})
+_CHAIN_SPLIT_RE = re.compile(r"\s*(<|>|\\lt(?![A-Za-z])|\\gt(?![A-Za-z]))\s*")
+_NOT_AN_ITEM_RE = re.compile(r"[=,;]|\\[lg]e|\\cup|\\in(?![A-Za-z])")
 
 
 def bracketed(s: str) -> tuple[str, str, str]:
@@ -123,3 +125,26 @@ def in_order(pred: str, gold: str) -> tuple[str, str]:
     if p_items is not None and (g_items is not None or bracketed(gold)[0] == "("):
         pred = f"({p_items})"
     return pred, gold
+
+
+def order_chain(s: str) -> str | None:
+    """``a < b < c`` / ``c > b > a`` -> ``a, b, c`` (least first): three or more items, all in one direction."""
+    if "<" not in s and ">" not in s and "\\lt" not in s and "\\gt" not in s:
+        return None
+    parts = _CHAIN_SPLIT_RE.split(s.strip())
+    items, relations = [item.strip() for item in parts[0::2]], parts[1::2]
+    rising = {relation in ("<", "\\lt") for relation in relations}
+    if len(items) < 3 or not all(items) or len(rising) != 1 or any(_NOT_AN_ITEM_RE.search(i) for i in items):
+        return None
+    return ", ".join(items if rising.pop() else items[::-1])
+
+
+def chains_in_order(pred: str, gold: str) -> tuple[str, str] | None:
+    """An order chain against a list or a chain: both as tuples, least first (``a<b<c`` = ``a, b, c`` only)."""
+    chains = order_chain(pred), order_chain(gold)
+    if chains == (None, None):
+        return None
+    sides = [chain if chain is not None else side for chain, side in zip(chains, (pred, gold))]
+    if any(_orderable(side) is None for side in sides):
+        return None  # a chain against an interval or anything else: left to the other graders
+    return in_order(*sides)

@@ -34,9 +34,14 @@ _PERCENT_WORD_RE = re.compile(r"(?<=[\d}])\s*(?:\\text\{\s*percent\s*\}|\s(?:per
 _TEMPERATURE_RE = re.compile(
     r"(\^\s*\{?\s*\\circ\s*\}?|°)\s*(?:\\(?:text|mathrm|textrm)\s*\{\s*[CFK]\s*\}|[CFK](?![A-Za-z]))\s*$"
 )
+_TEXT_DEGREE_RE = re.compile(r"(?:\^\s*\{?\s*)?\\text(?:circ|degree)(?![A-Za-z])(?:\s*\})?")  # 30^\textcirc, 30\textdegree
 _PRIME_RE = re.compile(r"\^\s*\{\s*((?:\\prime\s*)+)\}|\^\s*\\prime(?![A-Za-z])")
 _NUMERIC_PRIME_RE = re.compile(r"(?<=[\d.])\s*'{1,2}$")  # arcminutes/seconds, feet/inches
 _SCRIPT_BRACES_RE = re.compile(r"([_^])\{(\w)\}")
+_SCRIPT_GROUP_RE = re.compile(r"([_^])\{(\w+)\}")
+_NAME_RE = re.compile(  # x, AB, a_{n}, \theta; not the constants e, i, \pi, \infty
+    r"\s*(?!(?:e|i|\\pi|\\infty)\s*$)(?:[A-Za-z]{1,3}|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*"
+)
 _PAREN_NUMBER_RE = re.compile(r"\(([^(),\[\]{}]*)\)")
 APPROX_PREFIX_RE = re.compile(r"^(?:\\approx|\\sim|\\simeq|≈)\s*")
 APPROX_RE = re.compile(r"\\approx(?![A-Za-z])|≈")
@@ -73,7 +78,7 @@ def clean(s: str) -> str:
         return _NUMBER_WORDS[word]
     if word.rstrip(".") in _EMPTY_WORDS:
         return "\\emptyset"
-    s = s.replace("\\textcirc", "^\\circ").replace("\\textdegree", "^\\circ")
+    s = _TEXT_DEGREE_RE.sub("^\\\\circ", s) if "\\text" in s else s
     s = _NOISE_RE.sub(" ", s)
     s = _FRAC_ALIAS_RE.sub(r"\\frac", s)
     s = _BINOM_ALIAS_RE.sub(r"\\binom", s)
@@ -99,6 +104,8 @@ def exact_side(s: str, separator: re.Pattern[str]) -> str:
     if len(sides) != 2 or not all(sides):
         return s
     first, last = sides
+    if _NAME_RE.fullmatch(first):
+        return last  # "x \\approx 11": the name is no answer, its value is
     return last if DECIMAL_RE.fullmatch(first) and not DECIMAL_RE.fullmatch(last) else first
 
 
@@ -115,9 +122,14 @@ def strip_assignment(s: str) -> str:
     return s
 
 
+def script_braces(name: str) -> str:
+    """``y_{1}`` -> ``y_1``, ``a_{10}`` -> ``a_10``: one spelling of a subscripted name."""
+    return _SCRIPT_GROUP_RE.sub(r"\1\2", name) if "{" in name else name
+
+
 def _assigned_name(s: str) -> str | None:
     match = _ASSIGN_RE.match(s) if "," not in s and ";" not in s else None
-    return re.sub(r"\s+", "", match.group(0)[:-1]) if match else None
+    return script_braces(re.sub(r"\s+", "", match.group(0)[:-1])) if match else None
 
 
 def assigned_names_differ(pred: str, gold: str) -> bool:

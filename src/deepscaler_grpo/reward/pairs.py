@@ -43,6 +43,8 @@ _GLUED_UNIT_RE = re.compile(
     r"hours?|minutes?|seconds?|meters?|metres?|inches|feet|miles?|units?|dollars?|cents?|degrees?)"
     r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?$"
 )
+_SCRIPT_GROUP_RE = re.compile(r"([_^])\{(\w+)\}")  # x_{1} and x_1 are one label
+_BARE_LOG_RE = re.compile(r"\\log(?![A-Za-z_])")
 _NUMERIC_RE = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+|\\frac\{\d+\}\{\d+\}|\d+/\d+)")
 
 
@@ -70,7 +72,8 @@ def split_label(item: str) -> tuple[str | None, str]:
     for regex in (_COLON_LABEL_RE, _ASSIGN_LABEL_RE):
         match = regex.fullmatch(item.strip())
         if match:  # the value keeps its \text{} (a unit there is stripped later); the label loses it
-            return re.sub(r"\s+", "", TEXT_RE.sub(r"\1", match.group(1))).lower(), match.group(2).strip()
+            label = re.sub(r"\s+", "", TEXT_RE.sub(r"\1", match.group(1))).lower()
+            return _SCRIPT_GROUP_RE.sub(r"\1\2", label), match.group(2).strip()
     return _word_label(item) or (None, item)
 
 
@@ -164,6 +167,18 @@ def strip_glued_unit(s: str, other: str) -> str:
     if not _NUMERIC_RE.fullmatch(other):
         return s
     return _GLUED_UNIT_RE.sub(r"\1", s)
+
+
+def natural_logs(pred: str, gold: str) -> tuple[str, str]:
+    """``\\log`` without a base is the natural logarithm when the other side writes ``\\ln``: ``\\log 2`` = ``\\ln 2``.
+
+    An explicit base (``\\log_{10}``, ``\\log_2``) is never touched.
+    """
+    if "\\ln" in gold and _BARE_LOG_RE.search(pred):
+        pred = _BARE_LOG_RE.sub(r"\\ln", pred)
+    elif "\\ln" in pred and _BARE_LOG_RE.search(gold):
+        gold = _BARE_LOG_RE.sub(r"\\ln", gold)
+    return pred, gold
 
 
 def align_pair(pred: str, gold: str) -> tuple[str, str] | bool:

@@ -56,7 +56,7 @@ def default_pool_size(cpu_count: int | None = None, local_processes: int | None 
     return max(2, min(8, cpus))
 
 
-def _worker_env(max_memory_mb: int) -> dict[str, str]:
+def worker_env(max_memory_mb: int) -> dict[str, str]:
     env = dict(os.environ)
     env[ENV_MAX_MEMORY] = str(max_memory_mb * 2**20)  # the worker caps its own address space (bytes)
     src_dir = str(Path(__file__).resolve().parents[2])  # importable even without `pip install`
@@ -77,7 +77,7 @@ class Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=_worker_env(max_memory_mb),
+            env=worker_env(max_memory_mb),
             bufsize=0,
             start_new_session=True,  # Ctrl-C in a terminal goes to the parent only
         )

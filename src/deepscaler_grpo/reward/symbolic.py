@@ -1,12 +1,9 @@
 """Symbolic equivalence with math-verify + latex2sympy2_extended (runs inside a worker process).
 
-Only the LaTeX extraction path of math-verify is used: its plain-expression path
-(``ExprExtractionConfig``) calls sympy's ``parse_expr`` (an ``eval``) on the text, so model output
-never goes there. latex2sympy's ANTLR grammar builds sympy objects directly.
-
-Floats are turned into exact rationals before comparing, so math-verify's 6-digit float rounding
-cannot accept ``0.3333`` for ``1/3``. math-verify's own signal-based timeouts are disabled (they
-fail off the main thread); the parent enforces the wall-clock limit by killing the worker.
+Answers are parsed by ``latex.parse_latex_answer`` (math-verify's LaTeX path only: model output never reaches
+``parse_expr``; floats become exact rationals, so math-verify's 6-digit float rounding cannot accept
+``0.3333`` for ``1/3``). math-verify's own signal-based timeouts are disabled (they fail off the main
+thread); the parent enforces the wall-clock limit by killing the worker.
 
 Assumptions (see ``_align_symbols``): in plain expressions with a radical or fractional power, every
 free symbol is a positive real (lengths, speeds, radii: ``\\sqrt{a^2}`` = ``a``, ``(r^3)^{1/3}`` = ``r``;
@@ -27,6 +24,7 @@ import re
 from typing import TYPE_CHECKING
 
 from deepscaler_grpo.reward.approx import decimal_policy
+from deepscaler_grpo.reward.latex import parse_latex_answer
 from deepscaler_grpo.reward.policy import Grading
 
 if TYPE_CHECKING:
@@ -63,38 +61,6 @@ def is_safe_for_symbolic(text: str, max_chars: int = MAX_SYMBOLIC_CHARS) -> bool
         or _BIG_FACTORIAL_RE.search(text)
         or _LONG_NUMBER_RE.search(text)
     )
-
-
-def _rationalize(expr: Basic) -> Basic:
-    """Replace every Float by the exact Rational of its decimal text (0.75 -> 3/4)."""
-    from sympy import Float, Rational
-
-    try:
-        return expr.replace(lambda e: isinstance(e, Float), lambda e: Rational(str(e)))
-    except Exception:  # noqa: BLE001 - matrices and odd objects: keep as is
-        return expr
-
-
-def _imaginary_unit(expr: Basic) -> Basic:
-    """latex2sympy reads ``i`` as a symbol: it is the imaginary unit (``i^2`` = -1)."""
-    from sympy import I, Symbol
-
-    try:
-        free = {str(sym): sym for sym in expr.free_symbols if isinstance(sym, Symbol)}
-        return expr.xreplace({free["i"]: I}) if "i" in free else expr
-    except Exception:  # noqa: BLE001 - strings, matrices, bound variables
-        return expr
-
-
-def parse_latex_answer(text: str) -> list:
-    """math-verify parse of one answer string via the LaTeX path only (no ``parse_expr``), units kept."""
-    from latex2sympy2_extended.latex2sympy2 import NormalizationConfig
-    from math_verify import LatexExtractionConfig, parse
-
-    normalization = NormalizationConfig(basic_latex=True, units=False, malformed_operators=True, nits=True)
-    config = LatexExtractionConfig(boxed_match_priority=0, normalization_config=normalization)
-    parsed = parse("\\boxed{" + text + "}", [config], parsing_timeout=None)
-    return [_imaginary_unit(_rationalize(p)) if not isinstance(p, str) else p for p in parsed]
 
 
 def _numeric_value(expr: Basic, point: dict) -> complex | None:

@@ -24,7 +24,7 @@ import time
 from typing import TextIO
 
 
-def _limit_memory(max_bytes: int) -> None:
+def limit_memory(max_bytes: int) -> None:
     try:
         import resource
 
@@ -33,7 +33,7 @@ def _limit_memory(max_bytes: int) -> None:
         pass
 
 
-def _watch_parent(parent_pid: int, interval_s: float = 0.5) -> None:
+def watch_parent(parent_pid: int, interval_s: float = 0.5) -> None:
     """Exit as soon as the parent is gone (re-parented to init or a subreaper)."""
     while True:
         time.sleep(interval_s)
@@ -66,8 +66,8 @@ def serve(stdin: TextIO, stdout: TextIO) -> None:
 def main() -> int:
     value = os.environ.get("DEEPSCALER_VERIFIER_MAX_MEMORY", "")  # set by the pool from VerifierPolicy.max_memory_mb
     max_bytes = int(value) if value.isdigit() else 3 * 1024**3
-    _limit_memory(max_bytes)
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    limit_memory(max_bytes)
+    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout = sys.stderr  # stray prints from libraries must not corrupt the protocol
     serve(sys.stdin, protocol_out)

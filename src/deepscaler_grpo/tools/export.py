@@ -53,7 +53,9 @@ class ExportConfig:
             )
         if self.dtype not in {"auto", "float32", "bfloat16", "float16"}:
             raise ExportError(f"--dtype must be auto, float32, bfloat16 or float16 (got {self.dtype!r})")
-        out = Path(self.output_dir)
+        from deepscaler_grpo.outputs import check_output_dir
+
+        out = check_output_dir(self.output_dir, "--output-dir")  # before the (minutes of) merging
         if out.exists() and any(out.iterdir()) and not self.overwrite:
             raise ExportError(f"{out} exists and is not empty: pick another --output-dir or pass --overwrite")
         if out.resolve() in {Path(self.adapter).resolve(), Path(self.base).resolve()}:
@@ -119,11 +121,13 @@ def merge(config: ExportConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBas
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
+    from deepscaler_grpo.compat import silence_upstream_deprecations
     from deepscaler_grpo.console import quiet_library_bars
-    from deepscaler_grpo.models import load_model_config, model_source, silence_upstream_deprecations
+    from deepscaler_grpo.models import check_adapter_fits, load_model_config, model_source
 
     quiet_library_bars()
     silence_upstream_deprecations()
+    check_adapter_fits(config.base, config.adapter, base_what="base model")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     saved_dtype = load_model_config(config.base, what="base model").dtype  # before loading overrides it
     source, local_only = model_source(config.base, "base model")
@@ -165,8 +169,17 @@ def reload_diff(saved_dir: Path, merged: PreTrainedModel) -> float:
 
 def export_merged(config: ExportConfig) -> ExportReport:
     """Merge, check, save into a temp folder, re-check the saved weights, then move the folder into place."""
+    from deepscaler_grpo.outputs import writing
+
     merged, tokenizer, merge_diff = merge(config)
     out = Path(config.output_dir)
+    with writing(out, "--output-dir"):
+        return _save_merged(config, out, merged, tokenizer, merge_diff)
+
+
+def _save_merged(
+    config: ExportConfig, out: Path, merged: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, merge_diff: float | None
+) -> ExportReport:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = make_temp_dir(out.parent, f".{out.name}.tmp-")
     try:

@@ -1,6 +1,7 @@
 """Training curves: PNG charts from a run's ``metrics.jsonl`` (one JSON object per step).
 
-One figure per metric (reward mean, validation accuracy, response length, KL, entropy, and the response
+One figure per metric (reward mean, validation accuracy with its 95% interval as a band, response length, KL,
+entropy, and the response
 length limit ``stage/max_response_length`` of a length-scheduled run) against ``step``, plus ``overview.png``
 with all of them in a grid. Metrics missing from the file are skipped with a note (the stage limit silently). Uses matplotlib's Agg backend, so it works on headless machines.
 
@@ -12,15 +13,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deepscaler_grpo.io import default_file_mode, read_jsonl
+from deepscaler_grpo.errors import UserError, report_error
+from deepscaler_grpo.io import atomic_write, read_jsonl
+from deepscaler_grpo.outputs import check_output_dir, writing
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -40,13 +41,15 @@ class MetricPlot:
     filename: str
     optional: bool = False  # skipped without a note when absent (e.g. stage/* only exists with a length schedule)
     steps: bool = False  # a staircase (a setting that holds until it changes), not a sloped line
+    band: tuple[str, str] | None = None  # (low, high) keys of a 95% interval drawn as a shaded band
 
 
 def default_plots() -> list[MetricPlot]:
     """verl metric names first; TRL's own names as fallbacks so raw TRL logs plot too."""
     return [
         MetricPlot(("critic/score/mean", "reward"), "Reward (mean score)", "reward", "reward_mean.png"),
-        MetricPlot(("val/accuracy", "eval_val/accuracy"), "Validation accuracy", "pass@1", "val_accuracy.png"),
+        MetricPlot(("val/accuracy", "eval_val/accuracy"), "Validation accuracy", "pass@1", "val_accuracy.png",
+                   band=("val/accuracy_ci_low", "val/accuracy_ci_high")),
         MetricPlot(("response_length/mean", "completions/mean_length"), "Response length", "tokens",
                    "response_length.png"),
         MetricPlot(("actor/kl_loss", "kl"), "KL to reference", "KL", "kl.png"),
@@ -95,8 +98,21 @@ def moving_average(values: Sequence[float], window: int) -> list[float]:
     return list((cumsum[idx] - cumsum[lo]) / (idx - lo))
 
 
-def draw(ax: Axes, plot: MetricPlot, key: str, steps: list[float], values: list[float]) -> None:
-    """The raw curve (with markers when sparse) and a smoothed trend line when there are many points."""
+def interval_band(rows: Sequence[dict[str, Any]], keys: tuple[str, str] | None) -> tuple[list[float], ...] | None:
+    """(steps, lows, highs) of the rows holding both interval keys, or None when none does."""
+    if keys is None:
+        return None
+    points = sorted((float(r["step"]), float(r[keys[0]]), float(r[keys[1]])) for r in rows
+                    if _finite(r.get(keys[0])) and _finite(r.get(keys[1])))
+    return tuple(list(column) for column in zip(*points)) if points else None
+
+
+def draw(ax: Axes, plot: MetricPlot, key: str, steps: list[float], values: list[float],
+         band: tuple[list[float], ...] | None = None) -> None:
+    """The raw curve (with markers when sparse), a smoothed trend line when there are many points, and the 95%
+    interval as a shaded band when the rows hold one."""
+    if band is not None:
+        ax.fill_between(band[0], band[1], band[2], color="tab:blue", alpha=0.15, linewidth=0, label="95% interval")
     sparse = len(steps) <= 30
     ax.plot(steps, values, marker="o" if sparse else None, markersize=3, linewidth=1.2,
             alpha=1.0 if sparse or plot.steps else 0.35, color="tab:blue", label=key,
@@ -116,17 +132,11 @@ def draw(ax: Axes, plot: MetricPlot, key: str, steps: list[float], values: list[
 
 
 def save_figure(fig: Any, path: Path) -> Path:
-    """Save atomically (temp file + os.replace), then close the figure."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
+    """Save atomically with the umask's mode (``io.atomic_write``), then close the figure."""
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.chmod(tmp, default_file_mode())  # mkstemp's 0600 would make the plot private
-        os.replace(tmp, path)
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png"), suffix=".png")
     finally:
-        Path(tmp).unlink(missing_ok=True)
         fig.clf()
-    return path
 
 
 def plot_run(
@@ -149,19 +159,19 @@ def plot_run(
         if data is None and not plot.optional:
             notes.append(f"skipped {plot.title.lower()}: none of {', '.join(plot.keys)} in metrics.jsonl")
         elif data is not None:
-            found.append((plot, data))
+            found.append((plot, data, interval_band(rows, plot.band)))
     if not found:
         raise PlotError(f"none of the plotted metrics are in {run_dir}: " + "; ".join(notes))
     paths = []
-    for plot, (key, steps, values) in found:
+    for plot, (key, steps, values), band in found:
         fig = Figure(figsize=(6, 4))
-        draw(fig.add_subplot(), plot, key, steps, values)
+        draw(fig.add_subplot(), plot, key, steps, values, band)
         paths.append(save_figure(fig, out / plot.filename))
     paths.append(save_figure(overview(found, run_folder.resolve().name), out / "overview.png"))
     return paths, notes
 
 
-def overview(found: list[tuple[MetricPlot, tuple[str, list[float], list[float]]]], title: str) -> Any:
+def overview(found: list[tuple[MetricPlot, tuple[str, list[float], list[float]], Any]], title: str) -> Any:
     """All found metrics in one grid (up to 3 columns)."""
     from matplotlib.figure import Figure
 
@@ -169,8 +179,8 @@ def overview(found: list[tuple[MetricPlot, tuple[str, list[float], list[float]]]
     rows = math.ceil(len(found) / cols)
     fig = Figure(figsize=(5 * cols, 3.6 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax, (plot, (key, steps, values)) in zip(axes, found, strict=False):
-        draw(ax, plot, key, steps, values)
+    for ax, (plot, (key, steps, values), band) in zip(axes, found, strict=False):
+        draw(ax, plot, key, steps, values, band)
     for ax in axes[len(found) :]:
         ax.set_visible(False)
     fig.suptitle(f"Training run: {title}")
@@ -183,10 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", default=None, help="where the PNGs go (default RUN_DIR/plots)")
     args = parser.parse_args(argv)
     try:
-        paths, notes = plot_run(args.run_dir, args.output_dir)
-    except PlotError as exc:
-        print(f"deepscaler-grpo plot: error: {exc}", file=sys.stderr)
-        return 2
+        run_folder = Path(args.run_dir) if Path(args.run_dir).is_dir() else Path(args.run_dir).parent
+        out = check_output_dir(args.output_dir or run_folder / "plots", "--output-dir")
+        with writing(out, "--output-dir"):
+            paths, notes = plot_run(args.run_dir, out)
+    except (PlotError, UserError) as exc:
+        return report_error("plot", exc)
     for note in notes:
         print(f"note: {note}")
     for path in paths:

@@ -144,6 +144,43 @@ def check_context_length(cfg: Config) -> None:
         )
 
 
+def check_loggers(cfg: Config) -> None:
+    """Each ``trainer.logger`` besides console needs its package: say so now, not after the model has loaded."""
+    import importlib.util
+
+    needs = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)}
+    for name in cfg.trainer.logger:
+        if name in needs and not any(importlib.util.find_spec(module) for module in needs[name]):
+            raise TrainError(f"trainer.logger={name} needs the {name} package: pip install -e '.[{name}]', or drop "
+                             f"{name} from trainer.logger (e.g. trainer.logger=console)")
+
+
+def check_target_modules(cfg: Config) -> None:
+    """Every name in ``actor_rollout_ref.model.target_modules`` matches a linear layer of the model (PEFT's suffix
+    rule), checked on an empty (meta-device) copy of the model before anything is loaded."""
+    model = cfg.actor_rollout_ref.model
+    if model.target_modules == "all-linear":
+        return
+    layers = linear_layer_names(model.path, model.trust_remote_code)
+    missing = [t for t in model.target_modules if not any(n == t or n.endswith("." + t) for n in layers)]
+    if missing:
+        kinds = sorted({n.rsplit(".", 1)[-1] for n in layers})
+        raise TrainError(
+            f"actor_rollout_ref.model.target_modules: {missing} match no linear layer of {model.path}; its linear "
+            f"layers are {kinds} (or use all-linear)"
+        )
+
+
+def linear_layer_names(path: str, trust_remote_code: bool = False) -> list[str]:
+    """Names of the ``nn.Linear`` modules of a model, from its config alone (meta device: no weights, no memory)."""
+    import torch
+
+    from deepscaler_grpo.models import empty_model
+
+    return [name for name, module in empty_model(path, trust_remote_code).named_modules()
+            if isinstance(module, torch.nn.Linear)]
+
+
 def resolve_total_steps(cfg: Config, num_prompts: int) -> int:
     """trainer.total_training_steps, or total_epochs full batches over the (filtered) train set."""
     if cfg.trainer.total_training_steps is not None:

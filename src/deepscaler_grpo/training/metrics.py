@@ -12,7 +12,8 @@ the console.
   (validation) and ``save_checkpoint``; ``timing_s/step`` is the wall time since the previous row, so the phases
   add up to it (a checkpoint saved after step N's row is in step N+1's). Tokens per second of generation and of
   the update are ``perf/gen_tokens_per_s`` and ``perf/update_tokens_per_s``.
-* :class:`VerlProgressCallback` runs validation when due, writes the rows and prints a progress bar plus one
+* :class:`VerlProgressCallback` runs validation when due (:func:`validation_due`: every ``test_freq`` steps, at the
+  end, and at each length-schedule stage boundary), writes the rows and prints a progress bar plus one
   compact line per step (with the generation / training share of the step).
 """
 
@@ -198,6 +199,8 @@ def console_line(record: Mapping[str, Any], total_steps: int) -> str:
         ("val/accuracy", "val/acc {:.3f}"),
     )
     parts += [fmt.format(record[key]) for key, fmt in formats if isinstance(record.get(key), (int, float))]
+    if parts[-1].startswith("val/acc") and isinstance(record.get("val/accuracy_ci_low"), (int, float)):
+        parts[-1] += f" [{record['val/accuracy_ci_low']:.3f}, {record['val/accuracy_ci_high']:.3f}]"
     share = generation_share(record)
     if share is not None:
         parts.insert(-1 if "val/accuracy" in record else len(parts), f"gen {100 * share:.0f}%")
@@ -225,10 +228,11 @@ class VerlProgressCallback(TrainerCallback):
         trainer: Any,
         metrics_path: str | Path,
         total_steps: int,
-        validate: Callable[[], float] | None = None,
+        validate: Callable[[], Mapping[str, float]] | None = None,
         test_freq: int = 0,
         val_before_train: bool = False,
         no_signal_steps: int = 5,
+        stage_end: int | None = None,
     ):
         self.trainer = trainer
         self.metrics_path = Path(metrics_path)
@@ -237,6 +241,7 @@ class VerlProgressCallback(TrainerCallback):
         self.validate = validate
         self.test_freq = test_freq
         self.val_before_train = val_before_train
+        self.stage_end = stage_end  # a length-schedule stage's last step: validated, so each stage ends measured
         self.is_main = trainer.accelerator.is_main_process
         self._bar: Any = None
         self.signal = NoSignalMonitor(no_signal_steps)
@@ -256,8 +261,7 @@ class VerlProgressCallback(TrainerCallback):
         if state.global_step % self.steps_per:
             return
         step = state.global_step // self.steps_per
-        due = step >= self.total_steps or (self.test_freq > 0 and step % self.test_freq == 0)
-        if self.validate is not None and due:
+        if self.validate is not None and validation_due(step, self.total_steps, self.test_freq, self.stage_end):
             self._run_validation()
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -278,8 +282,8 @@ class VerlProgressCallback(TrainerCallback):
 
     def _run_validation(self) -> None:
         with self.trainer.phase_timer.phase("testing"):
-            accuracy = self.validate() if self.validate is not None else float("nan")
-        self.trainer.pending["val/accuracy"] = accuracy
+            metrics = self.validate() if self.validate is not None else {"val/accuracy": float("nan")}
+        self.trainer.pending.update(metrics)
 
     def final_notes(self) -> None:
         """Printed at the end of the run (main process): repeats the no-signal warning when it fired."""
@@ -299,6 +303,12 @@ class VerlProgressCallback(TrainerCallback):
         warning = self.signal.observe(record)
         if warning:
             print(f"warning: {warning}", file=sys.stderr, flush=True)
+
+
+def validation_due(step: int, total_steps: int, test_freq: int, stage_end: int | None = None) -> bool:
+    """Validate after the last step, every ``test_freq`` steps (0: never in between) and at the end of a
+    length-schedule stage."""
+    return step >= total_steps or (test_freq > 0 and step % test_freq == 0) or step == stage_end
 
 
 def tqdm_bar(total: int, initial: int) -> Any:

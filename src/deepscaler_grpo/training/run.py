@@ -62,13 +62,20 @@ class Run:
 
 
 def check_before_loading(cfg: Config, reward_funcs: Sequence[Any] | None = None) -> None:
-    """What can be checked from the config alone: what TRL can do with it, the reward names, a custom reward file."""
+    """What can be checked in milliseconds, before any process group, tokenizer or model: the run directory (a
+    folder we may write, new or ours), what TRL can do with the config, the reward names and a custom reward
+    file, the loggers' packages."""
+    from deepscaler_grpo.outputs import check_output_dir
+    from deepscaler_grpo.training.inputs import check_loggers
     from deepscaler_grpo.training.mapping import check_trl_support
     from deepscaler_grpo.training.rewards import check_reward_names
+    from deepscaler_grpo.training.state import check_run_dir
 
+    check_run_dir(check_output_dir(cfg.trainer.default_local_dir, "trainer.default_local_dir"))
     check_trl_support(cfg)
     if reward_funcs is None:
         check_reward_names(cfg)
+    check_loggers(cfg)
 
 
 def setup(cfg: Config, reward_funcs: Sequence[Any] | None = None, callbacks: Sequence[Any] = ()) -> Run | None:
@@ -93,12 +100,17 @@ def setup(cfg: Config, reward_funcs: Sequence[Any] | None = None, callbacks: Seq
     for line in (cpu_note(process, cuda), note):
         if line and process.is_main_process:
             print(f"note: {line}", file=sys.stderr)
+    if not cuda and process.num_processes == 1:
+        from deepscaler_grpo.threads import apply_cpu_threads
+
+        apply_cpu_threads(cfg.trainer.cpu_threads)
     device = inputs.check_vllm_rollout(cfg) if use_vllm else None
     if device and process.is_main_process:
         print(f"rollouts: vLLM on {device}, LoRA adapter synced each step")
     model = cfg.actor_rollout_ref.model
     tokenizer = load_tokenizer(model.path, trust_remote_code=model.trust_remote_code)
     inputs.check_context_length(cfg)
+    inputs.check_target_modules(cfg)
     train_ds = inputs.load_train_dataset(cfg, tokenizer, verbose=process.is_main_process)
     val_problems = inputs.load_val_problems(cfg)
     state = decide(cfg, inputs.resolve_total_steps(cfg, len(train_ds)))
@@ -137,7 +149,8 @@ def train_stage(run: Run, stage_cfg: Config, extra_callbacks: list[Any], row_fie
     t = run.cfg.trainer
     progress = VerlProgressCallback(trainer, Path(t.default_local_dir) / METRICS_FILE, run.state.total_steps,
                                     validate=validate, test_freq=t.test_freq, val_before_train=t.val_before_train,
-                                    no_signal_steps=t.no_signal_warn_steps)
+                                    no_signal_steps=t.no_signal_warn_steps,
+                                    stage_end=run.state.stage.end if t.length_schedule else None)
     record = [RecordResumeCallback(run.cfg, run.state)] if run.state.kind == "resume" and run.process.is_main_process else []
     install_callbacks(trainer, [*extra_callbacks, *record, *run.callbacks, progress])
     trainer.train(resume_from_checkpoint=str(run.state.checkpoint) if run.state.checkpoint else None)
@@ -217,22 +230,55 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", help="YAML file with config overrides (same layout as --print-config)")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
+    parser.add_argument("--check-only", action="store_true",
+                        help="check the config, rewards and run directory (milliseconds, no model) and exit; the run "
+                        "script does this once before it starts several processes")
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. data.train_batch_size=64")
     return parser
 
 
+def where_it_stands(cfg: Config) -> str:
+    """After an interruption: the last step logged, the checkpoint a rerun resumes from, and how."""
+    from deepscaler_grpo.io import read_jsonl
+    from deepscaler_grpo.training.checkpoints import latest_complete_checkpoint
+
+    run_dir = Path(cfg.trainer.default_local_dir)
+    steps = [int(row["step"]) for row in read_jsonl(run_dir / METRICS_FILE) if isinstance(row.get("step"), int)]
+    after = f"after step {max(steps)}" if steps else "before the first step finished"
+    checkpoint = latest_complete_checkpoint(run_dir) if run_dir.is_dir() else None
+    if checkpoint is None:
+        return f"{after}, no checkpoint yet; rerun the same command to start over"
+    return f"{after}; rerun the same command to resume from {checkpoint}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    from deepscaler_grpo.errors import Interrupted, raise_on_sigterm, report_interrupt
+
     args = build_parser().parse_args(argv)
+    cfg = None
     try:
+        raise_on_sigterm()
         cfg = load_config(args.overrides, args.config)
         if args.print_config:
             print(config_to_yaml(cfg), end="")
             return EXIT_OK
         check_before_loading(cfg)
+        if args.check_only:
+            return EXIT_OK
         os.environ.setdefault("WANDB_PROJECT", cfg.trainer.project_name)
         run_training(cfg)
     except UserError as exc:
         return report_error("train", exc)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        signal = "SIGTERM" if isinstance(exc, Interrupted) else "Ctrl-C"
+        return report_interrupt("train", f"{signal} {where_it_stands(cfg)}" if cfg is not None else signal)
+    except OSError as exc:  # a full disk or a run directory removed mid-run: the fix, and where the run stands
+        from deepscaler_grpo.outputs import is_filesystem_error, os_error_message
+
+        if cfg is None or not is_filesystem_error(exc):
+            raise
+        message = os_error_message(exc, Path(cfg.trainer.default_local_dir), "trainer.default_local_dir")
+        return report_error("train", f"{message}; {where_it_stands(cfg)}")
     return EXIT_OK
 
 

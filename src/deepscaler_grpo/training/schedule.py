@@ -104,7 +104,7 @@ class StageCallback(TrainerCallback, compat.exportable_state_class()):  # type: 
     def __init__(self, cfg: Any = None, state: RunState | None = None, is_main: bool = True):
         stage: Stage | None = state.stage if state is not None else None
         self.stage = stage
-        self.k = 1 if cfg is None else _optimizer_steps(cfg)
+        self.steps_per_step = 1 if cfg is None else _optimizer_steps(cfg)  # optimizer steps per training step
         self.starts = state.stage_starts if state is not None else [0]
         self.streak = state.streak if state is not None else 0
         self.is_main = is_main
@@ -122,14 +122,14 @@ class StageCallback(TrainerCallback, compat.exportable_state_class()):  # type: 
         state.stateful_callbacks.setdefault(STAGE_STATE_KEY, self.state())  # a resumed state from an older checkpoint
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        step, rest = divmod(state.global_step, self.k)
+        step, rest = divmod(state.global_step, self.steps_per_step)
         if not rest and self.stage is not None and self.stage.end is not None and step >= self.stage.end:
             self._end(control, step)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
-        if logs is None or "actor/loss" not in logs or state.global_step % self.k:
+        if logs is None or "actor/loss" not in logs or state.global_step % self.steps_per_step:
             return
-        step = state.global_step // self.k
+        step = state.global_step // self.steps_per_step
         if self.advance is None or self.last_step is not None:
             return
         clip = logs.get("response_length/clip_ratio")
