@@ -76,7 +76,7 @@ def overrides(args: argparse.Namespace, data: Path, run: Path, variant: str) -> 
         f"data.max_response_length={args.max_tokens}", f"actor_rollout_ref.rollout.n={args.n}",
         f"actor_rollout_ref.actor.ppo_mini_batch_size={mini}", f"trainer.total_training_steps={args.steps}",
         f"trainer.save_freq={args.steps}", "trainer.test_freq=0", f"trainer.default_local_dir={run}",
-        "trainer.resume_mode=disable", *extra,
+        "trainer.resume_mode=disable", f"trainer.cpu_threads={args.threads}", *extra,
     ]
 
 

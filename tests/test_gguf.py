@@ -11,25 +11,27 @@ from pathlib import Path
 import pytest
 
 from deepscaler_grpo.cli import main as cli_main
-from deepscaler_grpo.gguf import SOURCE_FILE, gguf_folder
+from deepscaler_grpo.gguf import CACHE_ENV, SOURCE_FILE, gguf_folder
 from deepscaler_grpo.models import ModelLoadError, load_model_config, model_source
 from tests.helpers import write_gguf
 
 
-def test_a_truncated_file_is_named_with_the_fix(tmp_path: Path) -> None:
+def test_a_truncated_file_is_named_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     data = write_gguf(tmp_path / "full.gguf").read_bytes()
     for cut in (40, len(data) - 64):  # inside the metadata; inside the tensor data
         cut_file = tmp_path / f"cut{cut}.gguf"
         cut_file.write_bytes(data[:cut])
         with pytest.raises(ModelLoadError, match=r"cut\d+\.gguf is not a complete GGUF file .*download it again"):
-            gguf_folder(cut_file, cache=tmp_path / "cache")
+            model_source(str(cut_file))
     assert not [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]  # nothing half-written is left behind
 
 
-def test_an_unsupported_architecture_lists_the_supported_ones(tmp_path: Path) -> None:
+def test_an_unsupported_architecture_lists_the_supported_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     with pytest.raises(ModelLoadError, match=r"architecture 'rwkv9' cannot be loaded by transformers \(supported: .*"
                                              r"llama.*qwen3.*\); pass the model's Hugging Face folder or Hub name"):
-        gguf_folder(write_gguf(tmp_path / "odd.gguf", "rwkv9"), cache=tmp_path / "cache")
+        model_source(str(write_gguf(tmp_path / "odd.gguf", "rwkv9")))
 
 
 def test_a_missing_gguf_package_names_the_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,7 +35,6 @@ from typing import IO
 
 from deepscaler_grpo.errors import EXIT_OK, UserError, report_error
 from deepscaler_grpo.io import follow_umask
-from deepscaler_grpo.models import ModelLoadError
 
 GGUF_SUFFIX = ".gguf"
 WHEEL_SUFFIX = ".whl"
@@ -44,9 +43,9 @@ SOURCE_FILE = "gguf_source.json"  # written last into a converted folder: its pr
 INSTALL_HINT = "pip install -e '.[gguf]' (or pip install gguf)"
 
 
-class GGUFError(ModelLoadError):
+class GGUFError(UserError):
     """A GGUF file that cannot be used here (missing ``gguf`` package, truncated file, unsupported architecture);
-    the message names the fix."""
+    the message names the fix. Every stage sees it as ``models.ModelLoadError`` (``models.loadable_path``)."""
 
 
 def cache_root() -> Path:

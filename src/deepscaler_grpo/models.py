@@ -50,9 +50,12 @@ def loadable_path(name: str) -> str:
     """What ``from_pretrained`` or vLLM is given for ``name``: a GGUF file's cached folder, anything else as is."""
     if not is_gguf_source(name):
         return name
-    from deepscaler_grpo.gguf import gguf_folder
+    from deepscaler_grpo.gguf import GGUFError, gguf_folder
 
-    return str(gguf_folder(name))
+    try:
+        return str(gguf_folder(name))
+    except GGUFError as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 def model_source(name: str, what: str = "model") -> tuple[str, bool]:

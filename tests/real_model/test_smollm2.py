@@ -139,8 +139,8 @@ def evaluated(hf_run: dict[str, Any], prepared: dict[str, Any], smollm2_file: Pa
                      "--output-dir", str(tmp / "merged")]) == 0
     responses = {}
     for name, model in runs.items():
-        assert cli_main(["eval", *model, *common, "--output-dir", str(tmp / name)]) == 0
-        responses[name] = [r["response"] for r in read_jsonl(tmp / name / "val.jsonl")]
+        assert cli_main(["eval", *model, *common, "--output-dir", str(tmp / f"eval-{name}")]) == 0
+        responses[name] = [r["response"] for r in read_jsonl(tmp / f"eval-{name}" / "val.jsonl")]
     return {"responses": responses, "merged": tmp / "merged"}
 
 
@@ -148,6 +148,7 @@ def test_export_merges_the_adapter_into_the_same_greedy_text(evaluated: dict[str
     responses = evaluated["responses"]
     assert len(responses["adapted"]) == 4 and all(responses["adapted"])
     assert responses["merged"] == responses["adapted"]  # merged model == base + adapter, greedy, token for token
+    assert responses["adapted"] != responses["base"]  # the adapter moved greedy text: the equality above is not trivial
     report = json.loads((evaluated["merged"] / "export_report.json").read_text())
     assert report["merge_max_diff"] < 1e-3 and report["reload_max_weight_diff"] == 0.0
     config = json.loads((evaluated["merged"] / "config.json").read_text())

@@ -285,6 +285,8 @@ def grpo_config(cfg: DemoConfig, data_dir: Path, model_dir: Path, run_dir: Path)
         "trainer.resume_mode": "disable",
         "trainer.seed": cfg.seed,
         "trainer.experiment_name": "demo",
+        # a real model's matrices use both cores (measured); the tiny demo keeps training's own choice
+        **({"trainer.cpu_threads": cfg.threads} if cfg.base else {}),
     })
 
 

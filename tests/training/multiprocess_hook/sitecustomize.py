@@ -23,11 +23,12 @@ from typing import Any
 
 HOOK_DIR = os.environ.get("DSG_TEST_HOOK_DIR")
 VAL_SHARDS: list[int] = []
-ENGINES = {"started": 0}
+ENGINES: dict[str, int] = {}  # "started": vLLM engines this rank started (only once vLLM is imported)
 
 
 def _count_engines(module: Any) -> None:
     original = module.LLM.__init__
+    ENGINES["started"] = 0
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         ENGINES["started"] += 1
@@ -67,7 +68,7 @@ def _patch_trainer(module: Any) -> None:
         weights = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
         save_file(weights, str(Path(HOOK_DIR, f"rank{rank}.safetensors")))
         info = {"pool_size": default_pool_size(), "local_world_size": os.environ.get("LOCAL_WORLD_SIZE"),
-                "val_shards": VAL_SHARDS, "engines_started": ENGINES["started"]}
+                "val_shards": VAL_SHARDS, **({"engines_started": ENGINES["started"]} if ENGINES else {})}
         Path(HOOK_DIR, f"rank{rank}.json").write_text(json.dumps(info))
         return out
 
