@@ -104,3 +104,21 @@ def test_validation_interval_is_drawn_as_a_band() -> None:
     assert min(ys) == pytest.approx(-0.05) and max(ys) == pytest.approx(1.1)
     assert "95% interval" in [t.get_text() for t in ax.get_legend().get_texts()]
     assert plot.interval_band([{"step": 1, "val/accuracy": 0.5}], val.band) is None  # no band without the keys
+
+
+def test_timing_plot_stacks_each_phase(tmp_path: Path) -> None:
+    run = write_metrics(tmp_path / "run", steps=3)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    for row in rows:  # gen 2 s, update 3 s, a phase that never ran, and the step total
+        row.update({"timing_s/gen": 2.0, "timing_s/update_actor": 3.0, "timing_s/testing": 0.0, "timing_s/step": 5.5})
+    rows[1]["timing_s/update_actor"] = 7.0
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    steps, phases = plot.phase_seconds(rows)
+    assert steps == [1.0, 2.0, 3.0]
+    assert phases == {"gen": [2.0, 2.0, 2.0], "update_actor": [3.0, 7.0, 3.0]}  # "testing" never took time
+    fig = plot.timing_figure(steps, phases)
+    heights = sorted(round(p.get_y() + p.get_height(), 6) for p in fig.axes[0].patches)
+    assert heights == [2.0, 2.0, 2.0, 5.0, 5.0, 9.0]  # update stacked on gen
+    paths, _ = plot.plot_run(run)
+    assert paths[-1].name == "timing.png" and paths[-1].read_bytes().startswith(PNG_MAGIC)
+    assert plot.phase_seconds([{"step": 1, "critic/score/mean": 0.5}]) is None  # an untimed log: no timing chart

@@ -3,7 +3,7 @@
 One figure per metric (reward mean, validation accuracy with its 95% interval as a band, response length, KL,
 entropy, and the response
 length limit ``stage/max_response_length`` of a length-scheduled run) against ``step``, plus ``overview.png``
-with all of them in a grid. Metrics missing from the file are skipped with a note (the stage limit silently). Uses matplotlib's Agg backend, so it works on headless machines.
+with all of them in a grid, and ``timing.png``: where each step's seconds went (``timing_s/*`` stacked per step). Metrics missing from the file are skipped with a note (the stage limit silently). Uses matplotlib's Agg backend, so it works on headless machines.
 
     deepscaler-grpo plot runs/deepscaler_qwen3_4b            # -> runs/deepscaler_qwen3_4b/plots/*.png
     deepscaler-grpo plot runs/x --output-dir figures
@@ -168,7 +168,40 @@ def plot_run(
         draw(fig.add_subplot(), plot, key, steps, values, band)
         paths.append(save_figure(fig, out / plot.filename))
     paths.append(save_figure(overview(found, run_folder.resolve().name), out / "overview.png"))
+    phases = phase_seconds(rows)
+    if phases:
+        paths.append(save_figure(timing_figure(*phases), out / "timing.png"))
     return paths, notes
+
+
+def phase_seconds(rows: Sequence[dict[str, Any]]) -> tuple[list[float], dict[str, list[float]]] | None:
+    """(steps, {phase: seconds per step}) for the ``timing_s/<phase>`` keys any row has (not ``timing_s/step``,
+    their total), phases that never took time left out; None when the rows hold no timing."""
+    timed = sorted((r for r in rows if _finite(r.get("timing_s/step"))), key=lambda r: float(r["step"]))
+    names = sorted({k for r in timed for k in r if k.startswith("timing_s/") and k != "timing_s/step"})
+    columns = {k.removeprefix("timing_s/"): [float(r[k]) if _finite(r.get(k)) else 0.0 for r in timed] for k in names}
+    columns = {name: values for name, values in columns.items() if any(values)}
+    return ([float(r["step"]) for r in timed], columns) if columns else None
+
+
+def timing_figure(steps: list[float], phases: dict[str, list[float]]) -> Any:
+    """Stacked bars, one per step: the seconds of each phase (the verl names), so a slow phase stands out."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.add_subplot()
+    bottom = [0.0] * len(steps)
+    for name, seconds in phases.items():
+        ax.bar(steps, seconds, bottom=bottom, width=0.8, label=name)
+        bottom = [b + s for b, s in zip(bottom, seconds, strict=True)]
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Where each step's time goes (timing_s/*)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("seconds")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
 
 
 def overview(found: list[tuple[MetricPlot, tuple[str, list[float], list[float]], Any]], title: str) -> Any:
