@@ -9,13 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deepscaler_grpo.demo.pipeline import (
-    DemoConfig,
-    DemoError,
-    check_bar,
-    exit_code,
-    prepare_output_dir,
-)
+from deepscaler_grpo.demo.pipeline import DemoConfig, DemoError, prepare_output_dir
 from deepscaler_grpo.demo.problems import (
     ANSWER_TYPES,
     FAMILIES,
@@ -26,6 +20,7 @@ from deepscaler_grpo.demo.problems import (
     negate,
     teacher_answer,
 )
+from deepscaler_grpo.demo.report import check_bar, exit_code
 
 # ------------------------------------------------------------------------------------- problem set
 
