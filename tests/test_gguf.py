@@ -107,3 +107,20 @@ def test_smollm2_is_dequantized_once_and_reused(smollm2_file: Path, smollm2_dir:
     assert "(cached)" in capsys.readouterr().err
     assert json.loads((smollm2_dir / SOURCE_FILE).read_text())["architecture"] == "llama"
     assert smollm2_dir.parent.name.startswith("gguf-cache")  # the session's cache (DEEPSCALER_GGUF_CACHE)
+
+
+def test_eval_provenance_names_a_gguf_model_by_its_bytes(tmp_path: Path) -> None:
+    import hashlib
+
+    from deepscaler_grpo.evaluation.provenance import files_identity
+
+    gguf_file = write_gguf(tmp_path / "m.gguf")
+    wheel = tmp_path / "m-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.write(gguf_file, "pkg/m.gguf")
+    as_file, in_wheel = files_identity(str(gguf_file)), files_identity(str(wheel))
+    assert as_file == {"path": str(gguf_file.resolve()), "sha256": hashlib.sha256(gguf_file.read_bytes()).hexdigest(),
+                       "files": 1, "format": "gguf"}
+    assert in_wheel["sha256"] == as_file["sha256"] and in_wheel["path"] == str(wheel.resolve())  # same model, same id
+    other = write_gguf(tmp_path / "other.gguf", "qwen3")
+    assert files_identity(str(other))["sha256"] != as_file["sha256"]

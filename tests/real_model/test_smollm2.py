@@ -153,3 +153,24 @@ def test_export_merges_the_adapter_into_the_same_greedy_text(evaluated: dict[str
     assert report["merge_max_diff"] < 1e-3 and report["reload_max_weight_diff"] == 0.0
     config = json.loads((evaluated["merged"] / "config.json").read_text())
     assert config["tie_word_embeddings"] is True and config["model_type"] == "llama"
+
+
+def test_protocol_deepscaler_on_the_real_model(smollm2_file: Path, smollm2_dir: Path, shared_data: Path,
+                                               tmp_path: Path) -> None:
+    """DeepScaleR's protocol on its five benchmarks at tiny sizes (1 problem each, 8 tokens), the model as its GGUF
+    wheel: 16 sampled responses per problem, the protocol's decoding recorded, the model named by its GGUF bytes."""
+    from deepscaler_grpo.gguf import content_hash
+
+    out = tmp_path / "protocol"
+    assert cli_main(["eval", "--model", str(smollm2_file), "--protocol", "deepscaler", "--limit", "1",
+                     "--max-tokens", "8", "--backend", "hf", "--output-dir", str(out), "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    run = summary["run"]
+    assert (run["n"], run["temperature"], run["top_p"], run["max_tokens"]) == (16, 0.6, 0.95, 8)
+    assert list(summary["benchmarks"]) == ["aime24", "math500", "amc", "minerva", "olympiadbench"]
+    assert all(stats["num_samples"] == 16 for stats in summary["benchmarks"].values())
+    model = summary["provenance"]["model"]
+    assert model["format"] == "gguf" and model["sha256"] == content_hash(smollm2_file)
+    assert summary["provenance"]["prompt"]["chat_template_sha256"]  # SmolLM2's own ChatML template
+    responses = [r["response"] for r in read_jsonl(out / "aime24.jsonl")]
+    assert len(responses) == 16 and len(set(responses)) > 1  # 16 samples at T=0.6, not one greedy answer repeated

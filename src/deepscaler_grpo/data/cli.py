@@ -108,7 +108,7 @@ def build_parser(
         help="also drop problems whose word 5-grams overlap an earlier one's by this Jaccard "
         "similarity with the same answer (MinHash); 0 turns it off (default 0.85)",
     )
-    parser.add_argument("--tokenizer", default=None, metavar="NAME_OR_PATH", help="measure prompts in tokens")
+    parser.add_argument("--tokenizer", default=None, metavar="NAME_OR_PATH", help="measure prompts in tokens: Hub name, folder or GGUF file")
     parser.add_argument(
         "--max-prompt-length",
         type=int,

@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="pass@k evaluation with 95%% intervals: sample n responses per problem, verify them, write JSONL "
                     "+ summary.json. Rerun the same command to resume an interrupted evaluation.",
     )
-    parser.add_argument("--model", required=True, help="base model: Hub name or local folder")
+    parser.add_argument("--model", required=True, help="base model: Hub name, local folder, or a GGUF file (or a wheel holding one)")
     parser.add_argument("--adapter", default=None, help="PEFT LoRA adapter folder (e.g. RUN/global_step_N/adapter)")
     parser.add_argument("--benchmarks", default=None,
                         help=f"comma-separated: known names, .json/.jsonl/.parquet files, or NAME=PATH (required "

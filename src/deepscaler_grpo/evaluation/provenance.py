@@ -128,9 +128,14 @@ def model_files(folder: Path) -> list[Path]:
 
 def files_identity(source: str | None) -> dict[str, Any] | None:
     """``{"path", "sha256", "files"}`` of a local model/adapter folder or a cached Hub snapshot (then also
-    ``"revision"``); a Hub name that is not cached gets ``{"path": name, "sha256": None}``."""
+    ``"revision"``) or a GGUF file (then ``"format": "gguf"``); a Hub name that is not cached gets
+    ``{"path": name, "sha256": None}``."""
     if source is None:
         return None
+    from deepscaler_grpo.models import is_gguf_source
+
+    if is_gguf_source(source) and Path(source).expanduser().is_file():
+        return gguf_identity(Path(source).expanduser())
     folder, revision = resolve_folder(source)
     if folder is None:
         return {"path": source, "sha256": None, "files": 0}
@@ -142,6 +147,14 @@ def files_identity(source: str | None) -> dict[str, Any] | None:
     if revision is not None:
         identity["revision"] = revision
     return identity
+
+
+def gguf_identity(path: Path) -> dict[str, Any]:
+    """A GGUF file (or a wheel carrying one) is named by the hash of its GGUF bytes, the key of its dequantized
+    folder too (``deepscaler_grpo.gguf``), so the same model has the same identity as a file or in a wheel."""
+    from deepscaler_grpo.gguf import content_hash
+
+    return {"path": str(path.resolve()), "sha256": content_hash(path), "files": 1, "format": "gguf"}
 
 
 def resolve_folder(source: str) -> tuple[Path | None, str | None]:

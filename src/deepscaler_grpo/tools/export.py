@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="deepscaler-grpo export", description="merge a LoRA adapter into its base model"
     )
-    parser.add_argument("--base", required=True, help="base model: Hub name or local folder (the one trained on)")
+    parser.add_argument("--base", required=True, help="base model: Hub name, local folder or GGUF file (the one trained on)")
     parser.add_argument("--adapter", required=True, help="PEFT adapter folder, e.g. RUN/global_step_N/adapter")
     parser.add_argument("--output-dir", required=True, help="folder for the merged model + tokenizer")
     parser.add_argument("--dtype", default="auto", help="saved dtype: auto (as the base), float32, bfloat16, float16")
