@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -121,6 +122,11 @@ def test_finished_run_rerun_does_nothing_and_raising_steps_continues(
     run = tmp_path / "run"
     overrides = tiny_overrides(tiny_model_dir, tmp_path / "data", run, steps=1)
     assert cli_main(["train", *overrides]) == 0
+    end = capsys.readouterr().out.splitlines()[-3:]  # the run ends naming its adapter and the next commands
+    assert end[0] == f"done: step 1, adapter {run / 'global_step_1' / 'adapter'}"
+    assert end[1].split() == ["curves:", "deepscaler-grpo", "plot", str(run)]
+    evaluate = shlex.split(end[2].removeprefix("  evaluate: "))
+    assert cli_main([*evaluate[1:], "--max-tokens", "4", "--output-dir", str(tmp_path / "eval"), "--no-progress"]) == 0
     capsys.readouterr()
     before = (run / "metrics.jsonl").read_text()
     assert cli_main(["train", *overrides]) == 0

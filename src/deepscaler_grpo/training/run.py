@@ -167,8 +167,26 @@ def cleanup(run: Run, trainer: Any) -> None:
         for callback in compat.trainer_callbacks(trainer):
             if isinstance(callback, VerlProgressCallback):
                 callback.final_notes()
+        print(end_line(run.cfg), flush=True)
     trainer.close_rollout_engine()
     shutdown()
+
+
+def end_line(cfg: Config) -> str:
+    """What the run left and what to do with it: the last checkpoint's adapter, then plot and eval commands."""
+    from deepscaler_grpo.training.checkpoints import ADAPTER_DIR, checkpoint_step, latest_complete_checkpoint
+
+    run_dir = Path(cfg.trainer.default_local_dir)
+    last = latest_complete_checkpoint(run_dir)
+    if last is None:  # save_freq never came round: the weights are in no checkpoint
+        return (f"done: no checkpoint was saved in {run_dir} (trainer.save_freq={cfg.trainer.save_freq}); "
+                f"curves: deepscaler-grpo plot {run_dir}")
+    adapter = last / ADAPTER_DIR
+    benchmarks = f"val={cfg.data.val_files}" if cfg.data.val_files else "aime24,amc,math500"
+    return (f"done: step {checkpoint_step(last)}, adapter {adapter}\n"
+            f"  curves:   deepscaler-grpo plot {run_dir}\n"
+            f"  evaluate: deepscaler-grpo eval --model {cfg.actor_rollout_ref.model.path} --adapter {adapter} "
+            f"--benchmarks {benchmarks}")
 
 
 def run_training(
