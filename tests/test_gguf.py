@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deepscaler_grpo.cli import main as cli_main
-from deepscaler_grpo.gguf import CACHE_ENV, SOURCE_FILE, gguf_folder
+from deepscaler_grpo.gguf import CACHE_ENV, SOURCE_FILE, _announced, gguf_folder
 from deepscaler_grpo.models import ModelLoadError, load_model_config, model_source
 from tests.helpers import write_gguf
 
@@ -102,9 +102,12 @@ def test_smollm2_is_dequantized_once_and_reused(smollm2_file: Path, smollm2_dir:
     # reused: the wheel and the bare .gguf inside it (same bytes) name the same folder; nothing is converted again
     stamp = (smollm2_dir / SOURCE_FILE).stat().st_mtime_ns
     capsys.readouterr()
+    assert gguf_folder(smollm2_file) == smollm2_dir
+    assert capsys.readouterr().err == ""  # this process already said where the folder is: not again
+    _announced.cache_clear()  # as a fresh process
     assert gguf_folder(plain) == gguf_folder(smollm2_file) == smollm2_dir
     assert (smollm2_dir / SOURCE_FILE).stat().st_mtime_ns == stamp
-    assert "(cached)" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"gguf: {plain} -> {smollm2_dir} (cached)\n"  # one line for both sources
     assert json.loads((smollm2_dir / SOURCE_FILE).read_text())["architecture"] == "llama"
     assert smollm2_dir.parent.name.startswith("gguf-cache")  # the session's cache (DEEPSCALER_GGUF_CACHE)
 

@@ -172,9 +172,9 @@ def gguf_folder(path: str | os.PathLike[str], cache: Path | None = None) -> Path
         with _locked(root / f".{target.name}.lock"):  # several training ranks: one converts, the others wait
             if not (target / SOURCE_FILE).is_file():
                 convert(source, target, digest)
-                _announce(f"dequantized {source} into {target} (reused from now on)")
+                _announce(target, f"dequantized {source} into {target} (reused from now on)")
                 return target
-    _announce(f"{source} -> {target} (cached)")
+    _announce(target, f"{source} -> {target} (cached)")
     return target
 
 
@@ -251,11 +251,18 @@ def _locked(lock: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@functools.lru_cache(maxsize=64)
-def _announce(line: str) -> None:
-    """Once per process (stages resolve the same file several times), by the first rank only."""
-    if os.environ.get("RANK", "0") == "0":
+def _announce(target: Path, line: str) -> None:
+    """One line per folder and process (stages resolve the same file several times: the conversion, or else the
+    first reuse, is said once), by the first rank only."""
+    said = _announced(str(target))
+    if not said and os.environ.get("RANK", "0") == "0":
         print(f"gguf: {line}", file=sys.stderr, flush=True)
+    said.append(line)
+
+
+@functools.lru_cache(maxsize=64)
+def _announced(target: str) -> list[str]:
+    return []
 
 
 def _first_line(exc: BaseException) -> str:
