@@ -20,7 +20,7 @@ from deepscaler_grpo.demo.problems import (
     negate,
     teacher_answer,
 )
-from deepscaler_grpo.demo.report import check_bar, exit_code
+from deepscaler_grpo.demo.report import bar_message, check_bar, exit_code
 
 # ------------------------------------------------------------------------------------- problem set
 
@@ -110,6 +110,18 @@ def test_verdict_and_exit_code(before: float, after: float, bar: float, enforce:
     assert result.improvement == pytest.approx(after - before)
     assert exit_code(result, enforce) == code
     assert ("did NOT" in result.message) is (not passed)
+
+
+def test_a_gain_within_noise_says_so() -> None:
+    result = check_bar(0.25, 0.50, 0.10, quick=True)  # the real-model --quick run: 8 problems, 2 fixed
+    noisy = {"p_value": 0.5, "problems": 8}
+    assert bar_message(result, noisy, enforce=False) == (
+        "GRPO raised held-out accuracy 25.0% -> 50.0% (+25.0 points) (p = 0.500 on 8 problems: not distinguishable "
+        "from noise) (quick mode: bar not enforced)")
+    clear = {"p_value": 0.0001, "problems": 196}
+    assert bar_message(check_bar(0.378, 0.969, 0.10), clear, enforce=True) == (
+        "GRPO raised held-out accuracy 37.8% -> 96.9% (+59.1 points)")
+    assert "noise" not in bar_message(check_bar(0.5, 0.4, 0.10), noisy, enforce=True)  # a loss is not "a gain"
 
 
 def test_config_checks_say_how_to_fix() -> None:

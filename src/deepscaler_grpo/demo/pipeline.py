@@ -41,7 +41,15 @@ from deepscaler_grpo.demo.problems import (
     make_problem_set,
     write_problems,
 )
-from deepscaler_grpo.demo.report import BarResult, DemoReport, check_bar, exit_code, print_summary, write_report
+from deepscaler_grpo.demo.report import (
+    BarResult,
+    DemoReport,
+    bar_message,
+    check_bar,
+    exit_code,
+    print_summary,
+    write_report,
+)
 from deepscaler_grpo.errors import UserError, report_error
 
 if TYPE_CHECKING:
@@ -331,6 +339,7 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
     lap("eval + plots", t)
     clock["total"] = round(time.perf_counter() - start, 1)
     result = check_bar(before.summary["pass@1"], after.summary["pass@1"], cfg.min_improvement, quick)
+    paired = paired_summary(before, after)
     report = DemoReport(
         seed=cfg.seed,
         quick=quick,
@@ -345,9 +354,9 @@ def run_demo(cfg: DemoConfig, out: Path, quick: bool = False) -> DemoReport:
         after_by_family=family_accuracy(after, problems),
         improvement=result.improvement,
         passed=result.passed,
-        message=result.message if cfg.enforce else f"{result.message} (quick mode: bar not enforced)",
+        message=bar_message(result, paired, cfg.enforce),
         seconds=clock,
-        paired=paired_summary(before, after),
+        paired=paired,
         paths={
             "outputs": str(out),
             "base model": cfg.base or str(base_dir),

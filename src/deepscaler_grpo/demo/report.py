@@ -32,6 +32,15 @@ def check_bar(before: float, after: float, min_improvement: float, quick: bool =
     return BarResult(False, gain, f"GRPO did NOT raise held-out accuracy by {100 * min_improvement:.0f} points: {points}. {advice}")
 
 
+def bar_message(result: BarResult, paired: dict[str, Any] | None, enforce: bool) -> str:
+    """The verdict line; a gain the paired test cannot tell from noise (p >= 0.05) says so, and a quick run says its
+    bar is not enforced."""
+    message = result.message
+    if paired and result.improvement > 0 and paired["p_value"] >= 0.05:
+        message += f" (p = {paired['p_value']:.3f} on {paired['problems']} problems: not distinguishable from noise)"
+    return message if enforce else f"{message} (quick mode: bar not enforced)"
+
+
 def exit_code(result: BarResult, enforce: bool) -> int:
     """0 when the bar is met or not enforced (quick mode), 1 when it is enforced and missed."""
     return 0 if result.passed or not enforce else 1
