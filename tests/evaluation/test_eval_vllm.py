@@ -59,6 +59,7 @@ def test_readme_demo_eval_command_runs_on_vllm_with_the_prompt_budget_lowered(de
     proc = run_eval_cli(demo_like, out)  # --backend auto: vLLM runs head_dim 32 on CPU
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr and "ValidationError" not in proc.stderr
+    assert not re.search(r"\bINFO \d\d-\d\d ", proc.stdout + proc.stderr)  # vLLM's own INFO lines stay hidden
     assert ("note: --max-prompt-tokens 2048 + --max-tokens 16 exceed the model's context of 512 tokens; using "
             "--max-prompt-tokens 496") in proc.stderr
     summary = json.loads((out / "summary.json").read_text())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,18 @@ def adapter_rank(adapter: str | Path) -> int:
     return int(json.loads((Path(adapter) / "adapter_config.json").read_text())["r"])
 
 
+def quiet_vllm_logging() -> None:
+    """vLLM's INFO lines (dozens per engine start, from this process and its engine core) would bury our progress
+    lines: WARNING and above only, unless the user set ``VLLM_LOGGING_LEVEL`` (``=INFO`` shows them again). Called
+    before an engine starts: the engine core process reads the variable when it starts."""
+    import logging
+
+    if "VLLM_LOGGING_LEVEL" in os.environ:
+        return
+    os.environ["VLLM_LOGGING_LEVEL"] = "WARNING"
+    logging.getLogger("vllm").setLevel(logging.WARNING)  # this process: vLLM's logger exists once vllm is imported
+
+
 def load_vllm(
     model: str, adapter: str | None, max_model_len: int, seed: int | None, dtype: str = "auto"
 ) -> tuple[Any, Any]:
@@ -177,6 +190,7 @@ def load_vllm(
                                seed=seed or 0, lora_rank=adapter_rank(adapter) if adapter else None)
     if adapter:
         prepare_lora_ops()
+    quiet_vllm_logging()
     llm = LLM(**settings)
     return llm, LoRARequest("adapter", 1, str(adapter)) if adapter else None
 

@@ -35,7 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from deepscaler_grpo import compat
-from deepscaler_grpo.generation.vllm import VLLMSetupError, engine_settings, prepare_lora_ops, request_seed
+from deepscaler_grpo.generation.vllm import (
+    VLLMSetupError,
+    engine_settings,
+    prepare_lora_ops,
+    quiet_vllm_logging,
+    request_seed,
+)
 
 # ------------------------------------------------------------------------------------------ adapter folders
 
@@ -211,6 +217,7 @@ class AdapterVLLMGenerationMixin:
         os.environ["WORLD_SIZE"] = str(accelerator.num_processes)
         compat.ensure_rendezvous()
         prepare_lora_ops()
+        quiet_vllm_logging()
         llm = LLM(**self._engine_kwargs())
         self.llm = _AdapterLLM(llm, self)
         if self.enable_sleep_mode:
