@@ -180,13 +180,21 @@ def test_a_config_error_under_two_processes_is_one_line(tiny_model_dir: Path, tm
 # ------------------------------------------------------------------------------------------ interruptions
 
 
+def sigint_as_in_a_terminal() -> None:
+    """The child's SIGINT as a terminal gives it: a shell's background job (``cmd &``) ignores SIGINT, a child
+    inherits that, and Python then installs no KeyboardInterrupt handler, so the test would depend on how it was
+    started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("sig", "name"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
 def test_an_interrupted_run_says_where_it_stands(sig: int, name: str, tiny_model_dir: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     overrides = [*tiny_overrides(tiny_model_dir, tmp_path / "data", run, steps=40), f"custom_reward_function.path={DIGIT_REWARD_FILE}"]
     proc = subprocess.Popen([sys.executable, "-m", "deepscaler_grpo.cli", "train", *overrides], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+                            preexec_fn=sigint_as_in_a_terminal)
     deadline = time.monotonic() + 300
     while not (run / LATEST_FILE).is_file():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-2000:]
