@@ -4,7 +4,7 @@
 # 3 -> eval of the final adapter. Checks what came out (steps, checkpoints, bf16, LoRA moved, eval summary) and
 # prints each stage's wall time. Fits in 10 minutes on one GPU (most of it is process start-up).
 #
-#   bash benchmarks/gpu_smoke.sh                      # on a CUDA machine; outputs under $OUT (or a temp dir)
+#   bash benchmarks/gpu_smoke.sh                      # on a CUDA machine; outputs in a new $OUT/gpu_smoke.XXXXXX (or under /tmp)
 #   GPU_SMOKE_ALLOW_CPU=1 bash benchmarks/gpu_smoke.sh   # dry run of every non-CUDA part on CPU (fp32)
 #
 # Machines without TRL (or its pure-Python needs) and without network: carry the wheels in .whl/ (gitignored) and
@@ -22,7 +22,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
 PY="${PYTHON:-python3}"
-WORK="${OUT:-$(mktemp -d)}"
+mkdir -p "${OUT:-${TMPDIR:-/tmp}}"
+WORK="$(mktemp -d "${OUT:-${TMPDIR:-/tmp}}/gpu_smoke.XXXXXX")"  # a fresh folder each run: a rerun never meets the last one's outputs
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false WANDB_MODE=disabled
 
 stamp() { echo "[gpu_smoke $(date +%H:%M:%S) +${SECONDS}s] $*"; }
