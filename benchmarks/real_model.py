@@ -56,11 +56,11 @@ DEFAULT_VARIANTS = ("hf", "vllm", "hf-nockpt", "vllm-nockpt")
 def write_data(folder: Path, count: int) -> Path:
     """``count`` training prompts (and 4 validation ones) from the demo's problem set, through ``prepare``."""
     from deepscaler_grpo.data.prepare import PrepareConfig, run_prepare
-    from deepscaler_grpo.demo.problems import make_problem_set, write_json
+    from deepscaler_grpo.demo.problems import make_problem_set, write_problems
 
     train, heldout = make_problem_set(count, 4, seed=0)
-    run_prepare(PrepareConfig(sources=(str(write_json(train, folder / "train.json")),),
-                              val_source=str(write_json(heldout, folder / "heldout.json")),
+    run_prepare(PrepareConfig(sources=(str(write_problems(train, folder / "train.json")),),
+                              val_source=str(write_problems(heldout, folder / "heldout.json")),
                               output_dir=str(folder / "data"), decontaminate_with=(), fuzzy_threshold=0,
                               progress=False), warn=lambda message: None)
     return folder / "data"

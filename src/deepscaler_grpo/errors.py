@@ -24,6 +24,11 @@ class UserError(Exception):
     """Bad arguments, config, paths or data; the message names the fix."""
 
 
+class ModelLoadError(UserError):
+    """A model, adapter or tokenizer that cannot be loaded; the message says what to pass instead. Here rather than in
+    ``models`` so that ``gguf`` (which ``models`` imports) can raise its subclass."""
+
+
 class Interrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, which it stands in for
     """SIGTERM (a scheduler's preemption, ``kill``) raised as an exception, so a run ends like it does on Ctrl-C."""
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from deepscaler_grpo.errors import EXIT_OK, UserError, report_error
+from deepscaler_grpo.errors import EXIT_OK, ModelLoadError, UserError, report_error
 from deepscaler_grpo.io import follow_umask
 
 GGUF_SUFFIX = ".gguf"
@@ -43,9 +43,9 @@ SOURCE_FILE = "gguf_source.json"  # written last into a converted folder: its pr
 INSTALL_HINT = "pip install -e '.[gguf]' (or pip install gguf)"
 
 
-class GGUFError(UserError):
+class GGUFError(ModelLoadError):
     """A GGUF file that cannot be used here (missing ``gguf`` package, truncated file, unsupported architecture);
-    the message names the fix. Every stage sees it as ``models.ModelLoadError`` (``models.loadable_path``)."""
+    the message names the fix. Every stage that loads a model stops on it as on any ``ModelLoadError``."""
 
 
 def cache_root() -> Path:

@@ -20,17 +20,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deepscaler_grpo.errors import UserError
+from deepscaler_grpo.errors import ModelLoadError
 from deepscaler_grpo.problems import hub_offline, hub_reachable
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 Messages = list[dict[str, str]]
-
-
-class ModelLoadError(UserError):
-    """A model, adapter or tokenizer that cannot be loaded; the message says what to pass instead."""
 
 
 def looks_local(name: str) -> bool:
@@ -50,12 +46,9 @@ def loadable_path(name: str) -> str:
     """What ``from_pretrained`` or vLLM is given for ``name``: a GGUF file's cached folder, anything else as is."""
     if not is_gguf_source(name):
         return name
-    from deepscaler_grpo.gguf import GGUFError, gguf_folder
+    from deepscaler_grpo.gguf import gguf_folder
 
-    try:
-        return str(gguf_folder(name))
-    except GGUFError as exc:
-        raise ModelLoadError(str(exc)) from None
+    return str(gguf_folder(name))
 
 
 def model_source(name: str, what: str = "model") -> tuple[str, bool]:

@@ -377,10 +377,10 @@ def base_model_dir(cfg: DemoConfig, out: Path, rows: list[dict[str, Any]], probl
     """The model the warm start begins from: ``cfg.base`` (a GGUF file becomes its cached folder) or a new tiny one."""
     if cfg.base is None:
         return build_base_model(cfg, out, tokenizer_corpus(rows, problems))
-    from deepscaler_grpo.models import loadable_path, model_source
+    from deepscaler_grpo.models import model_source
 
-    model_source(cfg.base)  # a missing folder, an unreachable Hub name or a broken GGUF file stops here
-    return Path(loadable_path(cfg.base))
+    source, _ = model_source(cfg.base)  # a missing folder, an unreachable Hub name or a broken GGUF file stops here
+    return Path(source)
 
 
 def stage(number: int, title: str) -> None:

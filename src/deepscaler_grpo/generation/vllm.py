@@ -1,7 +1,7 @@
 """vLLM as a generation backend, and the one place a vLLM engine's settings are made.
 
 * Platform checks: :func:`vllm_installed`, :func:`vllm_device`, :func:`check_vllm_model` (vLLM's CPU build has
-  attention kernels for some head sizes only), :func:`vllm_lora_rank`, :func:`request_seed`, :func:`prepare_lora_ops`.
+  attention kernels for some head sizes only), :func:`vllm_lora_rank`, :func:`request_seed`, :func:`before_engine_start`.
 * :func:`engine_settings`: the keyword arguments of ``vllm.LLM`` for evaluation and for training's colocated
   rollout engine (``deepscaler_grpo.training.vllm_sync``), so the two cannot drift apart.
 * :class:`VLLMBackend` / :func:`generate_vllm`: ``n`` responses per chat prompt, rendered and tokenized exactly
@@ -92,10 +92,12 @@ def request_seed(seed: int | None) -> int | None:
     return None if seed is None or vllm_device() == "cpu" else seed
 
 
-def prepare_lora_ops() -> None:
-    """Before a LoRA-enabled engine starts: on vLLM's CPU platform, the single-adapter fast path of
-    ``compat.single_adapter_cpu_lora_ops`` (vLLM's own CPU LoRA ops copy the adapter once per token)."""
-    if vllm_device() == "cpu":
+def before_engine_start(lora: bool) -> None:
+    """What every engine start needs first (eval's and training's): vLLM's log cut to warnings
+    (:func:`quiet_vllm_logging`) and, for a LoRA-enabled engine on vLLM's CPU platform, the single-adapter fast path
+    of ``compat.single_adapter_cpu_lora_ops`` (vLLM's own CPU LoRA ops copy the adapter once per token)."""
+    quiet_vllm_logging()
+    if lora and vllm_device() == "cpu":
         from deepscaler_grpo.compat import single_adapter_cpu_lora_ops
 
         single_adapter_cpu_lora_ops()
@@ -188,9 +190,7 @@ def load_vllm(
 
     settings = engine_settings(model, dtype=torch_dtype_name(dtype, vllm_device()), max_model_len=max_model_len,
                                seed=seed or 0, lora_rank=adapter_rank(adapter) if adapter else None)
-    if adapter:
-        prepare_lora_ops()
-    quiet_vllm_logging()
+    before_engine_start(lora=bool(adapter))
     llm = LLM(**settings)
     return llm, LoRARequest("adapter", 1, str(adapter)) if adapter else None
 

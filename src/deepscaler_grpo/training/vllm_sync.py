@@ -35,13 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from deepscaler_grpo import compat
-from deepscaler_grpo.generation.vllm import (
-    VLLMSetupError,
-    engine_settings,
-    prepare_lora_ops,
-    quiet_vllm_logging,
-    request_seed,
-)
+from deepscaler_grpo.generation.vllm import VLLMSetupError, before_engine_start, engine_settings, request_seed
 
 # ------------------------------------------------------------------------------------------ adapter folders
 
@@ -216,8 +210,7 @@ class AdapterVLLMGenerationMixin:
         os.environ["LOCAL_RANK"] = str(accelerator.local_process_index)
         os.environ["WORLD_SIZE"] = str(accelerator.num_processes)
         compat.ensure_rendezvous()
-        prepare_lora_ops()
-        quiet_vllm_logging()
+        before_engine_start(lora=True)
         llm = LLM(**self._engine_kwargs())
         self.llm = _AdapterLLM(llm, self)
         if self.enable_sleep_mode:

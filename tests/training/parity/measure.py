@@ -1,6 +1,6 @@
 """Print the parity table at the recipe's geometry: 64 prompts x 5, mini-batch 32, micro-batch 2, up to 2048 tokens.
 
-    PYTHONPATH=src python -m tests.parity.measure            # about a minute on 2 CPU cores
+    PYTHONPATH=src python -m tests.training.parity.measure   # about a minute on 2 CPU cores
 
 Each row: TRL's real loss as ``deepscaler_grpo.training.mapping`` configures it, against the verl reference, as the worst
 optimizer step's relative L2 gradient error (the two mini-batches of one rollout). Response lengths are uniform
